@@ -1,0 +1,350 @@
+"""``AsyncConnectSafely``: the client users hold.
+
+It validates arguments before any I/O, wires the pure protocol to the transport, runs each
+request under the retry policy, and owns (or borrows) one aiohttp session through the
+transport.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import time
+import warnings
+from collections.abc import AsyncGenerator
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit
+
+from ._arguments import (
+    check_bool,
+    check_non_negative_int,
+    check_optional_text,
+    check_positive_int,
+    check_timeout,
+)
+from ._errors import ConfigurationError
+from ._models import TimeRange, Visitor, VisitorsPage
+from ._pagination import walk_pages
+from ._protocol import VisitorsQuery, build_visitors_request, parse_visitors_page
+from ._retry import RetryPolicy, call_with_retries
+from ._secrets import Secret, SecretHeaders
+from ._transport import AiohttpTransport
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    import aiohttp
+
+__all__ = ["DEFAULT_BASE_URL", "AsyncConnectSafely"]
+
+logger = logging.getLogger("connectsafely_async")
+
+DEFAULT_BASE_URL: Final = "https://api.connectsafely.ai"
+DEFAULT_TIMEOUT: Final = 30.0
+DEFAULT_MAX_RETRIES: Final = 2
+DEFAULT_MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024
+ENV_API_KEY: Final = "CONNECTSAFELY_API_KEY"
+ENV_BASE_URL: Final = "CONNECTSAFELY_BASE_URL"
+ENV_ACCOUNT_ID: Final = "CONNECTSAFELY_ACCOUNT_ID"
+
+
+class AsyncConnectSafely:
+    """The async client for the ConnectSafely LinkedIn API.
+
+    Use it as an async context manager, or call ``aclose()`` when done::
+
+        async with AsyncConnectSafely() as client:
+            async for visitor in client.iter_visitors(max_visitors=100):
+                print(visitor.name)
+
+    Args:
+        api_key: the workspace API key; defaults to ``$CONNECTSAFELY_API_KEY``.
+        base_url: defaults to ``$CONNECTSAFELY_BASE_URL``, else the production service.
+        account_id: the LinkedIn account used when a call names none; defaults to
+            ``$CONNECTSAFELY_ACCOUNT_ID``, else the workspace's default account.
+        timeout: seconds one request (connect to last byte) may take.
+        max_retries: retries of one failed request; each call may override it.
+        retry: when and how long to wait between retries.
+        session: an aiohttp session to borrow; it is never closed by the client.
+        user_agent: sent as ``User-Agent``; defaults to ``connectsafely-async/<version>``.
+        max_response_bytes: larger answers are refused rather than held in memory.
+        connection_limit: the connection pool size of the session the client creates.
+        allow_insecure_http: allow ``http://`` to a host that is not loopback.
+
+    Raises:
+        ConfigurationError: no API key, or an unusable base URL.
+        TypeError, ValueError: an argument of the wrong type or value.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        account_id: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        retry: RetryPolicy | None = None,
+        session: aiohttp.ClientSession | None = None,
+        user_agent: str | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        connection_limit: int = 100,
+        allow_insecure_http: bool = False,
+    ) -> None:
+        self._api_key = Secret(_check_api_key(api_key or os.environ.get(ENV_API_KEY)))
+        self._base_url = _check_base_url(
+            base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL,
+            allow_insecure_http=check_bool("allow_insecure_http", allow_insecure_http),
+        )
+        self._account_id = check_optional_text(
+            "account_id", account_id or os.environ.get(ENV_ACCOUNT_ID) or None
+        )
+        self._max_retries = check_non_negative_int("max_retries", max_retries)
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            msg = f"retry must be a RetryPolicy, got {type(retry).__name__}"
+            raise TypeError(msg)
+        self._retry = retry or RetryPolicy()
+        self._headers = SecretHeaders(
+            {
+                "Authorization": f"Bearer {self._api_key.reveal()}",
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                "User-Agent": check_optional_text("user_agent", user_agent)
+                or f"connectsafely-async/{__version__}",
+            }
+        )
+        self._transport = AiohttpTransport(
+            session=session,
+            timeout=check_timeout(timeout),
+            max_response_bytes=check_positive_int("max_response_bytes", max_response_bytes),
+            connection_limit=check_positive_int("connection_limit", connection_limit),
+        )
+        self._closed = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> AsyncConnectSafely:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the client and the session it created (a borrowed one stays open)."""
+        self._closed = True
+        await self._transport.aclose()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    @property
+    def account_id(self) -> str | None:
+        """The default account of this client (``None``: the workspace's default)."""
+        return self._account_id
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(base_url={self._base_url!r}, "
+            f"account_id={self._account_id!r}, closed={self._closed})"
+        )
+
+    def __del__(self, _warn: Any = warnings.warn) -> None:
+        # Only a session we created can leak; say so the way aiohttp and svcs do.
+        transport = getattr(self, "_transport", None)
+        if transport is not None and transport.has_open_owned_session:
+            _warn(
+                f"unclosed {type(self).__name__}: use 'async with' or await aclose()",
+                ResourceWarning,
+                stacklevel=1,
+                source=self,
+            )
+
+    # -- visitors ----------------------------------------------------------------------------
+
+    async def get_visitors(
+        self,
+        *,
+        max_visitors: int = 20,
+        count: int | None = None,
+        start: int = 0,
+        time_range: TimeRange | str | None = None,
+        account_id: str | None = None,
+        fetch_all: bool = False,
+        max_retries: int | None = None,
+    ) -> VisitorsPage:
+        """Fetch one page of profile visitors: one request, sent as given.
+
+        Args:
+            max_visitors: the service's ``maxVisitors``.
+            count: the page size (``None``: the service's default, 20).
+            start: the 0-based offset.
+            time_range: a ``TimeRange`` or any string the service accepts.
+            account_id: the LinkedIn account (``None``: the client's default).
+            fetch_all: let the service page by itself up to ``max_visitors``.
+            max_retries: retries for this call (``None``: the client's).
+
+        Raises:
+            APIStatusError: a subclass by status, after retries of the transient ones.
+            APIConnectionError: no answer, after retries.
+            ResponseValidationError: an answer that does not fit the model.
+        """
+        query = VisitorsQuery(
+            account_id=self._resolve_account(account_id),
+            time_range=check_optional_text("time_range", time_range),
+            count=None if count is None else check_positive_int("count", count),
+            start=check_non_negative_int("start", start),
+            fetch_all=check_bool("fetch_all", fetch_all) or None,
+            max_visitors=check_positive_int("max_visitors", max_visitors),
+        )
+        return await self._fetch_page(query, max_retries=self._resolve_retries(max_retries))
+
+    def iter_visitor_pages(
+        self,
+        *,
+        max_visitors: int | None = None,
+        count: int = 20,
+        start: int = 0,
+        time_range: TimeRange | str | None = None,
+        account_id: str | None = None,
+        max_retries: int | None = None,
+    ) -> AsyncGenerator[VisitorsPage, None]:
+        """Page through the visitors, one ``VisitorsPage`` at a time.
+
+        Pages follow each other from ``start`` until the service's ``hasMore`` is false, a
+        page comes back empty, or ``max_visitors`` visitors were yielded (``None``: all). The
+        last request asks only for what is still needed. Each page request is retried on its
+        own, at the same offset, so a retry never loses or repeats a visitor.
+
+        Arguments are checked here, before any request; see ``get_visitors`` for errors.
+        """
+        resolved_retries = self._resolve_retries(max_retries)
+
+        async def fetch(query: VisitorsQuery) -> VisitorsPage:
+            return await self._fetch_page(query, max_retries=resolved_retries)
+
+        return walk_pages(
+            fetch,
+            count=check_positive_int("count", count),
+            start=check_non_negative_int("start", start),
+            max_visitors=None if max_visitors is None
+            else check_positive_int("max_visitors", max_visitors),
+            account_id=self._resolve_account(account_id),
+            time_range=check_optional_text("time_range", time_range),
+        )
+
+    def iter_visitors(
+        self,
+        *,
+        max_visitors: int | None = None,
+        count: int = 20,
+        start: int = 0,
+        time_range: TimeRange | str | None = None,
+        account_id: str | None = None,
+        max_retries: int | None = None,
+    ) -> AsyncGenerator[Visitor, None]:
+        """Iterate over profile visitors, newest first, fetching pages as needed.
+
+        The same walk as ``iter_visitor_pages``, one visitor at a time. Arguments are checked
+        here, before any request.
+        """
+        pages = self.iter_visitor_pages(
+            max_visitors=max_visitors,
+            count=count,
+            start=start,
+            time_range=time_range,
+            account_id=account_id,
+            max_retries=max_retries,
+        )
+        return _flatten(pages)
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    async def _fetch_page(self, query: VisitorsQuery, *, max_retries: int) -> VisitorsPage:
+        request = build_visitors_request(query)
+        url = self._base_url + request.path
+        secret = self._api_key.reveal()
+
+        async def attempt() -> VisitorsPage:
+            began = time.perf_counter()
+            response = await self._transport.send(url, request, self._headers)
+            logger.debug(
+                "%s %s start=%s count=%s -> %d in %.3fs (request id %s)",
+                request.method, request.path, query.start, query.count, response.status,
+                time.perf_counter() - began, response.request_id,
+            )
+            return parse_visitors_page(response, secret=secret)
+
+        return await call_with_retries(attempt, self._retry, max_retries=max_retries)
+
+    def _resolve_account(self, account_id: str | None) -> str | None:
+        return check_optional_text("account_id", account_id) or self._account_id
+
+    def _resolve_retries(self, max_retries: int | None) -> int:
+        if max_retries is None:
+            return self._max_retries
+        return check_non_negative_int("max_retries", max_retries)
+
+
+async def _flatten(pages: AsyncGenerator[VisitorsPage, None]) -> AsyncGenerator[Visitor, None]:
+    # Close the page walk promptly when the consumer stops early (break, error, aclose()).
+    try:
+        async for page in pages:
+            for visitor in page.visitors:
+                yield visitor
+    finally:
+        await pages.aclose()
+
+
+def _check_api_key(api_key: Any) -> str:
+    if api_key is None or api_key == "":
+        msg = f"no API key: pass api_key=... or set the {ENV_API_KEY} environment variable"
+        raise ConfigurationError(msg)
+    if not isinstance(api_key, str):
+        msg = f"api_key must be a string, got {type(api_key).__name__}"
+        raise TypeError(msg)
+    # Never echo the key: a message is exactly where a key would leak from.
+    if not (api_key.isascii() and api_key.isprintable()) or any(c.isspace() for c in api_key):
+        msg = "the API key contains whitespace or control characters; check how it was copied"
+        raise ConfigurationError(msg)
+    return api_key
+
+
+def _check_base_url(base_url: Any, *, allow_insecure_http: bool) -> str:
+    if not isinstance(base_url, str):
+        msg = f"base_url must be a string, got {type(base_url).__name__}"
+        raise TypeError(msg)
+    parts = urlsplit(base_url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        msg = f"base_url must be an http(s) URL with a host, got {base_url!r}"
+        raise ConfigurationError(msg)
+    if parts.username or parts.password or parts.query or parts.fragment:
+        msg = "base_url must not carry credentials, a query or a fragment"
+        raise ConfigurationError(msg)
+    if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
+        msg = (
+            f"refusing plain http to {parts.hostname}: the API key would travel unencrypted "
+            "(use https, or pass allow_insecure_http=True)"
+        )
+        raise ConfigurationError(msg)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

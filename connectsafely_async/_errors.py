@@ -1,0 +1,210 @@
+"""Every error the SDK raises, as one tree that carries data.
+
+::
+
+    ConnectSafelyError
+     ├── ConfigurationError            (also ValueError: no key, a bad base URL)
+     ├── ClientClosedError             (also RuntimeError: the client was closed)
+     ├── APIConnectionError            the request never got an HTTP answer
+     │    └── APITimeoutError          (also TimeoutError)
+     ├── APIStatusError                the service answered with an error status
+     │    ├── BadRequestError          400, with the validation issues
+     │    ├── AuthenticationError      401
+     │    ├── PermissionDeniedError    403: LinkedIn Premium required, trial expired
+     │    ├── NotFoundError            404
+     │    ├── RateLimitError           429, with retry_after and hold_until
+     │    └── InternalServerError      5xx, an HTML page from a proxy included
+     └── ResponseValidationError       a 200 that is not JSON or does not fit the model
+
+``str(error)`` is one short line and never contains the API key: bodies are scrubbed
+before they reach an error, and the transport never chains aiohttp's exceptions (they
+carry the request headers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+if TYPE_CHECKING:
+    from ._models import RateLimit
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientClosedError",
+    "ConfigurationError",
+    "ConnectSafelyError",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseValidationError",
+    "ValidationIssue",
+    "error_class_for_status",
+]
+
+
+@attrs.frozen
+class ValidationIssue:
+    """One problem the service found in a request (a ZodError issue)."""
+
+    message: str
+    path: tuple[str | int, ...] = ()
+    code: str | None = None
+
+    def __str__(self) -> str:
+        where = ".".join(str(part) for part in self.path)
+        return f"{where}: {self.message}" if where else self.message
+
+
+class ConnectSafelyError(Exception):
+    """The root of every error this SDK raises."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigurationError(ConnectSafelyError, ValueError):
+    """The client cannot be used as configured (no API key, an unsafe base URL)."""
+
+
+class ClientClosedError(ConnectSafelyError, RuntimeError):
+    """A request was made on a client that has been closed."""
+
+
+class APIConnectionError(ConnectSafelyError):
+    """The request got no HTTP answer: refused, reset, DNS, TLS, a cut-off body."""
+
+
+class APITimeoutError(APIConnectionError, TimeoutError):
+    """The request did not complete within the client's timeout."""
+
+
+class APIStatusError(ConnectSafelyError):
+    """The service answered with an error status.
+
+    Attributes:
+        status_code: the HTTP status.
+        message: the service's own message, or a short description of the status.
+        body: the decoded body (JSON value, or text for a non-JSON page), scrubbed of the key.
+        request_id: the service's request id, when it sent one.
+        rate_limit: the parsed ``X-RateLimit-*`` headers, when present.
+        retry_after: seconds the service asked us to wait (``Retry-After``), when it said.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: Any = None,
+        request_id: str | None = None,
+        rate_limit: RateLimit | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.body = body
+        self.request_id = request_id
+        self.rate_limit = rate_limit
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        suffix = f" (request id {self.request_id})" if self.request_id else ""
+        return f"HTTP {self.status_code}: {self.message}{suffix}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status_code={self.status_code}, message={self.message!r})"
+
+
+class BadRequestError(APIStatusError):
+    """400: the service rejected the request; ``issues`` lists what it found."""
+
+    def __init__(
+        self, message: str, *, issues: Sequence[ValidationIssue] = (), **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.issues = tuple(issues)
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing or invalid."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the account lacks LinkedIn Premium, or the trial or subscription ended."""
+
+
+class NotFoundError(APIStatusError):
+    """404: for example an unknown account id."""
+
+
+class RateLimitError(APIStatusError):
+    """429: rate limited.
+
+    Attributes:
+        retry_after: seconds the service asked us to wait, when it said.
+        hold_until: the instant before which the service asked not to retry (``holdUntil``).
+    """
+
+    def __init__(
+        self, message: str, *, hold_until: datetime | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.hold_until = hold_until
+
+
+class InternalServerError(APIStatusError):
+    """5xx: the service (or a proxy in front of it) failed."""
+
+
+class ResponseValidationError(ConnectSafelyError):
+    """A successful answer whose body is not JSON or does not fit the model.
+
+    Attributes:
+        errors: one readable line per problem, each with its field path (``$.visitors[3].name``).
+        body: the decoded body (or its text when it is not JSON), scrubbed of the key.
+        request_id: the service's request id, when it sent one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: Sequence[str] = (),
+        body: Any = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.errors = tuple(errors)
+        self.body = body
+        self.request_id = request_id
+
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    429: RateLimitError,
+}
+
+
+def error_class_for_status(status: int) -> type[APIStatusError]:
+    """The error class for an HTTP error status: the table first, then 5xx, then the base."""
+    if status in _STATUS_CLASSES:
+        return _STATUS_CLASSES[status]
+    if status >= 500:
+        return InternalServerError
+    return APIStatusError

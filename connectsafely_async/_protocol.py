@@ -1,0 +1,398 @@
+"""The wire protocol, free of I/O: build requests, turn answers into data or errors.
+
+Everything here takes and returns plain values (bytes, headers, datetimes), so every quirk of
+the service can be tested with bytes alone. The transport moves the bytes; the client wires
+the two together.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
+from typing import Any, Final
+
+import attrs
+import cattrs
+
+from ._converters import converter
+from ._errors import (
+    APIStatusError,
+    BadRequestError,
+    RateLimitError,
+    ResponseValidationError,
+    ValidationIssue,
+    error_class_for_status,
+)
+from ._models import AppliedFilters, Pagination, RateLimit, Visitor, VisitorsPage
+from ._secrets import REDACTED
+
+__all__ = [
+    "VISITORS_PATH",
+    "HttpRequest",
+    "HttpResponse",
+    "VisitorsQuery",
+    "build_visitors_request",
+    "error_from_response",
+    "parse_datetime",
+    "parse_rate_limit",
+    "parse_retry_after",
+    "parse_visitors_page",
+]
+
+VISITORS_PATH: Final = "/linkedin/profile/visitors"
+
+_MAX_MESSAGE_CHARS: Final = 300
+_MAX_TEXT_BODY_CHARS: Final = 2000
+# Unix timestamps are far larger than any "seconds from now" a server would send.
+_EPOCH_THRESHOLD: Final = 1_000_000_000
+
+
+@attrs.frozen
+class VisitorsQuery:
+    """The body of one visitors request, in snake_case; ``None`` fields are not sent."""
+
+    account_id: str | None = None
+    time_range: str | None = None
+    count: int | None = None
+    start: int | None = None
+    fetch_all: bool | None = None
+    max_visitors: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The camelCase body the service expects, without the unset fields."""
+        fields = {
+            "accountId": self.account_id,
+            "timeRange": self.time_range,
+            "count": self.count,
+            "start": self.start,
+            "fetchAll": self.fetch_all,
+            "maxVisitors": self.max_visitors,
+        }
+        return {key: value for key, value in fields.items() if value is not None}
+
+
+@attrs.frozen
+class HttpRequest:
+    """What to send, minus the Authorization header (the transport adds it)."""
+
+    method: str
+    path: str
+    body: bytes | None = None
+
+
+@attrs.frozen
+class HttpResponse:
+    """What came back: status, headers (case-insensitive mapping), raw body, receive time."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    received_at: datetime = attrs.field(factory=lambda: datetime.now(timezone.utc))
+
+    @property
+    def request_id(self) -> str | None:
+        return self.headers.get("X-Request-Id")
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+
+
+@attrs.frozen
+class _VisitorsBody:
+    """The JSON body of a visitors answer (the converter maps the camelCase keys)."""
+
+    visitors: tuple[Visitor, ...]
+    has_more: bool
+    success: bool | None = None
+    account_id: str | None = None
+    pagination: Pagination | None = None
+    time_range: str | None = None
+    filters: AppliedFilters | None = None
+
+
+def build_visitors_request(query: VisitorsQuery) -> HttpRequest:
+    """The ``POST /linkedin/profile/visitors`` request for ``query``."""
+    body = json.dumps(query.to_json(), separators=(",", ":")).encode()
+    return HttpRequest("POST", VISITORS_PATH, body)
+
+
+def parse_visitors_page(response: HttpResponse, *, secret: str | None = None) -> VisitorsPage:
+    """Turn one visitors answer into a ``VisitorsPage``.
+
+    Raises:
+        APIStatusError: a subclass chosen by status, for any non-2xx answer.
+        ResponseValidationError: a 2xx whose body is not JSON or does not fit the model.
+    """
+    data = _decode_success(response, secret)
+    visitors = data.get("visitors")
+    if type(visitors) is list:
+        # The receive time travels with each visitor so it can estimate when the view happened.
+        for record in visitors:
+            if type(record) is dict:
+                record["fetchedAt"] = response.received_at
+    try:
+        body = converter.structure(data, _VisitorsBody)
+    except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
+        errors = _validation_messages(exc)
+        msg = f"the visitors answer does not fit the model: {'; '.join(errors[:3])}"
+        raise ResponseValidationError(
+            msg, errors=errors, body=_scrub_json(data, secret), request_id=response.request_id
+        ) from None
+    time_range = body.time_range
+    if time_range is None and body.filters is not None:
+        time_range = body.filters.time_range
+    return VisitorsPage(
+        visitors=body.visitors,
+        has_more=body.has_more,
+        account_id=body.account_id,
+        pagination=body.pagination,
+        time_range=time_range,
+        filters=body.filters,
+        request_id=response.request_id,
+        rate_limit=parse_rate_limit(response.headers, now=response.received_at),
+        fetched_at=response.received_at,
+    )
+
+
+def _decode_success(response: HttpResponse, secret: str | None) -> dict[str, Any]:
+    """The JSON object of a 2xx answer, or the right error for anything else."""
+    if not 200 <= response.status < 300:
+        raise error_from_response(response, secret=secret)
+    content_type = response.content_type
+    if content_type and "json" not in content_type:
+        msg = f"expected a JSON answer, got {content_type!r} (HTTP {response.status})"
+        raise ResponseValidationError(
+            msg, body=_text_body(response.body, secret), request_id=response.request_id
+        )
+    try:
+        data = json.loads(response.body)
+    except ValueError:
+        msg = f"the answer is not valid JSON (HTTP {response.status}, {len(response.body)} bytes)"
+        raise ResponseValidationError(
+            msg, body=_text_body(response.body, secret), request_id=response.request_id
+        ) from None
+    if type(data) is not dict:
+        msg = f"expected a JSON object, got {_json_type(data)}"
+        raise ResponseValidationError(
+            msg, errors=[f"{msg} @ $"], body=_scrub_json(data, secret),
+            request_id=response.request_id,
+        )
+    if data.get("success") is False:
+        message, _ = _error_message(data)
+        msg = f"the service reported a failure with HTTP {response.status}: {message}"
+        raise ResponseValidationError(
+            msg, body=_scrub_json(data, secret), request_id=response.request_id
+        )
+    return data
+
+
+def error_from_response(response: HttpResponse, *, secret: str | None = None) -> APIStatusError:
+    """The error for a non-2xx answer: the class by status, the message by body shape.
+
+    Accepts every documented body shape (``{"error": "..."}``, ``{"success": false, "error":
+    {...ZodError}}``, ``{"code", "message"}``), an HTML page from a proxy, and anything else.
+    """
+    body = _decode_error_body(response, secret)
+    message, issues = _error_message(body)
+    if message is None:
+        message = _describe_status(response.status, is_html=response.content_type == "text/html")
+    if 300 <= response.status < 400:
+        location = response.headers.get("Location", "?")
+        message = f"redirect to {location} not followed ({message})"
+    cls = error_class_for_status(response.status)
+    common: dict[str, Any] = {
+        "status_code": response.status,
+        "body": body,
+        "request_id": response.request_id,
+        "rate_limit": parse_rate_limit(response.headers, now=response.received_at),
+        "retry_after": parse_retry_after(
+            response.headers.get("Retry-After"), now=response.received_at
+        ),
+    }
+    if cls is RateLimitError:
+        hold_until = parse_datetime(body.get("holdUntil")) if isinstance(body, dict) else None
+        return RateLimitError(message, hold_until=hold_until, **common)
+    if cls is BadRequestError:
+        return BadRequestError(message, issues=issues, **common)
+    return cls(message, **common)
+
+
+def _decode_error_body(response: HttpResponse, secret: str | None) -> Any:
+    if response.content_type != "text/html":
+        try:
+            return _scrub_json(json.loads(response.body), secret)
+        except ValueError:
+            pass
+    return _text_body(response.body, secret)
+
+
+def _error_message(body: Any) -> tuple[str | None, list[ValidationIssue]]:
+    """The service's message and validation issues, from any documented error shape."""
+    if not isinstance(body, dict):
+        return None, []
+    error = body.get("error")
+    if isinstance(error, dict):
+        issues = _zod_issues(error.get("issues"))
+        if issues:
+            return _one_line("; ".join(str(issue) for issue in issues)), issues
+        error = error.get("message") or error.get("name")
+    for candidate in (error, body.get("message"), body.get("code")):
+        if isinstance(candidate, str) and candidate.strip():
+            return _one_line(candidate), []
+    return None, []
+
+
+def _zod_issues(raw: Any) -> list[ValidationIssue]:
+    if not isinstance(raw, list):
+        return []
+    issues = []
+    for item in raw:
+        if not isinstance(item, dict):
+            continue
+        path = item.get("path")
+        issues.append(
+            ValidationIssue(
+                message=str(item.get("message") or "invalid"),
+                path=tuple(p for p in path if isinstance(p, (str, int))) if isinstance(path, list)
+                else (),
+                code=item["code"] if isinstance(item.get("code"), str) else None,
+            )
+        )
+    return issues
+
+
+def _describe_status(status: int, *, is_html: bool) -> str:
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "error"
+    if is_html:
+        return f"{phrase} (an HTML page, likely from a proxy in front of the service)"
+    return phrase
+
+
+def parse_rate_limit(headers: Mapping[str, str], *, now: datetime) -> RateLimit | None:
+    """The ``X-RateLimit-*`` headers, or ``None`` when the answer carried none."""
+    limit = headers.get("X-RateLimit-Limit")
+    remaining = headers.get("X-RateLimit-Remaining")
+    used = headers.get("X-RateLimit-Used")
+    action = headers.get("X-RateLimit-Action")
+    reset = headers.get("X-RateLimit-Reset")
+    if limit is None and remaining is None and used is None and action is None and reset is None:
+        return None
+    return RateLimit(
+        limit=_parse_int(limit),
+        remaining=_parse_int(remaining),
+        used=_parse_int(used),
+        action=action,
+        reset_at=_parse_reset(reset, now),
+    )
+
+
+def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
+    """``Retry-After`` in seconds: a number or an HTTP date. Garbage or negative -> ``None``."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        return max(0.0, (when - now).total_seconds())
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return seconds
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """An ISO-8601 instant as aware UTC, or ``None`` when absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"  # fromisoformat learned "Z" only in Python 3.11
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone(timezone.utc)
+
+
+def _parse_reset(value: str | None, now: datetime) -> datetime | None:
+    """``X-RateLimit-Reset``: ISO-8601 (current docs) or Unix seconds (older docs)."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return parse_datetime(value)
+    if not math.isfinite(number) or number < 0:
+        return None
+    try:
+        if number >= _EPOCH_THRESHOLD:
+            return datetime.fromtimestamp(number, tz=timezone.utc)
+        return datetime.fromtimestamp(now.timestamp() + number, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _parse_int(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value.strip())
+    except ValueError:
+        return None
+
+
+def _one_line(text: str) -> str:
+    line = " ".join(text.split())
+    if len(line) > _MAX_MESSAGE_CHARS:
+        return line[: _MAX_MESSAGE_CHARS - 1] + "…"
+    return line
+
+
+def _text_body(raw: bytes, secret: str | None) -> str:
+    text = raw[:_MAX_TEXT_BODY_CHARS * 4].decode("utf-8", errors="replace")[:_MAX_TEXT_BODY_CHARS]
+    return _scrub_text(text, secret)
+
+
+def _scrub_text(text: str, secret: str | None) -> str:
+    return text.replace(secret, REDACTED) if secret and secret in text else text
+
+
+def _scrub_json(value: Any, secret: str | None) -> Any:
+    """``value`` with every string occurrence of the secret replaced (keys and values)."""
+    if not secret:
+        return value
+    if isinstance(value, str):
+        return _scrub_text(value, secret)
+    if isinstance(value, list):
+        return [_scrub_json(item, secret) for item in value]
+    if isinstance(value, dict):
+        return {_scrub_text(k, secret): _scrub_json(v, secret) for k, v in value.items()}
+    return value
+
+
+def _validation_messages(exc: Exception) -> list[str]:
+    if isinstance(exc, cattrs.BaseValidationError):
+        return cattrs.transform_error(exc, path="$")
+    return [f"{exc} @ $"]
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {list: "an array", str: "a string", bool: "a boolean"}.get(type(value), "a number")

@@ -1,0 +1,50 @@
+"""Turn the service's relative ``viewedAt`` text ("Viewed 47m ago") into a ``timedelta``.
+
+The service gives no absolute timestamp anywhere, only LinkedIn's display text. Months and
+years are calendar-free approximations (30 and 365 days): the text itself is rounded far more
+coarsely than that.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+__all__ = ["parse_relative_age"]
+
+_SECOND = 1.0
+_MINUTE = 60.0
+_HOUR = 3600.0
+_DAY = 86400.0
+
+# Longest spellings first so "mo" is never read as "m" (minutes).
+_UNITS: dict[str, float] = {
+    "seconds": _SECOND, "second": _SECOND, "secs": _SECOND, "sec": _SECOND, "s": _SECOND,
+    "minutes": _MINUTE, "minute": _MINUTE, "mins": _MINUTE, "min": _MINUTE, "m": _MINUTE,
+    "hours": _HOUR, "hour": _HOUR, "hrs": _HOUR, "hr": _HOUR, "h": _HOUR,
+    "days": _DAY, "day": _DAY, "d": _DAY,
+    "weeks": 7 * _DAY, "week": 7 * _DAY, "wks": 7 * _DAY, "wk": 7 * _DAY, "w": 7 * _DAY,
+    "months": 30 * _DAY, "month": 30 * _DAY, "mos": 30 * _DAY, "mo": 30 * _DAY,
+    "years": 365 * _DAY, "year": 365 * _DAY, "yrs": 365 * _DAY, "yr": 365 * _DAY,
+    "y": 365 * _DAY,
+}
+_UNIT_PATTERN = "|".join(sorted(_UNITS, key=len, reverse=True))
+# "47m", "5 minutes", or "an hour" (the article needs a space: "as" is not "a s").
+_AGE = re.compile(rf"(?:(\d{{1,6}})\s*|\b(an?)\s+)({_UNIT_PATTERN})\b", re.IGNORECASE)
+_NOW = re.compile(r"\b(just now|now|today|moments? ago)\b", re.IGNORECASE)
+
+
+def parse_relative_age(text: str | None) -> timedelta | None:
+    """The age a relative text describes, or ``None`` when it says nothing we can read.
+
+    Accepts LinkedIn's short forms ("Viewed 47m ago", "2mo", "1y") and spelled-out ones
+    ("3 weeks ago", "an hour ago", "just now").
+    """
+    if not text:
+        return None
+    match = _AGE.search(text)
+    if match is None:
+        return timedelta(0) if _NOW.search(text) else None
+    digits, _article, unit = match.groups()
+    number = int(digits) if digits else 1
+    return timedelta(seconds=number * _UNITS[unit.lower()])

@@ -1,0 +1,120 @@
+"""Retry policy as data; the one module that imports ``backoff``.
+
+``RetryPolicy`` says *what* is retried and *how long* to wait; ``call_with_retries`` runs one
+request under it. The waits come from backoff's exponential generator and full jitter, but
+the loop is ours: backoff's decorators sleep with ``asyncio.sleep`` directly and fix the
+number of tries at decoration time, while we need an injectable clock (tests sleep for zero
+seconds of real time), a per-call ``max_retries`` and server hints that beat the formula.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import datetime, timezone
+from typing import TypeVar
+
+import attrs
+import backoff
+
+from ._errors import APIConnectionError, APIStatusError, ConnectSafelyError, RateLimitError
+
+__all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "call_with_retries"]
+
+logger = logging.getLogger("connectsafely_async")
+
+T = TypeVar("T")
+
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def _non_negative(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        msg = f"{attribute.name} must be a non-negative number, got {value!r}"
+        raise ValueError(msg)
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """When and how long to wait before trying a failed request again.
+
+    Args:
+        initial_delay: the first formula wait, in seconds; it doubles on each retry.
+        max_delay: the longest formula wait.
+        max_wait: the longest wait a server hint (``Retry-After``, ``X-RateLimit-Reset``) may
+            ask for; a longer one raises at once instead of sleeping for hours.
+        retry_statuses: the HTTP statuses worth another try.
+        sleep: how to wait. Tests pass a fake clock here; nothing else needs to.
+    """
+
+    initial_delay: float = attrs.field(default=0.5, validator=_non_negative)
+    max_delay: float = attrs.field(default=8.0, validator=_non_negative)
+    max_wait: float = attrs.field(default=60.0, validator=_non_negative)
+    retry_statuses: frozenset[int] = attrs.field(default=RETRYABLE_STATUSES, converter=frozenset)
+    sleep: Callable[[float], Awaitable[None]] = attrs.field(
+        default=asyncio.sleep, eq=False, repr=False
+    )
+
+    def should_retry(self, error: ConnectSafelyError, *, now: datetime | None = None) -> bool:
+        """True when ``error`` is transient and the service did not ask for a long pause."""
+        if isinstance(error, APIConnectionError):
+            return True
+        if not isinstance(error, APIStatusError) or error.status_code not in self.retry_statuses:
+            return False
+        if isinstance(error, RateLimitError) and error.hold_until is not None:
+            return False  # an explicit hold: the caller decides when to come back
+        hint = self.server_hint(error, now=now)
+        return hint is None or hint <= self.max_wait
+
+    def server_hint(
+        self, error: ConnectSafelyError, *, now: datetime | None = None
+    ) -> float | None:
+        """Seconds the service asked us to wait: ``Retry-After``, else a 429's reset time."""
+        if not isinstance(error, APIStatusError):
+            return None
+        if error.retry_after is not None:
+            return error.retry_after
+        if isinstance(error, RateLimitError) and error.rate_limit is not None:
+            reset_at = error.rate_limit.reset_at
+            if reset_at is not None:
+                now = now or datetime.now(timezone.utc)
+                return max(0.0, (reset_at - now).total_seconds())
+        return None
+
+    def formula(self) -> Iterator[float]:
+        """The jittered exponential waits: full jitter over 0.5, 1, 2, 4… capped at max_delay."""
+        waits = backoff.expo(base=2, factor=self.initial_delay, max_value=self.max_delay)
+        next(waits)  # backoff's generators are primed with one send before the first value
+        return (backoff.full_jitter(wait) for wait in waits)
+
+
+async def call_with_retries(
+    send: Callable[[], Awaitable[T]],
+    policy: RetryPolicy,
+    *,
+    max_retries: int,
+    on_retry: Callable[[ConnectSafelyError, float], None] | None = None,
+) -> T:
+    """Await ``send()``; on a retryable error wait and call it again, ``max_retries`` times.
+
+    ``asyncio.CancelledError`` is never caught, wrapped or retried: only ``ConnectSafelyError``.
+    """
+    formula = policy.formula()
+    attempt = 0
+    while True:
+        try:
+            return await send()
+        except ConnectSafelyError as error:
+            attempt += 1
+            if attempt > max_retries or not policy.should_retry(error):
+                raise
+            hint = policy.server_hint(error)
+            wait = next(formula) if hint is None else hint
+            logger.info(
+                "retrying after %s (retry %d of %d, waiting %.3fs)",
+                type(error).__name__, attempt, max_retries, wait,
+            )
+            if on_retry is not None:
+                on_retry(error, wait)
+        await policy.sleep(wait)

@@ -1,0 +1,129 @@
+"""The only core module that touches aiohttp: send bytes, get bytes, map aiohttp's errors.
+
+The session is created lazily inside the running event loop (so a client can be built in a
+notebook cell or at import time) and closed only if we created it: a borrowed session belongs
+to the caller. aiohttp's exceptions are never chained into ours, because they carry the
+request's headers, and so the API key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import aiohttp
+
+from ._errors import APIConnectionError, APITimeoutError, ClientClosedError, ConnectSafelyError
+from ._protocol import HttpRequest, HttpResponse
+from ._secrets import SecretHeaders
+
+__all__ = ["AiohttpTransport"]
+
+logger = logging.getLogger("connectsafely_async")
+
+
+class AiohttpTransport:
+    """Sends ``HttpRequest``s over one aiohttp session and returns ``HttpResponse``s."""
+
+    def __init__(
+        self,
+        *,
+        session: aiohttp.ClientSession | None,
+        timeout: float,
+        max_response_bytes: int,
+        connection_limit: int,
+    ) -> None:
+        if session is not None and not isinstance(session, aiohttp.ClientSession):
+            msg = f"session must be an aiohttp.ClientSession, got {type(session).__name__}"
+            raise TypeError(msg)
+        self._session = session
+        self._owns_session = session is None
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._max_response_bytes = max_response_bytes
+        self._connection_limit = connection_limit
+        self._closed = False
+
+    @property
+    def owns_session(self) -> bool:
+        return self._owns_session
+
+    @property
+    def has_open_owned_session(self) -> bool:
+        return self._owns_session and self._session is not None and not self._session.closed
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            msg = "the client is closed; create a new AsyncConnectSafely to send requests"
+            raise ClientClosedError(msg)
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self._connection_limit)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+        elif self._session.closed:
+            msg = "the aiohttp session lent to this client is closed"
+            raise ClientClosedError(msg)
+        return self._session
+
+    async def send(self, url: str, request: HttpRequest, headers: SecretHeaders) -> HttpResponse:
+        """Send one request and read its whole body (up to the size cap).
+
+        Raises:
+            APITimeoutError: no complete answer within the timeout.
+            APIConnectionError: no HTTP answer, a cut-off body, or a body over the cap.
+            ClientClosedError: the client (or the lent session) was closed.
+        """
+        session = self._get_session()
+        error: ConnectSafelyError
+        try:
+            async with session.request(
+                request.method,
+                url,
+                data=request.body,
+                headers=headers,
+                allow_redirects=False,
+                timeout=self._timeout,
+            ) as response:
+                body = await self._read_body(response)
+                return HttpResponse(response.status, response.headers, body)
+        except asyncio.TimeoutError:
+            error = APITimeoutError(f"no complete answer within {self._timeout.total}s")
+        except aiohttp.ClientError as exc:
+            error = APIConnectionError(f"{type(exc).__name__}: {_describe(exc)}")
+        except RuntimeError as exc:
+            if not session.closed:
+                raise
+            error = ClientClosedError(f"the client was closed during the request ({exc})")
+        # Raised outside the except blocks, so aiohttp's exception is not even the context.
+        raise error
+
+    async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:
+        limit = self._max_response_bytes
+        if response.content_length is not None and response.content_length > limit:
+            response.close()
+            msg = f"the answer is {response.content_length} bytes, over the {limit}-byte cap"
+            raise APIConnectionError(msg)
+        if response.content_length is not None:
+            return await response.read()
+        chunks = bytearray()
+        async for chunk in response.content.iter_chunked(64 * 1024):
+            chunks += chunk
+            if len(chunks) > limit:
+                response.close()
+                msg = f"the answer exceeded the {limit}-byte cap"
+                raise APIConnectionError(msg)
+        return bytes(chunks)
+
+    async def aclose(self) -> None:
+        """Close the session if we created it; never a borrowed one. Idempotent."""
+        self._closed = True
+        if self._owns_session and self._session is not None and not self._session.closed:
+            await self._session.close()
+
+
+def _describe(exc: aiohttp.ClientError) -> str:
+    """A short description that never includes request headers."""
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"HTTP {exc.status} {exc.message}"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"cannot connect to {exc.host}:{exc.port} ({exc.os_error.strerror or exc})"
+    text = str(exc) or "connection failed"
+    return " ".join(text.split())[:200]
