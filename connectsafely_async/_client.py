@@ -26,7 +26,7 @@ from ._arguments import (
 from ._errors import ConfigurationError
 from ._models import TimeRange, Visitor, VisitorsPage
 from ._pagination import walk_pages
-from ._protocol import VisitorsQuery, build_visitors_request, parse_visitors_page
+from ._protocol import VisitorsQuery, build_visitors_request, parse_visitors_page, redact
 from ._retry import RetryPolicy, call_with_retries
 from ._secrets import Secret, SecretHeaders
 from ._transport import AiohttpTransport
@@ -93,7 +93,11 @@ class AsyncConnectSafely:
         connection_limit: int = 100,
         allow_insecure_http: bool = False,
     ) -> None:
-        self._api_key = Secret(_check_api_key(api_key or os.environ.get(ENV_API_KEY)))
+        self._api_key = Secret(api_key or os.environ.get(ENV_API_KEY) or "")
+        # The plain key must not outlive this line as a local: a traceback rendered with
+        # locals (pytest --showlocals, rich, Sentry) would print it if validation failed.
+        del api_key
+        _check_api_key(self._api_key)
         self._base_url = _check_base_url(
             base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL,
             allow_insecure_http=check_bool("allow_insecure_http", allow_insecure_http),
@@ -155,9 +159,11 @@ class AsyncConnectSafely:
         return self._account_id
 
     def __repr__(self) -> str:
+        # getattr: a traceback may render a half-built client (a failed __init__).
         return (
-            f"{type(self).__name__}(base_url={self._base_url!r}, "
-            f"account_id={self._account_id!r}, closed={self._closed})"
+            f"{type(self).__name__}(base_url={getattr(self, '_base_url', None)!r}, "
+            f"account_id={getattr(self, '_account_id', None)!r}, "
+            f"closed={getattr(self, '_closed', False)})"
         )
 
     def __del__(self, _warn: Any = warnings.warn) -> None:
@@ -274,17 +280,18 @@ class AsyncConnectSafely:
     async def _fetch_page(self, query: VisitorsQuery, *, max_retries: int) -> VisitorsPage:
         request = build_visitors_request(query)
         url = self._base_url + request.path
-        secret = self._api_key.reveal()
 
         async def attempt() -> VisitorsPage:
             began = time.perf_counter()
-            response = await self._transport.send(url, request, self._headers)
+            response = redact(
+                await self._transport.send(url, request, self._headers), self._api_key
+            )
             logger.debug(
                 "%s %s start=%s count=%s -> %d in %.3fs (request id %s)",
                 request.method, request.path, query.start, query.count, response.status,
                 time.perf_counter() - began, response.request_id,
             )
-            return parse_visitors_page(response, secret=secret)
+            return parse_visitors_page(response)
 
         return await call_with_retries(attempt, self._retry, max_retries=max_retries)
 
@@ -307,18 +314,21 @@ async def _flatten(pages: AsyncGenerator[VisitorsPage, None]) -> AsyncGenerator[
         await pages.aclose()
 
 
-def _check_api_key(api_key: Any) -> str:
-    if api_key is None or api_key == "":
+def _check_api_key(key: Secret) -> None:
+    # Never echo the key, nor keep it in a local: messages and tracebacks are where keys leak.
+    if not key.reveal():
         msg = f"no API key: pass api_key=... or set the {ENV_API_KEY} environment variable"
         raise ConfigurationError(msg)
-    if not isinstance(api_key, str):
-        msg = f"api_key must be a string, got {type(api_key).__name__}"
+    if not isinstance(key.reveal(), str):
+        msg = f"api_key must be a string, got {type(key.reveal()).__name__}"
         raise TypeError(msg)
-    # Never echo the key: a message is exactly where a key would leak from.
-    if not (api_key.isascii() and api_key.isprintable()) or any(c.isspace() for c in api_key):
+    if not _is_header_safe(key.reveal()):
         msg = "the API key contains whitespace or control characters; check how it was copied"
         raise ConfigurationError(msg)
-    return api_key
+
+
+def _is_header_safe(text: str) -> bool:
+    return text.isascii() and text.isprintable() and not any(c.isspace() for c in text)
 
 
 def _check_base_url(base_url: Any, *, allow_insecure_http: bool) -> str:

@@ -8,10 +8,11 @@ strict where the wire could lie (a number where a string belongs fails, it is no
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import attrs
 import cattrs
+from cattrs.cols import homogenous_tuple_structure_factory
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 __all__ = ["configure_converter", "converter", "make_converter", "to_camel"]
@@ -52,6 +53,11 @@ def _datetime(value: Any, _: type) -> datetime:
     return datetime.fromisoformat(_strict_str(value, str))
 
 
+def _is_homogeneous_tuple(cls: Any) -> bool:
+    args = get_args(cls)
+    return get_origin(cls) is tuple and len(args) == 2 and args[1] is Ellipsis
+
+
 def configure_converter(converter: cattrs.Converter) -> None:
     """Teach ``converter`` the service's spelling and the SDK's strict primitives."""
     converter.register_structure_hook(str, _strict_str)
@@ -76,6 +82,20 @@ def configure_converter(converter: cattrs.Converter) -> None:
         return hook
 
     converter.register_structure_hook_factory(attrs.has, structure_object)
+
+    def structure_array(cls: Any) -> Any:
+        from_iterable: Any = homogenous_tuple_structure_factory(cls, converter)
+
+        # cattrs would iterate any iterable: a string or an object would pass as an array.
+        def hook(value: Any, target: type) -> Any:
+            if type(value) is not list:
+                msg = f"expected an array, got {type(value).__name__}"
+                raise TypeError(msg)
+            return from_iterable(value, target)
+
+        return hook
+
+    converter.register_structure_hook_factory(_is_homogeneous_tuple, structure_array)
     converter.register_unstructure_hook_factory(
         attrs.has, lambda cls: make_dict_unstructure_fn(cls, converter, **camel_overrides(cls))
     )

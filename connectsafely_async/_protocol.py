@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -17,8 +18,9 @@ from typing import Any, Final
 
 import attrs
 import cattrs
+from cattrs.v import format_exception
 
-from ._converters import converter
+from ._converters import converter, to_camel
 from ._errors import (
     APIStatusError,
     BadRequestError,
@@ -28,7 +30,7 @@ from ._errors import (
     error_class_for_status,
 )
 from ._models import AppliedFilters, Pagination, RateLimit, Visitor, VisitorsPage
-from ._secrets import REDACTED
+from ._secrets import REDACTED, Secret
 
 __all__ = [
     "VISITORS_PATH",
@@ -41,6 +43,7 @@ __all__ = [
     "parse_rate_limit",
     "parse_retry_after",
     "parse_visitors_page",
+    "redact",
 ]
 
 VISITORS_PATH: Final = "/linkedin/profile/visitors"
@@ -49,6 +52,7 @@ _MAX_MESSAGE_CHARS: Final = 300
 _MAX_TEXT_BODY_CHARS: Final = 2000
 # Unix timestamps are far larger than any "seconds from now" a server would send.
 _EPOCH_THRESHOLD: Final = 1_000_000_000
+_ATTRIBUTE: Final = re.compile(r"\.([a-z][a-z0-9_]*)")
 
 
 @attrs.frozen
@@ -90,7 +94,7 @@ class HttpResponse:
 
     status: int
     headers: Mapping[str, str]
-    body: bytes
+    body: bytes = attrs.field(repr=lambda body: f"<{len(body)} bytes>")
     received_at: datetime = attrs.field(factory=lambda: datetime.now(timezone.utc))
 
     @property
@@ -100,6 +104,19 @@ class HttpResponse:
     @property
     def content_type(self) -> str:
         return self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+
+
+def redact(response: HttpResponse, secret: Secret) -> HttpResponse:
+    """``response`` with every occurrence of the key in its body replaced by ``[REDACTED]``.
+
+    Done once, on the raw bytes, before anything is parsed: no decoded value, error message,
+    error body or local variable can then hold the key. Searching bytes is cheap next to
+    parsing them, and the body is copied only when the key is there.
+    """
+    needle = secret.reveal().encode()
+    if not needle or needle not in response.body:
+        return response
+    return attrs.evolve(response, body=response.body.replace(needle, REDACTED.encode()))
 
 
 @attrs.frozen
@@ -121,14 +138,14 @@ def build_visitors_request(query: VisitorsQuery) -> HttpRequest:
     return HttpRequest("POST", VISITORS_PATH, body)
 
 
-def parse_visitors_page(response: HttpResponse, *, secret: str | None = None) -> VisitorsPage:
+def parse_visitors_page(response: HttpResponse) -> VisitorsPage:
     """Turn one visitors answer into a ``VisitorsPage``.
 
     Raises:
         APIStatusError: a subclass chosen by status, for any non-2xx answer.
         ResponseValidationError: a 2xx whose body is not JSON or does not fit the model.
     """
-    data = _decode_success(response, secret)
+    data = _decode_success(response)
     visitors = data.get("visitors")
     if type(visitors) is list:
         # The receive time travels with each visitor so it can estimate when the view happened.
@@ -141,7 +158,7 @@ def parse_visitors_page(response: HttpResponse, *, secret: str | None = None) ->
         errors = _validation_messages(exc)
         msg = f"the visitors answer does not fit the model: {'; '.join(errors[:3])}"
         raise ResponseValidationError(
-            msg, errors=errors, body=_scrub_json(data, secret), request_id=response.request_id
+            msg, errors=errors, body=data, request_id=response.request_id
         ) from None
     time_range = body.time_range
     if time_range is None and body.filters is not None:
@@ -159,45 +176,42 @@ def parse_visitors_page(response: HttpResponse, *, secret: str | None = None) ->
     )
 
 
-def _decode_success(response: HttpResponse, secret: str | None) -> dict[str, Any]:
+def _decode_success(response: HttpResponse) -> dict[str, Any]:
     """The JSON object of a 2xx answer, or the right error for anything else."""
     if not 200 <= response.status < 300:
-        raise error_from_response(response, secret=secret)
+        raise error_from_response(response)
     content_type = response.content_type
     if content_type and "json" not in content_type:
         msg = f"expected a JSON answer, got {content_type!r} (HTTP {response.status})"
         raise ResponseValidationError(
-            msg, body=_text_body(response.body, secret), request_id=response.request_id
+            msg, body=_text_body(response.body), request_id=response.request_id
         )
     try:
         data = json.loads(response.body)
     except ValueError:
         msg = f"the answer is not valid JSON (HTTP {response.status}, {len(response.body)} bytes)"
         raise ResponseValidationError(
-            msg, body=_text_body(response.body, secret), request_id=response.request_id
+            msg, body=_text_body(response.body), request_id=response.request_id
         ) from None
     if type(data) is not dict:
         msg = f"expected a JSON object, got {_json_type(data)}"
         raise ResponseValidationError(
-            msg, errors=[f"{msg} @ $"], body=_scrub_json(data, secret),
-            request_id=response.request_id,
+            msg, errors=[f"{msg} @ $"], body=data, request_id=response.request_id
         )
     if data.get("success") is False:
         message, _ = _error_message(data)
         msg = f"the service reported a failure with HTTP {response.status}: {message}"
-        raise ResponseValidationError(
-            msg, body=_scrub_json(data, secret), request_id=response.request_id
-        )
+        raise ResponseValidationError(msg, body=data, request_id=response.request_id)
     return data
 
 
-def error_from_response(response: HttpResponse, *, secret: str | None = None) -> APIStatusError:
+def error_from_response(response: HttpResponse) -> APIStatusError:
     """The error for a non-2xx answer: the class by status, the message by body shape.
 
     Accepts every documented body shape (``{"error": "..."}``, ``{"success": false, "error":
     {...ZodError}}``, ``{"code", "message"}``), an HTML page from a proxy, and anything else.
     """
-    body = _decode_error_body(response, secret)
+    body = _decode_error_body(response)
     message, issues = _error_message(body)
     if message is None:
         message = _describe_status(response.status, is_html=response.content_type == "text/html")
@@ -222,13 +236,13 @@ def error_from_response(response: HttpResponse, *, secret: str | None = None) ->
     return cls(message, **common)
 
 
-def _decode_error_body(response: HttpResponse, secret: str | None) -> Any:
+def _decode_error_body(response: HttpResponse) -> Any:
     if response.content_type != "text/html":
         try:
-            return _scrub_json(json.loads(response.body), secret)
+            return json.loads(response.body)
         except ValueError:
             pass
-    return _text_body(response.body, secret)
+    return _text_body(response.body)
 
 
 def _error_message(body: Any) -> tuple[str | None, list[ValidationIssue]]:
@@ -364,32 +378,27 @@ def _one_line(text: str) -> str:
     return line
 
 
-def _text_body(raw: bytes, secret: str | None) -> str:
-    text = raw[:_MAX_TEXT_BODY_CHARS * 4].decode("utf-8", errors="replace")[:_MAX_TEXT_BODY_CHARS]
-    return _scrub_text(text, secret)
-
-
-def _scrub_text(text: str, secret: str | None) -> str:
-    return text.replace(secret, REDACTED) if secret and secret in text else text
-
-
-def _scrub_json(value: Any, secret: str | None) -> Any:
-    """``value`` with every string occurrence of the secret replaced (keys and values)."""
-    if not secret:
-        return value
-    if isinstance(value, str):
-        return _scrub_text(value, secret)
-    if isinstance(value, list):
-        return [_scrub_json(item, secret) for item in value]
-    if isinstance(value, dict):
-        return {_scrub_text(k, secret): _scrub_json(v, secret) for k, v in value.items()}
-    return value
+def _text_body(raw: bytes) -> str:
+    return raw[: _MAX_TEXT_BODY_CHARS * 4].decode("utf-8", errors="replace")[:_MAX_TEXT_BODY_CHARS]
 
 
 def _validation_messages(exc: Exception) -> list[str]:
-    if isinstance(exc, cattrs.BaseValidationError):
-        return cattrs.transform_error(exc, path="$")
-    return [f"{exc} @ $"]
+    """One line per problem, with the path spelled as in the answer (``$.visitors[0].hasMore``)."""
+    if not isinstance(exc, cattrs.BaseValidationError):
+        return [f"{exc} @ $"]
+    messages = []
+    for line in cattrs.transform_error(exc, path="$", format_exception=_describe_problem):
+        problem, at, path = line.rpartition(" @ ")
+        messages.append(f"{problem}{at}{_ATTRIBUTE.sub(lambda m: '.' + to_camel(m[1]), path)}")
+    return messages
+
+
+def _describe_problem(exc: BaseException, target: Any) -> str:
+    # Our strict hooks explain themselves ("expected an array, got str"); cattrs' own
+    # default wording covers everything else.
+    if isinstance(exc, TypeError) and str(exc).startswith("expected "):
+        return f"invalid value ({exc})"
+    return format_exception(exc, target)
 
 
 def _json_type(value: Any) -> str:

@@ -29,9 +29,13 @@ _UNITS: dict[str, float] = {
     "y": 365 * _DAY,
 }
 _UNIT_PATTERN = "|".join(sorted(_UNITS, key=len, reverse=True))
-# "47m", "5 minutes", or "an hour" (the article needs a space: "as" is not "a s").
-_AGE = re.compile(rf"(?:(\d{{1,6}})\s*|\b(an?)\s+)({_UNIT_PATTERN})\b", re.IGNORECASE)
-_NOW = re.compile(r"\b(just now|now|today|moments? ago)\b", re.IGNORECASE)
+# "47m", "5 minutes", or "an hour" (the article needs a space: "as" is not "a s"). A number
+# is read whole or not at all, and ASCII-only matching keeps Unicode case folding ("ſ" is
+# an "s" to re.IGNORECASE) from producing a unit that is not in the table.
+_AGE = re.compile(
+    rf"(?:(?<!\d)(\d{{1,6}})\s*|\b(an?)\s+)({_UNIT_PATTERN})\b", re.IGNORECASE | re.ASCII
+)
+_NOW = re.compile(r"\b(just now|now|today|moments? ago)\b", re.IGNORECASE | re.ASCII)
 
 
 def parse_relative_age(text: str | None) -> timedelta | None:

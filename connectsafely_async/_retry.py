@@ -75,8 +75,11 @@ class RetryPolicy:
             return None
         if error.retry_after is not None:
             return error.retry_after
-        if isinstance(error, RateLimitError) and error.rate_limit is not None:
-            reset_at = error.rate_limit.reset_at
+        limits = error.rate_limit
+        # The reset time is a hint only when the quota it describes is the one exhausted.
+        exhausted = limits is not None and limits.remaining in (0, None)
+        if isinstance(error, RateLimitError) and limits is not None and exhausted:
+            reset_at = limits.reset_at
             if reset_at is not None:
                 now = now or datetime.now(timezone.utc)
                 return max(0.0, (reset_at - now).total_seconds())

@@ -18,6 +18,7 @@ class Secret:
         self._value = value
 
     def reveal(self) -> str:
+        """The key itself: for the Authorization header and for redaction, nothing else."""
         return self._value
 
     def __repr__(self) -> str:

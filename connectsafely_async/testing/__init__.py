@@ -1,0 +1,23 @@
+"""An in-process fake ConnectSafely server for tests: real HTTP on 127.0.0.1, no internet.
+
+::
+
+    from connectsafely_async.testing import FakeConnectSafely, Fault
+
+    async def test_retries_a_502() -> None:
+        async with FakeConnectSafely() as fake:
+            fake.inject(Fault(status=502, text="<h1>Bad Gateway</h1>", content_type="text/html"))
+            ...  # point your client at fake.url with the key fake.api_key
+
+This package speaks only HTTP and JSON; it does not import the client, so it can test any
+client, including a broken one.
+"""
+
+from __future__ import annotations
+
+from ._data import make_visitors
+from ._faults import Fault
+from ._server import FakeConnectSafely, RecordedRequest
+from ._visitors import MaxVisitorsMode
+
+__all__ = ["FakeConnectSafely", "Fault", "MaxVisitorsMode", "RecordedRequest", "make_visitors"]
