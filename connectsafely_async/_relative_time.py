@@ -30,7 +30,7 @@ _UNITS: dict[str, float] = {
 }
 _UNIT_PATTERN = "|".join(sorted(_UNITS, key=len, reverse=True))
 # "47m", "5 minutes", or "an hour" (the article needs a space: "as" is not "a s"). A number
-# is read whole or not at all, and ASCII-only matching keeps Unicode case folding ("ſ" is
+# is read whole or not at all, and ASCII-only matching keeps Unicode case folding (U+017F is
 # an "s" to re.IGNORECASE) from producing a unit that is not in the table.
 _AGE = re.compile(
     rf"(?:(?<!\d)(\d{{1,6}})\s*|\b(an?)\s+)({_UNIT_PATTERN})\b", re.IGNORECASE | re.ASCII
