@@ -111,12 +111,27 @@ def redact(response: HttpResponse, secret: Secret) -> HttpResponse:
 
     Done once, on the raw bytes, before anything is parsed: no decoded value, error message,
     error body or local variable can then hold the key. Searching bytes is cheap next to
-    parsing them, and the body is copied only when the key is there.
+    parsing them, and the body is copied only when the key is there. An error answer that
+    uses JSON escapes (``\\u002d`` for ``-``) is first rewritten without them, so an escaped
+    key cannot come back to life in ``json.loads``; success pages skip that (it would cost a
+    second parse, and a visitors page has no reason to hold the key).
     """
     needle = secret.reveal().encode()
-    if not needle or needle not in response.body:
+    body = response.body
+    if not needle:
         return response
-    return attrs.evolve(response, body=response.body.replace(needle, REDACTED.encode()))
+    if b"\\u" in body and not 200 <= response.status < 300:
+        body = _without_json_escapes(body)
+    if needle not in body:
+        return response
+    return attrs.evolve(response, body=body.replace(needle, REDACTED.encode()))
+
+
+def _without_json_escapes(body: bytes) -> bytes:
+    try:
+        return json.dumps(json.loads(body), ensure_ascii=False).encode()
+    except ValueError:
+        return body
 
 
 @attrs.frozen
@@ -200,7 +215,8 @@ def _decode_success(response: HttpResponse) -> dict[str, Any]:
         )
     if data.get("success") is False:
         message, _ = _error_message(data)
-        msg = f"the service reported a failure with HTTP {response.status}: {message}"
+        reason = message or "no reason given"
+        msg = f"the service reported a failure with HTTP {response.status}: {reason}"
         raise ResponseValidationError(msg, body=data, request_id=response.request_id)
     return data
 

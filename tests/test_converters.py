@@ -1,0 +1,219 @@
+"""The package's own cattrs converter: camelCase, strict primitives, never the global one."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import attrs
+import cattrs
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from connectsafely_async import AppliedFilters, Pagination, Visitor, make_converter
+from connectsafely_async._converters import converter, to_camel
+
+TEXT_FIELDS = {
+    "entityUrn": "entity_urn",
+    "publicIdentifier": "public_identifier",
+    "name": "name",
+    "headline": "headline",
+    "profilePicture": "profile_picture",
+    "viewedAt": "viewed_at",
+    "connectionDegree": "connection_degree",
+    "profileUrl": "profile_url",
+    "navigationUrl": "navigation_url",
+}
+
+optional_text = st.none() | st.text()
+not_a_string = (
+    st.integers()
+    | st.floats(allow_nan=False)
+    | st.booleans()
+    | st.lists(st.text(), max_size=2)
+    | st.dictionaries(st.text(), st.text(), max_size=2)
+    | st.binary(max_size=4)
+)
+fast = settings(max_examples=60, deadline=None)
+
+
+def test_visitor_text_fields_are_exactly_the_expected_ones() -> None:
+    names = {a.name for a in attrs.fields(Visitor)} - {"fetched_at"}
+    assert names == set(TEXT_FIELDS.values())
+
+
+@fast
+@given(
+    fields=st.fixed_dictionaries(dict.fromkeys(TEXT_FIELDS.values(), optional_text)),
+    fetched_at=st.none() | st.datetimes(timezones=st.just(timezone.utc)),
+)
+def test_visitor_round_trips(fields: dict[str, str | None], fetched_at: datetime | None) -> None:
+    visitor = Visitor(**fields, fetched_at=fetched_at)
+    raw = converter.unstructure(visitor)
+    assert set(raw) == {*TEXT_FIELDS, "fetchedAt"}
+    for camel, snake in TEXT_FIELDS.items():
+        assert raw[camel] == fields[snake]
+    again = converter.structure(raw, Visitor)
+    assert again == visitor
+    # fetched_at is not part of equality: check it separately.
+    assert again.fetched_at == fetched_at
+
+
+@fast
+@given(
+    raw=st.dictionaries(st.sampled_from(sorted(TEXT_FIELDS)), optional_text),
+    extra=st.dictionaries(
+        st.text().filter(lambda key: key not in TEXT_FIELDS and key != "fetchedAt"),
+        st.integers() | st.text() | st.none(),
+        max_size=3,
+    ),
+)
+def test_any_camel_case_visitor_dict_structures(
+    raw: dict[str, str | None], extra: dict[str, Any]
+) -> None:
+    visitor = converter.structure({**raw, **extra}, Visitor)
+    for camel, snake in TEXT_FIELDS.items():
+        assert getattr(visitor, snake) == raw.get(camel)
+    assert visitor.fetched_at is None
+
+
+@fast
+@given(
+    field=st.sampled_from(sorted(TEXT_FIELDS)),
+    value=not_a_string,
+)
+def test_non_string_in_a_string_field_is_rejected(field: str, value: Any) -> None:
+    with pytest.raises(cattrs.ClassValidationError) as info:
+        converter.structure({field: value}, Visitor)
+    (inner,) = info.value.exceptions
+    assert isinstance(inner, TypeError)
+    assert str(inner) == f"expected a string, got {type(value).__name__}"
+
+
+@pytest.mark.parametrize("value", [5, 5.0, True, b"x", ["x"], {"a": "b"}])
+def test_strict_str(value: Any) -> None:
+    with pytest.raises(TypeError, match="expected a string"):
+        converter.structure(value, str)
+
+
+def test_strict_str_accepts_strings() -> None:
+    assert converter.structure("5", str) == "5"
+    assert converter.structure("", str) == ""
+
+
+@pytest.mark.parametrize("value", [True, False, "5", 5.0, None, [5]])
+def test_strict_int(value: Any) -> None:
+    with pytest.raises(TypeError, match="expected an integer"):
+        converter.structure(value, int)
+
+
+@pytest.mark.parametrize("value", [1, 0, "true", None, 1.0])
+def test_strict_bool(value: Any) -> None:
+    with pytest.raises(TypeError, match="expected a boolean"):
+        converter.structure(value, bool)
+
+
+@fast
+@given(st.integers())
+def test_ints_pass_through(value: int) -> None:
+    assert converter.structure(value, int) == value
+
+
+@fast
+@given(
+    field=st.sampled_from(["start", "count", "total"]),
+    value=st.booleans() | st.text() | st.floats(allow_nan=False),
+)
+def test_pagination_ints_reject_bools_strings_and_floats(field: str, value: Any) -> None:
+    with pytest.raises(cattrs.ClassValidationError):
+        converter.structure({field: value}, Pagination)
+
+
+def test_nested_camel_case() -> None:
+    filters = converter.structure(
+        {"timeRange": "past_7_days", "fetchAll": True, "maxVisitors": 3, "time_range": "no"},
+        AppliedFilters,
+    )
+    assert filters == AppliedFilters(time_range="past_7_days", fetch_all=True, max_visitors=3)
+    assert converter.unstructure(filters) == {
+        "timeRange": "past_7_days",
+        "count": None,
+        "start": None,
+        "fetchAll": True,
+        "maxVisitors": 3,
+    }
+
+
+@pytest.mark.parametrize("value", ["", "ab", {}, {"a": "b"}, ("a",), None, 3])
+def test_arrays_must_be_lists(value: Any) -> None:
+    with pytest.raises(TypeError, match="expected an array"):
+        converter.structure(value, tuple[str, ...])
+
+
+def test_arrays_structure_lists() -> None:
+    assert converter.structure(["a", "b"], tuple[str, ...]) == ("a", "b")
+    assert converter.structure([], tuple[Visitor, ...]) == ()
+    assert converter.structure([{"name": "x"}], tuple[Visitor, ...]) == (Visitor(name="x"),)
+
+
+@pytest.mark.parametrize("value", ["x", ["a"], None, 3])
+def test_object_fields_reject_non_objects(value: Any) -> None:
+    with pytest.raises(TypeError, match="expected an object"):
+        converter.structure(value, Pagination)
+
+
+def test_datetime_structures_from_iso_text_and_datetime() -> None:
+    when = datetime(2025, 1, 1, 12, 0, tzinfo=timezone.utc)
+    assert converter.structure(when, datetime) is when
+    assert converter.structure("2025-01-01T12:00:00+00:00", datetime) == when
+    with pytest.raises(TypeError):
+        converter.structure(1735732800, datetime)
+
+
+def test_make_converter_is_independent() -> None:
+    mine = make_converter()
+    assert mine is not converter
+    mine.register_structure_hook(str, lambda value, _: f"<{value}>")
+    assert mine.structure("a", str) == "<a>"
+    assert converter.structure("a", str) == "a"
+    assert converter.structure({"name": "a"}, Visitor).name == "a"
+    # and a fresh one is configured like the package's own
+    fresh = make_converter()
+    with pytest.raises(TypeError):
+        fresh.structure(5, str)
+    assert fresh.structure({"viewedAt": "Viewed 1h ago"}, Visitor).viewed_at == "Viewed 1h ago"
+
+
+def test_global_converter_is_untouched() -> None:
+    make_converter()
+    assert cattrs.global_converter is not converter
+    assert cattrs.global_converter.structure(5, str) == "5"
+    assert cattrs.global_converter.structure(True, int) == 1
+    assert cattrs.structure(5, str) == "5"
+    # The global converter knows nothing of camelCase.
+    assert cattrs.global_converter.unstructure(Pagination(start=1))["start"] == 1
+    assert "fetchAll" not in cattrs.global_converter.unstructure(AppliedFilters())
+
+
+@pytest.mark.parametrize(
+    ("snake", "camel"),
+    [
+        ("profile_picture", "profilePicture"),
+        ("entity_urn", "entityUrn"),
+        ("name", "name"),
+        ("max_visitors", "maxVisitors"),
+        ("a_b_c", "aBC"),
+        ("", ""),
+    ],
+)
+def test_to_camel(snake: str, camel: str) -> None:
+    assert to_camel(snake) == camel
+
+
+@fast
+@given(st.lists(st.from_regex(r"[a-z][a-z0-9]*", fullmatch=True), min_size=1, max_size=4))
+def test_to_camel_property(parts: list[str]) -> None:
+    camel = to_camel("_".join(parts))
+    assert camel == parts[0] + "".join(p[0].upper() + p[1:] for p in parts[1:])
+    assert "_" not in camel
