@@ -14,7 +14,11 @@
      │    ├── NotFoundError            404
      │    ├── RateLimitError           429, with retry_after and hold_until
      │    └── InternalServerError      5xx, an HTML page from a proxy included
-     └── ResponseValidationError       a 200 that is not JSON or does not fit the model
+     ├── ResponseValidationError       a 200 that does not fit the model
+     │    └── ResponseDecodeError      a 200 that is not JSON at all (retried: a proxy's page)
+     └── PaginationStalledError        pages keep coming with nothing new: the walk stops
+
+An error that ends a walk carries ``checkpoint``: pass it to ``resume=`` to continue there.
 
 ``str(error)`` is one short line and never contains the API key: bodies are scrubbed
 before they reach an error, and the transport never chains aiohttp's exceptions (they
@@ -30,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 if TYPE_CHECKING:
+    from ._checkpoint import Checkpoint
     from ._models import RateLimit
 
 __all__ = [
@@ -43,8 +48,10 @@ __all__ = [
     "ConnectSafelyError",
     "InternalServerError",
     "NotFoundError",
+    "PaginationStalledError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseDecodeError",
     "ResponseValidationError",
     "ValidationIssue",
     "error_class_for_status",
@@ -65,7 +72,14 @@ class ValidationIssue:
 
 
 class ConnectSafelyError(Exception):
-    """The root of every error this SDK raises."""
+    """The root of every error this SDK raises.
+
+    Attributes:
+        message: one readable line.
+        checkpoint: where the walk this error ended can resume (``None`` outside a walk).
+    """
+
+    checkpoint: Checkpoint | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -190,6 +204,14 @@ class ResponseValidationError(ConnectSafelyError):
         self.errors = tuple(errors)
         self.body = body
         self.request_id = request_id
+
+
+class ResponseDecodeError(ResponseValidationError):
+    """A successful status whose body is not JSON (an HTML page, a cut-off body): retried."""
+
+
+class PaginationStalledError(ConnectSafelyError):
+    """The service kept answering ``hasMore`` with pages that brought nothing new."""
 
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {

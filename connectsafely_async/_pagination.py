@@ -10,23 +10,81 @@ service's ``maxVisitors`` is ambiguous. It may be read three ways:
 Sending ``count = size`` and ``maxVisitors = start + size + 1`` is right under all three:
 the page is ``size`` long under each reading (``count`` is the tighter cap), and under the
 third the cap sits one past the page, so ``hasMore`` still says whether anything follows.
+
+Offsets drift: the list is newest first, so a view that arrives during a walk shifts every
+row down by one and the next page starts with the row the last page ended on. The loop drops
+such repeats: a named visitor is recognised by ``entity_urn`` (remembered in bounded memory);
+an anonymous one only inside an overlap at a page boundary that a named visitor proves (two
+anonymous viewers can look exactly alike). A row shifted the other way (a viewer who drops
+out of the range during the walk) can be missed: offset paging cannot see it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections import deque
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Sequence,
+)
+from typing import Any, Generic, TypeVar
 
 import attrs
 
-from ._models import VisitorsPage
+from ._checkpoint import RECENT_URNS, Checkpoint, filters_fingerprint
+from ._errors import ConnectSafelyError, PaginationStalledError
+from ._models import Visitor, VisitorsPage
 from ._protocol import VisitorsQuery
 
-__all__ = ["plan_request", "walk_pages"]
+__all__ = ["Walk", "WalkSpec", "WalkStats", "boundary_overlap", "plan_request"]
 
 logger = logging.getLogger("connectsafely_async")
 
-Fetch = Callable[[VisitorsQuery], Awaitable[VisitorsPage]]
+T = TypeVar("T")
+
+#: How many named visitors a walk remembers to drop repeats (about 100 bytes each).
+SEEN_LIMIT = 10_000
+#: Times in a row the service may answer with the very page it just sent (while ``hasMore``
+#: says there is more) before the walk gives up on a server that ignores ``start``.
+STALL_LIMIT = 3
+
+
+@attrs.define
+class WalkStats:
+    """What one walk did. Counters only grow; read them any time, during or after the walk."""
+
+    requests: int = 0
+    pages: int = 0
+    visitors: int = 0
+    retries: int = 0
+    duplicates_dropped: int = 0
+    rate_limit_wait_seconds: float = 0.0
+
+
+Fetch = Callable[[VisitorsQuery, WalkStats], Awaitable[VisitorsPage]]
+
+
+@attrs.frozen(kw_only=True)
+class WalkSpec:
+    """The filters and limits of one walk, checked by the client."""
+
+    count: int
+    max_visitors: int | None
+    account_id: str | None
+    time_range: str | None
+    prefetch: int = 0
+    fingerprint: str = attrs.field(init=False)
+
+    @fingerprint.default
+    def _fingerprint(self) -> str:
+        return filters_fingerprint(self.account_id, self.time_range)
 
 
 def plan_request(
@@ -48,43 +106,329 @@ def plan_request(
     )
 
 
-async def walk_pages(
-    fetch: Fetch,
-    *,
-    count: int,
-    start: int,
-    max_visitors: int | None,
-    account_id: str | None,
-    time_range: str | None,
-) -> AsyncGenerator[VisitorsPage, None]:
-    """Yield pages from ``start`` until ``hasMore`` is false, a page is empty, or
-    ``max_visitors`` visitors have been yielded (the last page is cut to fit, never over).
+def boundary_overlap(previous: Sequence[Visitor], page: Sequence[Visitor]) -> int:
+    """How many rows at the head of ``page`` repeat the tail of ``previous``.
 
-    ``start`` advances by the number of visitors actually received, since pages can be
-    short while ``hasMore`` is true.
+    An overlap counts only when it holds a named visitor: identical anonymous rows alone
+    prove nothing. The search starts from where the page's first row sits in ``previous``,
+    so a page with no repeat costs a few comparisons, not a quadratic scan.
     """
-    yielded = 0
-    while max_visitors is None or yielded < max_visitors:
-        remaining = None if max_visitors is None else max_visitors - yielded
-        page = await fetch(
-            plan_request(
-                start=start,
-                count=count,
-                remaining=remaining,
-                account_id=account_id,
-                time_range=time_range,
-            )
+    if not previous or not page:
+        return 0
+    first = page[0]
+    urn = first.entity_urn
+    for position in range(len(previous) - 1, -1, -1):
+        candidate = previous[position]
+        # Comparing URNs first keeps the common case (no repeat) to string comparisons.
+        if candidate.entity_urn != urn or candidate != first:
+            continue
+        size = len(previous) - position
+        if size > len(page):
+            continue
+        head = page[:size]
+        if tuple(head) == tuple(previous[position:]) and any(not v.is_anonymous for v in head):
+            return size
+    return 0
+
+
+class _Seen:
+    """The most recent ``limit`` entity URNs, oldest forgotten first."""
+
+    def __init__(self, limit: int, urns: Iterable[str] = ()) -> None:
+        self._set: set[str] = set()
+        self._order: deque[str] = deque()
+        self._limit = limit
+        self.extend(urns)
+
+    def isdisjoint(self, urns: Iterable[str]) -> bool:
+        return self._set.isdisjoint(urns)
+
+    def add(self, urn: str) -> bool:
+        """Remember ``urn``; False when it was already there."""
+        if urn in self._set:
+            return False
+        self.extend((urn,))
+        return True
+
+    def extend(self, urns: Iterable[str]) -> None:
+        """Remember URNs known to be new (a whole page at once on the common path)."""
+        urns = list(urns)
+        self._set.update(urns)
+        self._order.extend(urns)
+        while len(self._order) > self._limit:
+            self._set.discard(self._order.popleft())
+
+
+@attrs.frozen
+class _Batch:
+    """A deduplicated page as handed to a view, and where to resume after each visitor."""
+
+    page: VisitorsPage
+    offsets: Sequence[int]  # the offset of each kept visitor
+    end: int  # where the walk resumes once the whole batch is consumed
+
+    def resume_after(self, consumed: int) -> int:
+        # After the i-th kept visitor the walk resumes at the next kept one's offset: the
+        # rows between them were repeats, dropped on purpose.
+        return self.offsets[consumed] if consumed < len(self.offsets) else self.end
+
+
+@attrs.define
+class _State:
+    """Where the consumer of a walk stands.
+
+    The visitors view bumps ``consumed`` once per visitor (the one cost on the hot path);
+    everything else is settled per batch, and the checkpoint is built only when asked for.
+    """
+
+    spec: WalkSpec
+    next_start: int
+    yielded: int
+    recent: deque[str]
+    stats: WalkStats = attrs.Factory(WalkStats)
+    batch: _Batch | None = None
+    consumed: int = 0
+
+    @classmethod
+    def begin(cls, spec: WalkSpec, start: int, resume: Checkpoint | None) -> _State:
+        if resume is None:
+            return cls(spec, start, 0, deque(maxlen=RECENT_URNS))
+        recent = deque(resume.recent_urns, maxlen=RECENT_URNS)
+        return cls(spec, resume.next_start, resume.yielded, recent)
+
+    def settle(self) -> None:
+        """Fold the consumed part of the current batch into the position."""
+        batch, consumed = self.batch, self.consumed
+        if batch is None:
+            return
+        self.next_start = batch.resume_after(consumed) if consumed else self.next_start
+        self.yielded += consumed
+        self.recent.extend(_urns(batch.page.visitors[:consumed]))
+        if consumed == len(batch.page.visitors):
+            self.next_start = batch.end
+        self.batch, self.consumed = None, 0
+
+    def checkpoint(self) -> Checkpoint:
+        batch, consumed = self.batch, self.consumed
+        next_start, yielded, recent = self.next_start, self.yielded, self.recent
+        if batch is not None and consumed:
+            next_start = batch.resume_after(consumed)
+            yielded += consumed
+            recent = deque([*recent, *_urns(batch.page.visitors[:consumed])],
+                           maxlen=RECENT_URNS)
+        return Checkpoint(
+            next_start=next_start,
+            page_size=self.spec.count,
+            yielded=yielded,
+            filters=self.spec.fingerprint,
+            recent_urns=tuple(recent),
         )
-        received = len(page.visitors)
-        if remaining is not None and received > remaining:
-            page = attrs.evolve(page, visitors=page.visitors[:remaining])
-        yield page
-        yielded += len(page.visitors)
-        start += received
-        if not page.has_more:
-            return
-        if received == 0:
-            logger.warning(
-                "the service sent an empty page with hasMore=true at start=%d; stopping", start
-            )
-            return
+
+
+class Walk(AsyncIterator[T], Generic[T]):
+    """An async generator over a walk, plus its ``stats`` and a resumable ``checkpoint``.
+
+    Use it like any async generator (``async for``, ``anext``, ``asend``, ``athrow``,
+    ``aclose``; it is a ``collections.abc.AsyncGenerator``). ``checkpoint`` is the position
+    after the last item handed out: give it to ``resume=`` to continue.
+    """
+
+    def __init__(self, source: AsyncGenerator[T, None], state: _State) -> None:
+        self._source = source
+        self._state = state
+
+    @property
+    def stats(self) -> WalkStats:
+        return self._state.stats
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        return self._state.checkpoint()
+
+    def __aiter__(self) -> Walk[T]:
+        return self
+
+    def __anext__(self) -> Coroutine[Any, Any, T]:
+        return self._source.__anext__()
+
+    def asend(self, value: None) -> Coroutine[Any, Any, T]:
+        return self._source.asend(value)
+
+    def athrow(self, error: BaseException) -> Coroutine[Any, Any, T]:
+        return self._source.athrow(error)
+
+    def aclose(self) -> Coroutine[Any, Any, None]:
+        return self._source.aclose()
+
+    def __repr__(self) -> str:
+        return f"<Walk {self._state.stats!r} at {self._state.checkpoint()!r}>"
+
+
+def walk_pages(
+    fetch: Fetch, spec: WalkSpec, *, start: int = 0, resume: Checkpoint | None = None
+) -> Walk[VisitorsPage]:
+    """The pages view: each page deduplicated, cut to ``max_visitors``, with its checkpoint."""
+    state = _State.begin(spec, start, resume)
+
+    async def pages() -> AsyncGenerator[VisitorsPage, None]:
+        batches = _batches(fetch, state)
+        try:
+            async for batch in batches:
+                state.batch, state.consumed = batch, len(batch.page.visitors)
+                state.settle()
+                yield attrs.evolve(batch.page, checkpoint=state.checkpoint())
+        finally:
+            await batches.aclose()
+
+    return Walk(pages(), state)
+
+
+def walk_visitors(
+    fetch: Fetch, spec: WalkSpec, *, start: int = 0, resume: Checkpoint | None = None
+) -> Walk[Visitor]:
+    """The visitors view of the same loop; the checkpoint moves with every visitor."""
+    state = _State.begin(spec, start, resume)
+
+    async def visitors() -> AsyncGenerator[Visitor, None]:
+        batches = _batches(fetch, state)
+        try:
+            async for batch in batches:
+                state.batch = batch
+                for visitor in batch.page.visitors:
+                    state.consumed += 1
+                    yield visitor
+                state.settle()
+        finally:
+            await batches.aclose()
+
+    return Walk(visitors(), state)
+
+
+async def _batches(fetch: Fetch, state: _State) -> AsyncGenerator[_Batch, None]:
+    """Fetch pages from ``state.next_start`` until ``hasMore`` is false, a page is empty, or
+    ``max_visitors`` visitors were handed out; ``spec.prefetch`` pages are requested ahead.
+
+    ``start`` advances by what each page actually held, since pages can be short while
+    ``hasMore`` is true. An error that ends the walk carries the checkpoint to resume from.
+    """
+    spec, stats = state.spec, state.stats
+    start, taken = state.next_start, state.yielded
+    seen = _Seen(SEEN_LIMIT, state.recent)  # a resumed walk remembers what it yielded
+    previous: tuple[Visitor, ...] = ()
+    repeats = 0
+    ahead: deque[tuple[VisitorsQuery, asyncio.Task[VisitorsPage]]] = deque()
+
+    def plan(at: int, handed_out: int) -> VisitorsQuery | None:
+        remaining = None if spec.max_visitors is None else spec.max_visitors - handed_out
+        if remaining is not None and remaining <= 0:
+            return None
+        return plan_request(
+            start=at, count=spec.count, remaining=remaining,
+            account_id=spec.account_id, time_range=spec.time_range,
+        )
+
+    def send_ahead(query: VisitorsQuery) -> None:
+        # Offsets are predictable while pages come back full: queue the ones after `query`.
+        while len(ahead) < spec.prefetch:
+            last = ahead[-1][0] if ahead else query
+            assert last.start is not None  # plan() always sets both
+            assert last.count is not None
+            expected = taken + sum(q.count or 0 for q, _ in ahead) + (query.count or 0)
+            following = plan(last.start + last.count, expected)
+            if following is None:
+                return
+            ahead.append((following, asyncio.ensure_future(fetch(following, stats))))
+
+    def cancel_ahead() -> list[asyncio.Task[VisitorsPage]]:
+        tasks = [task for _, task in ahead]
+        for task in tasks:
+            task.cancel()
+        ahead.clear()
+        return tasks
+
+    query = plan(start, taken)
+    try:
+        while query is not None:
+            try:
+                if ahead:
+                    _, task = ahead.popleft()
+                    send_ahead(query)
+                    page = await task
+                else:
+                    pending = fetch(query, stats)
+                    send_ahead(query)
+                    page = await pending
+            except ConnectSafelyError as error:
+                error.checkpoint = state.checkpoint()
+                raise
+            stats.pages += 1
+            received = page.visitors
+            overlap = boundary_overlap(previous, received)
+            repeats = repeats + 1 if received and received == previous else 0
+            previous = received
+            kept, offsets = _fresh(received, overlap, start, seen)
+            stats.duplicates_dropped += len(received) - len(kept)
+            end = start + len(received)
+            room = None if spec.max_visitors is None else spec.max_visitors - taken
+            if room is not None and len(kept) > room:
+                kept, offsets = kept[:room], offsets[:room]
+                end = offsets[-1] + 1 if offsets else start
+            taken += len(kept)
+            stats.visitors += len(kept)
+            if len(received) != query.count:
+                await _drain(cancel_ahead())  # their offsets assumed a full page
+            start = start + len(received)
+            if kept is not received:
+                page = attrs.evolve(page, visitors=kept)
+            yield _Batch(page, offsets, end)
+            if not page.has_more or not received:
+                if page.has_more:
+                    logger.warning(
+                        "the service sent an empty page with hasMore=true at start=%d; "
+                        "stopping", start,
+                    )
+                return
+            if repeats >= STALL_LIMIT:
+                msg = (
+                    f"the service sent the same page {repeats + 1} times in a row while "
+                    f"saying hasMore (last start={start - len(received)}); stopping"
+                )
+                stall = PaginationStalledError(msg)
+                stall.checkpoint = state.checkpoint()
+                raise stall
+            query = ahead[0][0] if ahead else plan(start, taken)
+    finally:
+        await _drain(cancel_ahead())
+
+
+def _fresh(
+    received: tuple[Visitor, ...], overlap: int, start: int, seen: _Seen
+) -> tuple[tuple[Visitor, ...], Sequence[int]]:
+    """The visitors of a page not yielded before, and their offsets."""
+    urns = [v.entity_urn for v in received]
+    named = [urn for urn in urns if urn is not None]
+    unique = set(named)
+    if not overlap and len(unique) == len(named) and seen.isdisjoint(unique):
+        # The common case: nothing repeats. Whole-page set operations, no per-row work.
+        seen.extend(named)
+        return received, range(start, start + len(received))
+    kept: list[Visitor] = []
+    offsets: list[int] = []
+    for index in range(overlap, len(received)):
+        urn = urns[index]
+        if urn is not None and not seen.add(urn):
+            continue
+        kept.append(received[index])
+        offsets.append(start + index)
+    return tuple(kept), offsets
+
+
+def _urns(visitors: Sequence[Visitor]) -> list[str]:
+    return [v.entity_urn for v in visitors if v.entity_urn is not None]
+
+
+async def _drain(tasks: list[asyncio.Task[VisitorsPage]]) -> None:
+    """Wait for cancelled look-ahead requests to finish, so no connection outlives the walk."""
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, ConnectSafelyError):
+            await task

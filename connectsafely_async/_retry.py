@@ -18,7 +18,13 @@ from typing import TypeVar
 import attrs
 import backoff
 
-from ._errors import APIConnectionError, APIStatusError, ConnectSafelyError, RateLimitError
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    ConnectSafelyError,
+    RateLimitError,
+    ResponseDecodeError,
+)
 
 __all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "call_with_retries"]
 
@@ -58,7 +64,7 @@ class RetryPolicy:
 
     def should_retry(self, error: ConnectSafelyError, *, now: datetime | None = None) -> bool:
         """True when ``error`` is transient and the service did not ask for a long pause."""
-        if isinstance(error, APIConnectionError):
+        if isinstance(error, (APIConnectionError, ResponseDecodeError)):
             return True
         if not isinstance(error, APIStatusError) or error.status_code not in self.retry_statuses:
             return False

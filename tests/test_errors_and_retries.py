@@ -20,6 +20,7 @@ from connectsafely_async import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseDecodeError,
     ResponseValidationError,
     RetryPolicy,
 )
@@ -255,8 +256,6 @@ async def test_unreachable_service_is_a_connection_error() -> None:
 @pytest.mark.parametrize(
     ("fault", "fragment"),
     [
-        (Fault(text="not json", content_type="application/json"), "not valid JSON"),
-        (Fault(text="<html>hi</html>", content_type="text/html"), "text/html"),
         (Fault(json=[]), "JSON object"),
         (Fault(json={"visitors": [], "hasMore": "yes"}), "$.hasMore"),
         (Fault(json={"hasMore": False}), "visitors"),
@@ -274,6 +273,26 @@ async def test_a_200_that_does_not_fit_is_a_validation_error(
     assert fragment in str(caught.value) + " ".join(caught.value.errors)
     assert visitors == []
     assert len(starts(fake)) == 1
+
+
+@pytest.mark.parametrize(
+    ("fault", "fragment"),
+    [
+        (Fault(text="not json", content_type="application/json"), "not valid JSON"),
+        (Fault(text="<html>hi</html>", content_type="text/html"), "text/html"),
+    ],
+)
+async def test_a_200_that_is_not_json_is_retried_then_a_decode_error(
+    fake: FakeConnectSafely, client: AsyncConnectSafely, fault: Fault, fragment: str
+) -> None:
+    # A proxy's login or error page on a 200 is transient more often than not.
+    fake.inject(fault)
+    page = await client.get_visitors(count=5, max_visitors=5)
+    assert len(page.visitors) == 5
+    fake.inject(fault, times=3)
+    with pytest.raises(ResponseDecodeError, match=fragment):
+        await client.get_visitors()
+    assert len(starts(fake)) == 2 + 3
 
 
 async def test_redirects_are_not_followed(fake: FakeConnectSafely) -> None:

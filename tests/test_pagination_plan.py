@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectsafely_async import Visitor, VisitorsPage
-from connectsafely_async._pagination import plan_request, walk_pages
+from connectsafely_async._pagination import WalkSpec, WalkStats, plan_request, walk_pages
 from connectsafely_async._protocol import VisitorsQuery
 
 Reading = Literal["per-response", "total", "total-capped-has-more"]
@@ -52,7 +52,7 @@ class FakeService:
     answer: Callable[[VisitorsQuery], VisitorsPage]
     queries: list[VisitorsQuery] = attrs.field(factory=list)
 
-    async def __call__(self, query: VisitorsQuery) -> VisitorsPage:
+    async def __call__(self, query: VisitorsQuery, stats: WalkStats | None = None) -> VisitorsPage:
         self.queries.append(query)
         if len(self.queries) > 1000:
             msg = "runaway pagination"
@@ -71,11 +71,13 @@ async def walk(
         page
         async for page in walk_pages(
             service,
-            count=count,
+            WalkSpec(
+                count=count,
+                max_visitors=max_visitors,
+                account_id="acc",
+                time_range="past_7_days",
+            ),
             start=start,
-            max_visitors=max_visitors,
-            account_id="acc",
-            time_range="past_7_days",
         )
     ]
 

@@ -45,6 +45,8 @@ async def deliver_fault(
         headers: headers every answer carries (request id, rate limits).
     """
     headers = {**headers, **fault.headers}
+    if fault.kind == "close_idle":
+        return await _close_when_idle(request, fault, normal, headers)
     if fault.kind == "drip":
         return await _drip(request, fault, normal, headers)
     if fault.delay:
@@ -56,9 +58,24 @@ async def deliver_fault(
         return web.Response(status=500)
     if fault.kind == "truncate":
         return await _truncate(request, normal, headers)
+
     if fault.serves_normal_body:
         return json_response(normal, headers)
     return _scripted(fault, headers)
+
+
+async def _close_when_idle(
+    request: web.Request, fault: Fault, normal: Reply, headers: dict[str, str]
+) -> web.StreamResponse:
+    # Send the whole answer first (keep-alive, no "Connection: close"), then cut the idle
+    # connection from the server side, as an expiring keep-alive timer would.
+    response = json_response(normal, headers)
+    await response.prepare(request)
+    await response.write_eof()
+    transport = request.transport
+    if transport is not None:
+        asyncio.get_running_loop().call_later(fault.delay, transport.close)
+    return response
 
 
 def _scripted(fault: Fault, headers: dict[str, str]) -> web.Response:

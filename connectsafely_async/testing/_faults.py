@@ -15,8 +15,8 @@ import attrs
 
 __all__ = ["NORMAL_BODY", "Fault", "FaultKind"]
 
-FaultKind = Literal["respond", "reset", "drip", "truncate"]
-_KINDS: Final = frozenset({"respond", "reset", "drip", "truncate"})
+FaultKind = Literal["respond", "reset", "drip", "truncate", "close_idle"]
+_KINDS: Final = frozenset({"respond", "reset", "drip", "truncate", "close_idle"})
 
 
 class _NormalBody(enum.Enum):
@@ -72,6 +72,11 @@ class Fault:
     ``"truncate"``
         Wait *delay* seconds, then send the normal answer's headers with a
         ``Content-Length`` larger than the body and close the connection mid-body.
+    ``"close_idle"``
+        Answer normally on a kept-alive connection, then close that connection *delay*
+        seconds later (default at once) while it sits idle in the client's pool: what a
+        server or load balancer does when its keep-alive timeout is shorter than the
+        client's.
 
     Args:
         kind: one of the kinds above.
