@@ -1,0 +1,482 @@
+"""The benchmark harness: ``python -m benchmarks [--quick] [--repeats N]``.
+
+Every scenario runs each client once to warm up, then ``repeats`` rounds in which the clients
+take turns (interleaved), and reports medians. Ratios are to the raw limit of the same run.
+Every client's visitors are compared, in order, with the raw limit's; a mismatch fails the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib.util
+import inspect
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import timeit
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import datetime, timezone
+from typing import Any
+
+import aiohttp
+
+import connectsafely_async
+from connectsafely_async import AsyncConnectSafely, _protocol
+from connectsafely_async._protocol import HttpResponse, parse_visitors_page
+
+API_KEY = "test-key"
+PATH = "/linkedin/profile/visitors"
+TEXT_KEYS = (
+    "entityUrn", "publicIdentifier", "name", "headline", "profilePicture",
+    "viewedAt", "connectionDegree", "profileUrl", "navigationUrl",
+)  # fmt: skip
+TEXT_ATTRS = (
+    "entity_urn", "public_identifier", "name", "headline", "profile_picture",
+    "viewed_at", "connection_degree", "profile_url", "navigation_url",
+)  # fmt: skip
+HAS_PEER = all(importlib.util.find_spec(m) for m in ("httpx", "pydantic"))
+HAS_ORJSON = importlib.util.find_spec("orjson") is not None
+NA = "n/a (feature not built yet)"
+
+Row = tuple[Any, ...]
+
+
+def account(i: int) -> str:
+    return f"{i + 1:024x}"
+
+
+def rows_of(items: list[Any]) -> list[Row]:
+    """Visitors of any client as comparable tuples of the nine text fields."""
+    if not items:
+        return []
+    if isinstance(items[0], dict):
+        return [tuple(item.get(k) for k in TEXT_KEYS) for item in items]
+    return [tuple(getattr(item, a) for a in TEXT_ATTRS) for item in items]
+
+
+# -- the fake service, in its own process ------------------------------------------------------
+
+
+@contextlib.contextmanager
+def server(config: dict[str, Any]) -> Iterator[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.server", json.dumps(config)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        if not url.startswith("http"):
+            msg = "the benchmark server did not start"
+            raise RuntimeError(msg)
+        yield url
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# -- the clients -------------------------------------------------------------------------------
+
+
+def raw_loads() -> Callable[[bytes], Any]:
+    if HAS_ORJSON:
+        import orjson
+
+        return orjson.loads
+    return json.loads
+
+
+async def raw_walk(
+    session: aiohttp.ClientSession, url: str, account_id: str, n: int, count: int
+) -> AsyncIterator[dict[str, Any]]:
+    """The raw limit: sequential pages, JSON into dicts, no validation."""
+    loads = raw_loads()
+    headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
+    start = got = 0
+    while got < n:
+        size = min(count, n - got)
+        query = {"accountId": account_id, "timeRange": "ALL_TIME", "count": size,
+                 "start": start, "maxVisitors": start + size + 1}
+        async with session.post(url + PATH, data=json.dumps(query), headers=headers) as resp:
+            data = loads(await resp.read())
+        visitors = data["visitors"]
+        for visitor in visitors:
+            yield visitor
+        got += len(visitors)
+        start += len(visitors)
+        if not data["hasMore"] or not visitors:
+            return
+
+
+def sdk_client(url: str) -> AsyncConnectSafely:
+    kwargs: dict[str, Any] = {}
+    if "rate_limits" in inspect.signature(AsyncConnectSafely).parameters:
+        kwargs["rate_limits"] = None  # a fake on loopback: the documented limits would rule
+    return AsyncConnectSafely(api_key=API_KEY, base_url=url, **kwargs)
+
+
+def has_prefetch() -> bool:
+    return "prefetch" in inspect.signature(AsyncConnectSafely.iter_visitors).parameters
+
+
+@contextlib.contextmanager
+def json_backend(speed: bool) -> Iterator[None]:
+    """The SDK with or without the speed extra (orjson), chosen in one process."""
+    saved = _protocol._loads
+    if speed:
+        import orjson
+
+        _protocol._loads = orjson.loads
+    else:
+        _protocol._loads = json.loads
+    try:
+        yield
+    finally:
+        _protocol._loads = saved
+
+
+Runner = Callable[[], Awaitable[list[Any]]]
+
+
+async def collect(walk: AsyncIterator[Any]) -> list[Any]:
+    return [item async for item in walk]
+
+
+def scenario_clients(
+    url: str, accounts: list[str], n: int, count: int, *, sequential_only: bool,
+    prefetch_values: tuple[int, ...] = (),
+) -> dict[str, tuple[Runner, Callable[[], Any]] | None]:
+    """name -> (run, context factory); None means "not available" (printed as n/a)."""
+    clients: dict[str, tuple[Runner, Callable[[], Any]] | None] = {}
+    many = len(accounts) > 1
+
+    async def raw() -> list[Any]:
+        connector = aiohttp.TCPConnector(limit=100)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            walks = [collect(raw_walk(session, url, a, n, count)) for a in accounts]
+            return [v for part in await asyncio.gather(*walks) for v in part]
+
+    clients["raw aiohttp+" + ("orjson" if HAS_ORJSON else "json") + " dicts"] = (
+        raw, contextlib.nullcontext
+    )
+    if HAS_PEER:
+        from benchmarks import peer
+
+        async def run_peer() -> list[Any]:
+            async with peer.make_client(url, API_KEY) as client:
+                walks = [
+                    collect(peer.iter_visitors(client, a, max_visitors=n, count=count))
+                    for a in accounts
+                ]
+                return [v for part in await asyncio.gather(*walks) for v in part]
+
+        clients["peer httpx+pydantic"] = (run_peer, contextlib.nullcontext)
+    else:
+        clients["peer httpx+pydantic"] = None
+
+    def sdk_gather(prefetch: int) -> Runner:
+        async def run() -> list[Any]:
+            extra = {"prefetch": prefetch} if prefetch else {}
+            async with sdk_client(url) as client:
+                walks = [
+                    collect(client.iter_visitors(
+                        max_visitors=n, count=count, time_range="ALL_TIME", account_id=a,
+                        **extra,
+                    ))
+                    for a in accounts
+                ]
+                return [v for part in await asyncio.gather(*walks) for v in part]
+
+        return run
+
+    gather = " (asyncio.gather of iter_visitors)" if many else ""
+    clients[f"SDK core (json){gather}"] = (sdk_gather(0), lambda: json_backend(False))
+    if HAS_ORJSON:
+        clients[f"SDK +speed (orjson){gather}"] = (sdk_gather(0), lambda: json_backend(True))
+    if sequential_only:
+        return clients
+    for prefetch in prefetch_values:
+        label = f"SDK +speed, prefetch={prefetch}{gather}"
+        clients[label] = (sdk_gather(prefetch), lambda: json_backend(HAS_ORJSON)) \
+            if has_prefetch() else None
+    if many:
+        if hasattr(AsyncConnectSafely, "fetch_visitors_many"):
+
+            async def run_many() -> list[Any]:
+                async with sdk_client(url) as client:
+                    results = await client.fetch_visitors_many(
+                        accounts, max_visitors=n, count=count, time_range="ALL_TIME",
+                        concurrency=len(accounts),
+                    )
+                out: list[Any] = []
+                for a in accounts:
+                    result = results[a]
+                    if result.error is not None:
+                        raise result.error
+                    out.extend(result.visitors)
+                return out
+
+            clients["SDK +speed fetch_visitors_many"] = (
+                run_many, lambda: json_backend(HAS_ORJSON)
+            )
+        else:
+            clients["SDK +speed fetch_visitors_many"] = None
+    return clients
+
+
+async def measure(
+    clients: dict[str, tuple[Runner, Callable[[], Any]] | None], repeats: int
+) -> dict[str, float | None]:
+    """Median wall seconds per client; checks every client's visitors against the first's."""
+    times: dict[str, list[float]] = {name: [] for name, c in clients.items() if c}
+    reference: list[Row] | None = None
+    for round_ in range(repeats + 1):  # round 0 warms up (and fills the server's caches)
+        for name, entry in clients.items():
+            if entry is None:
+                continue
+            run, context = entry
+            with context():
+                began = time.perf_counter()
+                items = await run()
+                elapsed = time.perf_counter() - began
+            if round_ == 0:
+                rows = rows_of(items)
+                if reference is None:
+                    reference = rows
+                elif rows != reference:
+                    msg = f"{name} returned different visitors than the raw limit"
+                    raise AssertionError(msg)
+            else:
+                times[name].append(elapsed)
+    return {
+        name: statistics.median(times[name]) if clients[name] else None for name in clients
+    }
+
+
+# -- the table ----------------------------------------------------------------------------------
+
+Line = tuple[str, str, str, str, str]
+TABLE: list[Line] = []
+
+
+def record(scenario: str, results: dict[str, float | None], visitors: int) -> None:
+    raw = next(iter(results.values()))
+    for name, seconds in results.items():
+        if seconds is None:
+            TABLE.append((scenario, name, NA if "SDK" in name else "n/a (not installed)", "", ""))
+            continue
+        ratio = f"{seconds / raw:.2f}x" if raw else ""
+        TABLE.append(
+            (scenario, name, f"{seconds * 1000:.0f} ms", f"{visitors / seconds:,.0f}", ratio)
+        )
+
+
+def print_table() -> None:
+    header = ("scenario", "client", "wall (median)", "visitors/s", "vs raw")
+    widths = [max(len(r[i]) for r in [header, *TABLE]) for i in range(5)]
+    def line(cells: tuple[str, ...]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+    print(line(header))
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in TABLE:
+        print(line(row))
+
+
+# -- scenarios -------------------------------------------------------------------------------
+
+
+async def scenario_sequential(
+    label: str, latency: float, n: int, count: int, repeats: int, prefetch: tuple[int, ...]
+) -> dict[str, float | None]:
+    with server({"accounts": {account(0): n}, "latency": latency}) as url:
+        clients = scenario_clients(
+            url, [account(0)], n, count, sequential_only=not prefetch, prefetch_values=prefetch
+        )
+        results = await measure(clients, repeats)
+    record(label, results, n)
+    return results
+
+
+async def scenario_many(
+    label: str, accounts: int, n: int, count: int, repeats: int
+) -> dict[str, float | None]:
+    ids = [account(i) for i in range(accounts)]
+    with server({"accounts": dict.fromkeys(ids, n), "latency": 0.005}) as url:
+        clients = scenario_clients(url, ids, n, count, sequential_only=False)
+        results = await measure(clients, repeats)
+    record(label, results, n * accounts)
+    return results
+
+
+async def scenario_structuring(count: int, repeats: int) -> dict[str, float]:
+    """D: one page's bytes -> typed objects, microseconds per page."""
+    with server({"accounts": {account(0): count}}) as url:
+        async with aiohttp.ClientSession() as session:
+            query = {"accountId": account(0), "timeRange": "ALL_TIME", "count": count,
+                     "start": 0, "maxVisitors": count + 1}
+            headers = {"Authorization": f"Bearer {API_KEY}"}
+            async with session.post(url + PATH, json=query, headers=headers) as resp:
+                body = await resp.read()
+                response = HttpResponse(resp.status, resp.headers, body)
+    candidates: dict[str, Callable[[], Any]] = {"json.loads (dicts only)": lambda: json.loads(body)}
+    if HAS_ORJSON:
+        import orjson
+
+        candidates["orjson.loads (dicts only)"] = lambda: orjson.loads(body)
+    if HAS_PEER:
+        from benchmarks.peer import PeerPage
+
+        candidates["pydantic model_validate_json"] = lambda: PeerPage.model_validate_json(body)
+    candidates["SDK core parse_visitors_page"] = lambda: parse_visitors_page(response)
+    if HAS_ORJSON:
+        candidates["SDK +speed parse_visitors_page"] = lambda: parse_visitors_page(response)
+    speed = {"SDK +speed parse_visitors_page": True, "SDK core parse_visitors_page": False}
+    with json_backend(HAS_ORJSON):
+        expected = rows_of(list(parse_visitors_page(response).visitors))
+    if expected != rows_of(json.loads(body)["visitors"]):
+        msg = "parse_visitors_page disagrees with json.loads"
+        raise AssertionError(msg)
+    samples: dict[str, list[float]] = {name: [] for name in candidates}
+    number = 200 if repeats > 1 else 20
+    for _ in range(max(3, repeats * 2)):
+        for name, fn in candidates.items():
+            with json_backend(speed.get(name, HAS_ORJSON)):
+                samples[name].append(timeit.timeit(fn, number=number) / number)
+    results = {name: statistics.median(s) for name, s in samples.items()}
+    base = results.get("pydantic model_validate_json")
+    for name, seconds in results.items():
+        ratio = f"{seconds / base:.2f}x pydantic" if base else ""
+        TABLE.append((f"D {count}-visitor page", name, f"{seconds * 1e6:.0f} µs/page", "", ratio))
+    return results
+
+
+def scenario_memory(n: int, count: int) -> float:
+    """E: stream ``n`` visitors in a fresh process; MB of peak RSS growth after the first page."""
+    block = min(n, 20_000)
+    big = {"account_id": account(99), "block": block, "times": max(1, n // block)}
+    with server({"accounts": {account(0): 1}, "big": big}) as url:
+        out = subprocess.run(
+            [sys.executable, "-m", "benchmarks.memory", url, account(99), str(n), str(count)],
+            capture_output=True, text=True, check=True,
+        ).stdout.split()
+    streamed, seconds, growth = int(out[0]), float(out[1]), float(out[2])
+    if streamed != big["block"] * big["times"]:
+        msg = f"E streamed {streamed} visitors, expected {big['block'] * big['times']}"
+        raise AssertionError(msg)
+    TABLE.append((f"E stream {streamed:,}", "SDK iter_visitors, peak RSS growth",
+                  f"{seconds * 1000:.0f} ms", f"{streamed / seconds:,.0f}", f"{growth:.1f} MB"))
+    return growth
+
+
+def scenario_import(repeats: int) -> float:
+    """F: ``import connectsafely_async`` against ``import aiohttp`` (fresh interpreters)."""
+    def once(module: str) -> float:
+        code = (
+            f"import time; t = time.perf_counter(); import {module}; "
+            "print(time.perf_counter() - t)"
+        )
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                check=True)
+        return float(result.stdout)
+    samples: dict[str, list[float]] = {"aiohttp": [], "connectsafely_async": []}
+    for _ in range(max(3, repeats * 3)):
+        for module in samples:
+            samples[module].append(once(module))
+    aio = statistics.median(samples["aiohttp"])
+    ours = statistics.median(samples["connectsafely_async"])
+    TABLE.append(("F import", "import aiohttp", f"{aio * 1000:.0f} ms", "", "1.00x"))
+    TABLE.append(("F import", "import connectsafely_async", f"{ours * 1000:.0f} ms", "",
+                  f"{ours / aio:.2f}x aiohttp"))
+    return ours / aio
+
+
+# -- targets -------------------------------------------------------------------------------
+
+
+def ratio(results: dict[str, float | None], name: str, base: str) -> float | None:
+    a, b = results.get(name), results.get(base)
+    return None if a is None or b is None else a / b
+
+
+def find(results: dict[str, Any], prefix: str) -> str:
+    return next((name for name in results if name.startswith(prefix)), prefix)
+
+
+def report_targets(targets: list[tuple[str, float | None, float]]) -> bool:
+    print("\nTargets (measured in this run):")
+    ok = True
+    for text, value, limit in targets:
+        if value is None:
+            print(f"  {text}: n/a")
+            continue
+        passed = value <= limit
+        ok &= passed
+        print(f"  {text}: {value:.2f} (target <= {limit}) {'PASS' if passed else 'MISS'}")
+    return ok
+
+
+async def run(args: argparse.Namespace) -> int:
+    quick = args.quick
+    repeats = 1 if quick else args.repeats
+    n_a = 300 if quick else 20_000
+    n_c, accounts_c = (50, 5) if quick else (1_000, 50)
+    prefetch = (1, 4)
+    a = await scenario_sequential("A 1x20k, 0 ms" if not quick else "A quick", 0.0, n_a, 100,
+                                  repeats, ())
+    b = await scenario_sequential("B 1x2k, 20 ms" if not quick else "B quick", 0.02 if not quick
+                                  else 0.001, 2_000 if not quick else 200, 100,
+                                  repeats, prefetch)
+    c = await scenario_many("C 50x1k, 5 ms" if not quick else "C quick", accounts_c, n_c, 100,
+                            repeats)
+    d = await scenario_structuring(100, repeats)
+    e = scenario_memory(20_000 if quick else args.memory_visitors, 100)
+    f = scenario_import(repeats)
+
+    print(f"\n{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
+          f"{platform.python_implementation()} {platform.python_version()}, "
+          f"connectsafely-async {connectsafely_async.__version__}, aiohttp {aiohttp.__version__}"
+          f", orjson {'yes' if HAS_ORJSON else 'no'}, repeats {repeats}\n")
+    print_table()
+    raw_a = next(iter(a))
+    speed = find(a, "SDK +speed")
+    core = find(a, "SDK core")
+    peer = "peer httpx+pydantic"
+    b_seq, b_pre4 = find(b, "SDK +speed (orjson)"), find(b, "SDK +speed, prefetch=4")
+    b_pre1 = find(b, "SDK +speed, prefetch=1")
+    c_many, c_gather = find(c, "SDK +speed fetch"), find(c, "SDK +speed (orjson)")
+    ok = report_targets([
+        ("A  SDK+speed / raw", ratio(a, speed, raw_a), 1.4),
+        ("A  SDK core / raw", ratio(a, core, raw_a), 1.7),
+        ("A  SDK+speed / peer", ratio(a, speed, peer), 0.5),
+        ("C  SDK fetch_visitors_many / peer", ratio(c, c_many, peer), 0.35),
+        ("C  SDK gather of iter_visitors / peer", ratio(c, c_gather, peer), 0.35),
+        ("B  prefetch=1 / sequential SDK", ratio(b, b_pre1, b_seq), 0.3),
+        ("B  prefetch=4 / sequential SDK", ratio(b, b_pre4, b_seq), 0.3),
+        ("D  SDK+speed / pydantic", ratio(d, "SDK +speed parse_visitors_page",  # type: ignore[arg-type]
+                                          "pydantic model_validate_json"), 1.5),
+        ("D  SDK core / pydantic", ratio(d, "SDK core parse_visitors_page",  # type: ignore[arg-type]
+                                         "pydantic model_validate_json"), 1.5),
+        ("E  peak RSS growth, MB", e, 30),
+        ("F  import / import aiohttp", f, 1.3),
+    ])
+    print("\nall visitors equal across clients: yes")
+    return 0 if ok or not args.strict else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, one repeat (smoke)")
+    parser.add_argument("--repeats", type=int, default=5, help="measured rounds (default 5)")
+    parser.add_argument("--memory-visitors", type=int, default=1_000_000)
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    return asyncio.run(run(parser.parse_args()))
