@@ -1,21 +1,42 @@
-"""The ``connectsafely`` command line: ``connectsafely visitors [--demo] [--json]``.
+"""The ``connectsafely`` command line (also ``python -m connectsafely_async``).
 
-``--demo`` starts the in-package fake service on 127.0.0.1 and fetches from it through the
-real client over HTTP, so the main job runs on a fresh machine with no key.
+::
+
+    connectsafely visitors [--demo] [--max N] [--count N] [--start N] [--time-range R]
+                           [--account ID ...] [--format table|json|ndjson|csv | --json]
+                           [--output FILE] [--quiet]
+    connectsafely check [--demo] [--account ID ...]
+
+``--demo`` starts the in-package fake service on 127.0.0.1 and talks to it through the real
+client over HTTP, so everything runs on a fresh machine with no key. Output is a table on a
+terminal and NDJSON when piped; progress goes to stderr only when stderr is a terminal. Each
+error class has its own exit code (``EXIT_CODES``); Ctrl-C exits with 130 after flushing the
+complete records already written. ``rich`` (the ``cli`` extra) makes the table and progress
+prettier; without it both are plain text.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import logging
+import os
 import sys
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import TextIO
 
+from ._cli_output import (
+    FORMATS,
+    Progress,
+    Stats,
+    format_for_path,
+    make_progress,
+    make_writer,
+    printable,
+)
 from ._client import AsyncConnectSafely
-from ._converters import converter
+from ._display import visitor_record
 from ._errors import (
     APIConnectionError,
     AuthenticationError,
@@ -27,13 +48,16 @@ from ._errors import (
     RateLimitError,
     ResponseValidationError,
 )
-from ._models import TimeRange, Visitor
+from ._models import TimeRange, VisitorsPage
 
-__all__ = ["EXIT_CODES", "main"]
+__all__ = ["EXIT_CODES", "EXIT_INTERRUPTED", "EXIT_USAGE", "main"]
 
-# One exit code per error class, most specific first; 2 is argparse's usage error.
+EXIT_USAGE = 2  # argparse's own code for a usage error
+EXIT_INTERRUPTED = 130  # the shell's convention for "ended by SIGINT"
+
+# One exit code per error class, most specific first, with what to do about it.
 EXIT_CODES: tuple[tuple[type[ConnectSafelyError], int, str], ...] = (
-    (ConfigurationError, 3, "check CONNECTSAFELY_API_KEY and CONNECTSAFELY_BASE_URL"),
+    (ConfigurationError, 3, "or try --demo, which needs no key"),
     (AuthenticationError, 4, "the API key was refused: check CONNECTSAFELY_API_KEY"),
     (PermissionDeniedError, 5, "LinkedIn Premium (or an active subscription) is required"),
     (NotFoundError, 6, "check the account id (--account)"),
@@ -43,7 +67,39 @@ EXIT_CODES: tuple[tuple[type[ConnectSafelyError], int, str], ...] = (
     (ResponseValidationError, 10, "the service answered with something unexpected"),
     (ConnectSafelyError, 1, ""),
 )
-_TABLE_COLUMNS = (("name", 28), ("headline", 44), ("connection_degree", 6), ("viewed_at", 16))
+
+_DEMO_VISITORS = 45
+_logger = logging.getLogger("connectsafely_async")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line.
+
+    Args:
+        argv: the arguments after the program name (``None``: ``sys.argv[1:]``).
+
+    Returns:
+        The exit code: 0, ``EXIT_USAGE``, ``EXIT_INTERRUPTED`` or one of ``EXIT_CODES``.
+    """
+    args = _parser().parse_args(argv)
+    command = _check if args.command == "check" else _visitors
+    try:
+        return asyncio.run(command(args))
+    except KeyboardInterrupt:
+        # What was written is already flushed and complete (the writers' finally blocks).
+        print("connectsafely: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `connectsafely visitors | head`: the reader left; that is not an error. Point
+        # stdout at devnull so the interpreter's final flush does not complain either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except ConnectSafelyError as exc:
+        return _report(exc)
+    except (TypeError, ValueError, OSError) as exc:
+        # Invalid arguments the client rejects before any request; an unwritable --output.
+        print(f"connectsafely: error: {printable(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,97 +107,231 @@ def _parser() -> argparse.ArgumentParser:
         prog="connectsafely", description="The ConnectSafely LinkedIn API from the shell."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    visitors = commands.add_parser("visitors", help="who viewed the profile")
-    visitors.add_argument("--demo", action="store_true",
-                          help="use the embedded fake service (no key needed)")
-    visitors.add_argument("--json", action="store_true", help="one JSON object per line")
-    visitors.add_argument("--max", type=int, default=None, dest="max_visitors",
-                          help="stop after this many visitors (default: all)")
-    visitors.add_argument("--count", type=int, default=20, help="page size (default 20)")
-    visitors.add_argument("--start", type=int, default=0, help="offset to start at")
-    visitors.add_argument("--time-range", default=None,
-                          help=f"one of {', '.join(t.value for t in TimeRange)} (or any string)")
-    visitors.add_argument("--account", default=None, help="the LinkedIn account id")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--demo", action="store_true",
+                        help="use the embedded fake service (no key needed)")
+    common.add_argument("--account", action="append", default=[], metavar="ID",
+                        help="a LinkedIn account id; repeat for several accounts at once "
+                             "(default: $CONNECTSAFELY_ACCOUNT_ID, else the workspace's default)")
+    common.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    # The demo's service answers instantly; a delay makes the progress display visible.
+    common.add_argument("--demo-latency", type=float, default=0.0, help=argparse.SUPPRESS)
+
+    visitors = commands.add_parser("visitors", parents=[common], help="who viewed the profile",
+                                   description="List the people who viewed the profile.")
+    visitors.add_argument("--max", type=int, default=None, dest="max_visitors", metavar="N",
+                          help="stop after N visitors per account (default: all)")
+    visitors.add_argument("--count", type=int, default=20, metavar="N",
+                          help="page size (default 20)")
+    visitors.add_argument("--start", type=int, default=0, metavar="N",
+                          help="offset to start at (default 0)")
+    visitors.add_argument("--time-range", default=None, metavar="RANGE",
+                          help=f"one of {', '.join(t.value for t in TimeRange)} "
+                               "(default: the service's, past_90_days)")
+    formats = visitors.add_mutually_exclusive_group()
+    formats.add_argument("--format", "-f", choices=FORMATS, default=None,
+                         help="output format (default: table on a terminal, else ndjson; "
+                              "with --output, chosen by the file's extension)")
+    formats.add_argument("--json", action="store_const", const="ndjson", dest="format",
+                         help="shorthand for --format ndjson")
+    visitors.add_argument("--output", "-o", default=None, metavar="FILE",
+                          help="write to FILE instead of stdout")
+
+    commands.add_parser("check", parents=[common], help="verify the key and the accounts",
+                        description="Verify the API key and show the accounts it reaches.")
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
-    args = _parser().parse_args(argv)
-    try:
-        return asyncio.run(_visitors(args, sys.stdout))
-    except KeyboardInterrupt:
-        return 130
-    except (TypeError, ValueError) as exc:
-        if isinstance(exc, ConnectSafelyError):
-            return _report(exc)
-        print(f"connectsafely: error: {exc}", file=sys.stderr)
-        return 2
-    except ConnectSafelyError as exc:
-        return _report(exc)
-
-
-def _report(error: ConnectSafelyError) -> int:
-    for cls, code, advice in EXIT_CODES:
-        if isinstance(error, cls):
-            hint = f" ({advice})" if advice else ""
-            print(f"connectsafely: {error}{hint}", file=sys.stderr)
-            return code
-    raise AssertionError  # EXIT_CODES ends with the root class
+def _report(error: ConnectSafelyError, *, account: str | None = None) -> int:
+    """Print one line, what failed and what to do, and return the error's exit code."""
+    code, advice = next((code, advice) for cls, code, advice in EXIT_CODES
+                        if isinstance(error, cls))  # the root class closes the table
+    if isinstance(error, PermissionDeniedError):
+        who = f"account {account}" if account else "the default account"
+        line = f"LinkedIn Premium (or an active subscription) is required for {who}: {error}"
+    else:
+        where = f"account {account}: " if account else ""
+        line = f"{where}{error}" + (f" ({advice})" if advice else "")
+    print(f"connectsafely: {printable(line)}", file=sys.stderr)
+    return code
 
 
 @asynccontextmanager
-async def _client(demo: bool) -> AsyncIterator[AsyncConnectSafely]:
-    if not demo:
+async def _client(args: argparse.Namespace) -> AsyncIterator[AsyncConnectSafely]:
+    if not args.demo:
         async with AsyncConnectSafely() as client:
             yield client
         return
     from .testing import FakeConnectSafely  # only the demo needs the server side
 
-    async with FakeConnectSafely() as fake, AsyncConnectSafely(
-        api_key=fake.api_key, base_url=fake.url
-    ) as client:
+    # Whatever accounts the demo is asked for exist, so --account works without a key.
+    accounts = dict.fromkeys(args.account, _DEMO_VISITORS) or None
+    async with FakeConnectSafely(accounts=accounts, latency=args.demo_latency) as fake, \
+            AsyncConnectSafely(api_key=fake.api_key, base_url=fake.url) as client:
         yield client
 
 
-async def _visitors(args: argparse.Namespace, out: TextIO) -> int:
-    async with _client(args.demo) as client:
-        visitors = client.iter_visitors(
-            max_visitors=args.max_visitors,
-            count=args.count,
-            start=args.start,
-            time_range=args.time_range,
-            account_id=args.account,
-        )
-        if args.json:
-            async for visitor in visitors:
-                out.write(json.dumps(_record(visitor), ensure_ascii=False) + "\n")
+# -- connectsafely visitors ------------------------------------------------------------------
+
+
+async def _visitors(args: argparse.Namespace) -> int:
+    interactive = args.output is None and sys.stdout.isatty()
+    fmt = args.format or (
+        format_for_path(args.output) if args.output else ("table" if interactive else "ndjson")
+    )
+    accounts: list[str | None] = list(dict.fromkeys(args.account)) or [None]
+    stats = Stats()
+    failures: list[tuple[str | None, ConnectSafelyError]] = []
+    async with _client(args) as client:
+        # Every walk is created (and its arguments checked) before output is opened.
+        walks = {
+            account: client.iter_visitor_pages(
+                max_visitors=args.max_visitors, count=args.count, start=args.start,
+                time_range=args.time_range, account_id=account,
+            )
+            for account in accounts
+        }
+        with _open_output(args.output, fmt) as out, \
+                make_progress(enabled=not args.quiet and sys.stderr.isatty()) as progress, \
+                _counting_retries(stats, progress):
+            writer = make_writer(fmt, out, multi_account=len(accounts) > 1,
+                                 pretty=interactive)
+            try:
+                async for account, page in _merged_pages(walks, failures):
+                    stats.pages += 1
+                    for visitor in page.visitors:
+                        writer.write({"account_id": page.account_id or account,
+                                      **visitor_record(visitor)})
+                        stats.visitors += 1
+                    progress.update(stats)
+            finally:
+                # Runs on Ctrl-C and errors too: what was written stays complete and valid.
+                progress.stop()
+                writer.close()
+    code = 0
+    for account, error in failures:
+        code = code or _report(error, account=account)
+    return code
+
+
+async def _merged_pages(
+    walks: Mapping[str | None, AsyncIterator[VisitorsPage]],
+    failures: list[tuple[str | None, ConnectSafelyError]],
+) -> AsyncIterator[tuple[str | None, VisitorsPage]]:
+    """The pages of every account's walk as they arrive, tagged with the account.
+
+    A failing account (no Premium, unknown id) is appended to *failures*; with several
+    accounts, one task per walk on the same client, the others go on. When the client grows
+    a multi-account walk, this is the one place to switch.
+    """
+    if len(walks) == 1:
+        ((account, pages),) = walks.items()
+        try:
+            async for page in pages:
+                yield account, page
+        except ConnectSafelyError as error:
+            failures.append((account, error))
+        return
+    # A small queue applies backpressure: a walk does not run ahead of the writer.
+    queue: asyncio.Queue[tuple[str | None, VisitorsPage | ConnectSafelyError | None]] = (
+        asyncio.Queue(maxsize=2 * len(walks))
+    )
+
+    async def walk(account: str | None, pages: AsyncIterator[VisitorsPage]) -> None:
+        try:
+            async for page in pages:
+                await queue.put((account, page))
+        except ConnectSafelyError as error:
+            await queue.put((account, error))
         else:
-            rows = [visitor async for visitor in visitors]
-            out.write(_table(rows))
-    out.flush()
-    return 0
+            await queue.put((account, None))
+
+    tasks = [asyncio.create_task(walk(account, pages)) for account, pages in walks.items()]
+    try:
+        running = len(tasks)
+        while running:
+            account, item = await queue.get()
+            if isinstance(item, VisitorsPage):
+                yield account, item
+                continue
+            running -= 1
+            if item is not None:
+                failures.append((account, item))
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _record(visitor: Visitor) -> dict[str, object]:
-    record: dict[str, object] = converter.unstructure(visitor)
-    record["isAnonymous"] = visitor.is_anonymous
-    return record
+# -- connectsafely check ---------------------------------------------------------------------
 
 
-def _table(visitors: Sequence[Visitor]) -> str:
-    def cell(text: str | None, width: int) -> str:
-        text = " ".join((text or "").split())
-        return text if len(text) <= width else text[: width - 1] + "…"
+async def _check(args: argparse.Namespace) -> int:
+    """Verify the key and each account with the cheapest real request there is.
 
-    header = "  ".join(name.replace("connection_degree", "degree").ljust(width)
-                       for name, width in _TABLE_COLUMNS)
-    lines = [header.rstrip(), "-" * len(header)]
-    for visitor in visitors:
-        values = [cell(getattr(visitor, name), width).ljust(width)
-                  for name, width in _TABLE_COLUMNS]
-        if visitor.is_anonymous:
-            values[0] = cell(f"{visitor.name or 'LinkedIn Member'} (anonymous)", 28).ljust(28)
-        lines.append("  ".join(values).rstrip())
-    lines.append(f"{len(visitors)} visitor(s)")
-    return "\n".join(lines) + "\n"
+    The client has no accounts or health call yet, so each account is probed with a
+    one-visitor ``get_visitors``: it proves the key, the account and its Premium access.
+    """
+    accounts: list[str | None] = list(dict.fromkeys(args.account)) or [None]
+    async with _client(args) as client:
+        print(f"service:  {client.base_url}")
+        code = 0
+        key_accepted = False
+        for account in accounts:
+            try:
+                page = await client.get_visitors(max_visitors=1, account_id=account)
+            except (AuthenticationError, ConfigurationError):
+                raise  # the key itself is wrong: nothing else can work
+            except ConnectSafelyError as error:
+                print(f"account:  {account or '(default)'}  FAILED")
+                code = code or _report(error, account=account)
+                continue
+            if not key_accepted:
+                print("key:      accepted")
+                key_accepted = True
+            limit = page.rate_limit
+            quota = (f", {limit.remaining} of {limit.limit} requests left"
+                     if limit is not None and limit.remaining is not None else "")
+            more = "visitors available" if page.visitors else "no visitors yet"
+            print(f"account:  {page.account_id or account or '(default)'}  ok ({more}{quota})")
+    return code
+
+
+# -- plumbing --------------------------------------------------------------------------------
+
+
+@contextmanager
+def _counting_retries(stats: Stats, progress: Progress) -> Iterator[None]:
+    """Count the client's retries from its log records while the walk runs."""
+
+    class Counter(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            # The retry module logs "retrying after <ErrorClass> (...)" once per retry.
+            if not str(record.msg).startswith("retrying after"):
+                return
+            if isinstance(record.args, tuple) and record.args[:1] == (RateLimitError.__name__,):
+                stats.rate_limit_waits += 1
+            else:
+                stats.retries += 1
+            progress.update(stats)
+
+    handler = Counter(logging.INFO)
+    level = _logger.level
+    _logger.addHandler(handler)
+    if _logger.getEffectiveLevel() > logging.INFO:
+        _logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        _logger.removeHandler(handler)
+        _logger.setLevel(level)
+
+
+@contextmanager
+def _open_output(path: str | None, fmt: str) -> Iterator[TextIO]:
+    """stdout, or ``--output FILE`` opened for the format (csv wants ``newline=""``)."""
+    if path is None:
+        yield sys.stdout
+        return
+    with open(path, "w", encoding="utf-8", newline="" if fmt == "csv" else None) as file:
+        yield file

@@ -8,10 +8,13 @@ camelCase JSON happens in ``_converters``, never here.
 from __future__ import annotations
 
 import enum
+from collections.abc import AsyncIterable
 from datetime import datetime, timedelta
 
 import attrs
 
+from ._checkpoint import Checkpoint
+from ._display import records, visitors_html
 from ._relative_time import parse_relative_age
 
 __all__ = [
@@ -20,7 +23,9 @@ __all__ = [
     "RateLimit",
     "TimeRange",
     "Visitor",
+    "VisitorList",
     "VisitorsPage",
+    "collect",
 ]
 
 
@@ -122,6 +127,7 @@ class VisitorsPage:
         request_id: the service's request id header, when sent.
         rate_limit: the rate-limit headers, when sent.
         fetched_at: when the SDK received the answer (UTC).
+        checkpoint: where a walk resumes after this page (set on pages of a walk).
     """
 
     visitors: tuple[Visitor, ...]
@@ -133,3 +139,44 @@ class VisitorsPage:
     request_id: str | None = None
     rate_limit: RateLimit | None = None
     fetched_at: datetime | None = attrs.field(default=None, eq=False)
+    checkpoint: Checkpoint | None = attrs.field(default=None, eq=False)
+
+    def to_dicts(self) -> list[dict[str, object]]:
+        """The page's visitors as plain records (see ``VisitorList.to_dicts``)."""
+        return records(self.visitors)
+
+    def _repr_html_(self) -> str:
+        # Jupyter's rich display hook: the page as a table, its context in the caption.
+        more = "more available" if self.has_more else "no more"
+        caption = f"{len(self.visitors)} visitor(s), account {self.account_id or 'default'}, {more}"
+        return visitors_html(self.visitors, caption=caption)
+
+
+class VisitorList(list[Visitor]):
+    """A plain ``list`` of visitors that shows itself as a table in Jupyter.
+
+    Build one with ``await collect(client.iter_visitors(...))`` or ``VisitorList(visitors)``.
+    """
+
+    def to_dicts(self) -> list[dict[str, object]]:
+        """One flat record per visitor, snake_case keys, ready for ``pandas.DataFrame``.
+
+        Besides the ``Visitor`` fields: ``is_anonymous``, ``viewed_ago_seconds`` and
+        ``estimated_viewed_at`` (ISO-8601); datetimes are ISO-8601 strings.
+        """
+        return records(self)
+
+    def _repr_html_(self) -> str:
+        return visitors_html(self, caption=f"{len(self)} visitor(s)")
+
+
+async def collect(visitors: AsyncIterable[Visitor]) -> VisitorList:
+    """Gather an async iterable of visitors (e.g. ``client.iter_visitors()``) into a list.
+
+    ``await collect(client.iter_visitors(max_visitors=100))`` is the notebook spelling of
+    ``[v async for v in ...]`` that displays as a table.
+
+    Returns:
+        A new ``VisitorList`` in iteration order.
+    """
+    return VisitorList([visitor async for visitor in visitors])

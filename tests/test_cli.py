@@ -1,25 +1,88 @@
-"""The command line, run as a real subprocess against the embedded fake service."""
+"""The command line, run as real subprocesses against the fake service.
+
+``--demo`` runs the embedded fake inside the subprocess; the error tests start a fake in the
+test's own loop and point the subprocess at it with ``CONNECTSAFELY_BASE_URL``. Terminal
+behaviour (the table by default, the progress line) is tested on a pseudo-terminal.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import io
 import json
 import os
+import pty
+import select
+import signal
 import subprocess
 import sys
 
 import pytest
 
+from connectsafely_async.testing import FakeConnectSafely, Fault
+
+ACCOUNT = "696ce9e780e0483585e4e553"
+OTHER = "aaaaaaaaaaaaaaaaaaaaaaaa"
+COMMAND = [sys.executable, "-m", "connectsafely_async"]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CONNECTSAFELY_")}
+    return {**base, **extra}
+
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("CONNECTSAFELY_")}
     return subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "connectsafely_async", *args],
-        capture_output=True, text=True, timeout=60, env={**base, **(env or {})}, check=False,
+        [*COMMAND, *args], capture_output=True, text=True, timeout=60,
+        env=clean_env(**(env or {})), check=False,
     )
 
 
-def test_demo_prints_a_table() -> None:
-    result = run("visitors", "--demo", "--max", "12", "--count", "5")
+async def arun(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
+    """Run the CLI without blocking the loop that serves the test's fake."""
+    process = await asyncio.create_subprocess_exec(
+        *COMMAND, *args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env(**env)
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+def run_on_terminal(*args: str) -> tuple[int, str, str]:
+    """Run with stdout and stderr on two pseudo-terminals; returns (code, stdout, stderr)."""
+    out_master, out_slave = pty.openpty()
+    err_master, err_slave = pty.openpty()
+    process = subprocess.Popen(  # noqa: S603
+        [*COMMAND, *args], stdout=out_slave, stderr=err_slave, env=clean_env(COLUMNS="120")
+    )
+    os.close(out_slave)
+    os.close(err_slave)
+    received = {out_master: b"", err_master: b""}
+    open_fds = set(received)
+    while open_fds:
+        ready, _, _ = select.select(list(open_fds), [], [], 0.2)
+        for fd in ready:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:  # EIO: the other side closed
+                data = b""
+            if not data:
+                open_fds.discard(fd)
+            received[fd] += data
+        if not ready and process.poll() is not None:
+            break
+    code = process.wait(timeout=60)
+    for fd in received:
+        os.close(fd)
+    return code, received[out_master].decode(), received[err_master].decode()
+
+
+# -- formats ---------------------------------------------------------------------------------
+
+
+def test_table_when_asked_even_when_piped() -> None:
+    result = run("visitors", "--demo", "--max", "12", "--count", "5", "--format", "table")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].split()[:2] == ["name", "headline"]
@@ -28,31 +91,163 @@ def test_demo_prints_a_table() -> None:
     assert "(anonymous)" in result.stdout
 
 
-def test_demo_json_is_one_object_per_line() -> None:
-    result = run("visitors", "--demo", "--json", "--max", "7", "--time-range", "past_1_year")
+def test_piped_output_defaults_to_ndjson_and_json_is_its_shorthand() -> None:
+    default = run("visitors", "--demo", "--max", "7", "--time-range", "past_1_year")
+    shorthand = run("visitors", "--demo", "--json", "--max", "7", "--time-range", "past_1_year")
+    for result in (default, shorthand):
+        assert result.returncode == 0, result.stderr
+        assert result.stderr == ""  # no progress: stderr is not a terminal
+        records = [json.loads(line) for line in result.stdout.splitlines()]
+        assert len(records) == 7
+        assert {"account_id", "entity_urn", "name", "headline", "viewed_at", "is_anonymous",
+                "viewed_ago_seconds", "estimated_viewed_at"} <= set(records[0])
+        assert records[0]["account_id"] == ACCOUNT
+    assert [json.loads(x)["entity_urn"] for x in default.stdout.splitlines()] == [
+        json.loads(x)["entity_urn"] for x in shorthand.stdout.splitlines()
+    ]
+
+
+def test_json_is_one_array() -> None:
+    result = run("visitors", "--demo", "--max", "5", "--count", "2", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    records = json.loads(result.stdout)
+    assert [r["viewed_ago_seconds"] is not None for r in records] == [True] * 5
+
+
+def test_csv_has_a_header_and_one_row_per_visitor(tmp_path: pytest.TempPathFactory) -> None:
+    path = f"{tmp_path}/visitors.csv"
+    result = run("visitors", "--demo", "--max", "9", "--count", "4", "--output", path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    with open(path, newline="", encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    assert len(rows) == 9
+    assert rows[0]["account_id"] == ACCOUNT
+    assert {row["is_anonymous"] for row in rows} <= {"true", "false"}
+    # Headlines with quotes, commas and markup survive the round trip untouched.
+    assert any('"Tiny Startup"' in row["headline"] for row in
+               csv.DictReader(io.StringIO(run("visitors", "--demo", "-f", "csv").stdout)))
+
+
+def test_several_accounts_at_once_are_tagged() -> None:
+    result = run("visitors", "--demo", "--account", ACCOUNT, "--account", OTHER,
+                 "--max", "10", "--count", "3")
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(records) == 7
-    assert {"entityUrn", "name", "headline", "viewedAt", "isAnonymous"} <= set(records[0])
+    assert sorted({r["account_id"] for r in records}) == sorted([ACCOUNT, OTHER])
+    assert sum(r["account_id"] == OTHER for r in records) == 10
+
+
+def test_check_shows_the_accounts() -> None:
+    result = run("check", "--demo")
+    assert result.returncode == 0, result.stderr
+    assert "key:      accepted" in result.stdout
+    assert f"account:  {ACCOUNT}  ok" in result.stdout
+
+
+# -- terminals -------------------------------------------------------------------------------
+
+
+def test_terminal_gets_a_table_and_a_progress_line_that_disappears() -> None:
+    code, out, err = run_on_terminal("visitors", "--demo", "--max", "6", "--count", "2",
+                                     "--demo-latency", "0.3")
+    assert code == 0, err
+    assert "Chloé Smith" in out
+    assert "6 visitor(s)" in out
+    assert "6 visitor(s), 3 page(s)" in err  # the progress line counted the walk
+
+
+def test_quiet_terminal_has_no_progress() -> None:
+    code, out, err = run_on_terminal("visitors", "--demo", "--max", "4", "--quiet")
+    assert code == 0, err
+    assert "4 visitor(s)" in out
+    assert err == ""
+
+
+def test_ctrl_c_leaves_complete_csv_and_exits_130() -> None:
+    process = subprocess.Popen(  # noqa: S603
+        [*COMMAND, "visitors", "--demo", "--count", "1", "--demo-latency", "0.2", "-f", "csv"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=clean_env(PYTHONUNBUFFERED="1"),
+    )
+    assert process.stdout is not None
+    header = process.stdout.readline()
+    first = process.stdout.readline()  # a record was written: the walk is under way
+    process.send_signal(signal.SIGINT)
+    rest, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert "interrupted" in err
+    assert "Traceback" not in err
+    rows = list(csv.reader(io.StringIO(header + first + rest)))
+    assert 2 <= len(rows) < 46
+    assert {len(row) for row in rows} == {len(rows[0])}
+
+
+# -- errors ----------------------------------------------------------------------------------
 
 
 def test_without_a_key_it_says_what_to_do() -> None:
     result = run("visitors")
     assert result.returncode == 3
     assert "CONNECTSAFELY_API_KEY" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
     assert result.stdout == ""
 
 
-@pytest.mark.parametrize("args", [("visitors", "--demo", "--count", "0"), ("nonsense",)])
+@pytest.mark.parametrize(
+    "args",
+    [("visitors", "--demo", "--count", "0"), ("nonsense",),
+     ("visitors", "--demo", "--json", "--format", "csv")],
+)
 def test_bad_arguments_exit_2(args: tuple[str, ...]) -> None:
     result = run(*args)
     assert result.returncode == 2
     assert "error" in result.stderr
 
 
-def test_refused_key_exits_4_without_printing_it() -> None:
+def test_unreachable_service_exits_8_without_printing_the_key() -> None:
     secret = "cs_CANARY_cli_0123456789"
     result = run("visitors", env={"CONNECTSAFELY_API_KEY": secret,
                                   "CONNECTSAFELY_BASE_URL": "http://127.0.0.1:9"})
     assert result.returncode == 8  # nothing listens on port 9: a connection error
     assert secret not in result.stderr + result.stdout
+
+
+async def test_refused_key_exits_4_without_printing_it() -> None:
+    async with FakeConnectSafely() as fake:
+        secret = "cs_CANARY_cli_9876543210"
+        code, out, err = await arun("visitors", env={"CONNECTSAFELY_API_KEY": secret,
+                                                     "CONNECTSAFELY_BASE_URL": fake.url})
+    assert code == 4
+    assert "check CONNECTSAFELY_API_KEY" in err
+    assert secret not in out + err
+
+
+async def test_premium_required_names_the_account_and_the_others_still_arrive() -> None:
+    async with FakeConnectSafely(accounts={ACCOUNT: 5, OTHER: 5}) as fake:
+        fake.inject(Fault(status=403, json={"success": False, "error": "Premium required"}))
+        env = {"CONNECTSAFELY_API_KEY": fake.api_key, "CONNECTSAFELY_BASE_URL": fake.url}
+        code, out, err = await arun("visitors", "--account", OTHER, env=env)
+        assert code == 5
+        assert err.startswith(
+            "connectsafely: LinkedIn Premium (or an active subscription) is required for "
+            f"account {OTHER}: HTTP 403: Premium required"
+        )
+        assert len(err.splitlines()) == 1
+        assert out == ""
+        fake.inject(Fault(status=403, json={"success": False, "error": "Premium required"}))
+        code, out, err = await arun("visitors", "--account", OTHER, "--account", ACCOUNT,
+                                    env=env)
+    assert code == 5
+    assert len(out.splitlines()) == 5  # the account that works is still listed
+    assert "is required for account" in err
+
+
+async def test_check_reports_an_unknown_account() -> None:
+    async with FakeConnectSafely() as fake:
+        env = {"CONNECTSAFELY_API_KEY": fake.api_key, "CONNECTSAFELY_BASE_URL": fake.url}
+        code, out, err = await arun("check", "--account", ACCOUNT, "--account", OTHER, env=env)
+    assert code == 6
+    assert f"account:  {ACCOUNT}  ok" in out
+    assert f"account:  {OTHER}  FAILED" in out
+    assert f"account {OTHER}: " in err

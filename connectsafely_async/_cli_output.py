@@ -1,0 +1,314 @@
+"""What the command line writes: record writers per format, and the progress line.
+
+Every writer emits whole records with one ``write()`` call each, so an interruption (Ctrl-C,
+a closed pipe) never leaves half a line behind, and ``close()`` completes the document (the
+closing ``]`` of JSON, a table's footer) and flushes. ``rich`` is optional: without it the
+table and the progress line are plain text.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Final, Protocol, TextIO
+
+import attrs
+
+from ._display import RECORD_FIELDS
+
+__all__ = [
+    "FORMATS",
+    "Progress",
+    "Stats",
+    "Writer",
+    "format_for_path",
+    "make_progress",
+    "make_writer",
+    "printable",
+]
+
+FORMATS: Final = ("table", "json", "ndjson", "csv")
+_SUFFIX_FORMATS: Final = {".json": "json", ".csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson",
+                          ".txt": "table"}
+# (record key, heading, width) of the plain table; the account column only for several.
+_TABLE_COLUMNS: Final = (
+    ("name", "name", 28),
+    ("headline", "headline", 44),
+    ("connection_degree", "degree", 6),
+    ("viewed_at", "viewed_at", 16),
+)
+_ACCOUNT_COLUMN: Final = ("account_id", "account", 24)
+
+Record = Mapping[str, Any]
+
+
+def printable(text: str) -> str:
+    """``text`` without control characters: names and server messages must not drive the
+    terminal (an ESC sequence in a LinkedIn headline would otherwise reach it)."""
+    return "".join(c if c.isprintable() else "\ufffd" for c in text)
+
+
+def format_for_path(path: str) -> str:
+    """The format ``--output FILE`` implies by its extension; NDJSON when it implies none."""
+    return _SUFFIX_FORMATS.get(Path(path).suffix.lower(), "ndjson")
+
+
+# -- writers ---------------------------------------------------------------------------------
+
+
+class Writer(Protocol):
+    def write(self, record: Record) -> None: ...
+    def close(self) -> None: ...
+
+
+def make_writer(fmt: str, out: TextIO, *, multi_account: bool, pretty: bool) -> Writer:
+    """A writer of *fmt* records to *out*.
+
+    Args:
+        fmt: one of ``FORMATS``.
+        out: where to write; flushed by ``close()``, never closed.
+        multi_account: add an account column to the table (records always carry
+            ``account_id``).
+        pretty: draw the table with ``rich`` when it is installed.
+
+    Raises:
+        ValueError: an unknown format.
+    """
+    if fmt == "ndjson":
+        return _NdjsonWriter(out)
+    if fmt == "json":
+        return _JsonWriter(out)
+    if fmt == "csv":
+        return _CsvWriter(out)
+    if fmt == "table":
+        if pretty:
+            try:
+                return _RichTableWriter(out, multi_account=multi_account)
+            except ImportError:
+                pass  # the cli extra is not installed: the plain table says the same
+        return _PlainTableWriter(out, multi_account=multi_account)
+    msg = f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}"
+    raise ValueError(msg)
+
+
+class _NdjsonWriter:
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+
+    def write(self, record: Record) -> None:
+        self._out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        self._out.flush()
+
+
+class _JsonWriter:
+    """One JSON array, streamed: records are written as they come, ``]`` by ``close()``."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._count = 0
+
+    def write(self, record: Record) -> None:
+        lead = ",\n  " if self._count else "[\n  "
+        self._out.write(lead + json.dumps(record, ensure_ascii=False))
+        self._count += 1
+
+    def close(self) -> None:
+        self._out.write("\n]\n" if self._count else "[]\n")
+        self._out.flush()
+
+
+class _CsvWriter:
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._csv = csv.DictWriter(out, fieldnames=("account_id", *RECORD_FIELDS),
+                                   extrasaction="ignore")
+        self._csv.writeheader()
+
+    def write(self, record: Record) -> None:
+        # Spreadsheets and pandas read true/false; Python's True/False would be text.
+        self._csv.writerow({key: _csv_value(value) for key, value in record.items()})
+
+    def close(self) -> None:
+        self._out.flush()
+
+
+def _csv_value(value: object) -> object:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def _display_name(record: Record) -> str:
+    if record.get("is_anonymous"):
+        return f"{record.get('name') or 'LinkedIn Member'} (anonymous)"
+    return str(record.get("name") or "")
+
+
+class _PlainTableWriter:
+    """Fixed-width columns, so rows stream out as they are fetched."""
+
+    def __init__(self, out: TextIO, *, multi_account: bool) -> None:
+        self._out = out
+        self._columns = ((_ACCOUNT_COLUMN,) if multi_account else ()) + _TABLE_COLUMNS
+        self._count = 0
+        header = "  ".join(heading.ljust(width) for _, heading, width in self._columns)
+        out.write(header.rstrip() + "\n" + "-" * len(header) + "\n")
+
+    def write(self, record: Record) -> None:
+        cells = [
+            _cell(_display_name(record) if key == "name" else record.get(key), width)
+            for key, _, width in self._columns
+        ]
+        self._out.write("  ".join(cells).rstrip() + "\n")
+        self._count += 1
+
+    def close(self) -> None:
+        self._out.write(f"{self._count} visitor(s)\n")
+        self._out.flush()
+
+
+def _cell(value: object, width: int) -> str:
+    text = printable(" ".join(str(value or "").split()))
+    return (text if len(text) <= width else text[: width - 1] + "…").ljust(width)
+
+
+class _RichTableWriter:
+    """A ``rich`` table, drawn once at the end (its widths depend on every row)."""
+
+    def __init__(self, out: TextIO, *, multi_account: bool) -> None:
+        from rich.console import Console  # ImportError: the caller falls back to plain
+
+        self._console = Console(file=out)
+        self._multi = multi_account
+        self._records: list[Record] = []
+
+    def write(self, record: Record) -> None:
+        self._records.append(record)
+
+    def close(self) -> None:
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(caption=f"{len(self._records)} visitor(s)", caption_justify="left")
+        if self._multi:
+            table.add_column("account", style="dim", no_wrap=True)
+        table.add_column("name", style="bold", max_width=30)
+        table.add_column("headline", max_width=50)
+        table.add_column("degree", no_wrap=True)
+        table.add_column("viewed", no_wrap=True)
+        for record in self._records:
+            # Text(...) and not str: a str cell is parsed as rich markup, and names are
+            # user-controlled ("[link=...]" in a headline must print as typed).
+            name = Text(printable(_display_name(record)),
+                        style="italic dim" if record.get("is_anonymous") else "")
+            cells = [name, *(Text(printable(str(record.get(key) or "")))
+                             for key in ("headline", "connection_degree", "viewed_at"))]
+            if self._multi:
+                cells.insert(0, Text(str(record.get("account_id") or "")))
+            table.add_row(*cells)
+        self._console.print(table)
+        self._console.file.flush()
+
+
+# -- progress --------------------------------------------------------------------------------
+
+
+@attrs.define
+class Stats:
+    """What a walk did so far, for the progress line."""
+
+    visitors: int = 0
+    pages: int = 0
+    retries: int = 0
+    rate_limit_waits: int = 0
+    started: float = attrs.field(factory=time.monotonic)
+
+    def describe(self) -> str:
+        parts = [f"{self.visitors} visitor(s)", f"{self.pages} page(s)"]
+        if self.retries:
+            parts.append(f"{self.retries} retried")
+        if self.rate_limit_waits:
+            parts.append(f"{self.rate_limit_waits} rate-limit wait(s)")
+        parts.append(f"{time.monotonic() - self.started:.1f}s")
+        return "fetching: " + ", ".join(parts)
+
+
+class Progress(Protocol):
+    def update(self, stats: Stats) -> None: ...
+    def stop(self) -> None: ...
+
+
+@contextmanager
+def make_progress(*, enabled: bool) -> Iterator[Progress]:
+    """A progress display on stderr that erases itself when stopped.
+
+    Args:
+        enabled: ``False`` (stderr is not a terminal, or ``--quiet``) gives one that does
+            nothing.
+    """
+    progress: Progress
+    if not enabled:
+        progress = _NoProgress()
+    else:
+        try:
+            progress = _RichProgress()
+        except ImportError:
+            progress = _PlainProgress(sys.stderr)
+    try:
+        yield progress
+    finally:
+        progress.stop()
+
+
+class _NoProgress:
+    def update(self, stats: Stats) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+class _PlainProgress:
+    """One line rewritten in place with a carriage return, erased at the end."""
+
+    def __init__(self, err: TextIO) -> None:
+        self._err = err
+        self._shown = False
+
+    def update(self, stats: Stats) -> None:
+        self._err.write("\r\x1b[K" + stats.describe())
+        self._err.flush()
+        self._shown = True
+
+    def stop(self) -> None:
+        if self._shown:
+            self._err.write("\r\x1b[K")
+            self._err.flush()
+            self._shown = False
+
+
+class _RichProgress:
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import Progress as RichProgress
+        from rich.progress import SpinnerColumn, TextColumn
+
+        self._progress = RichProgress(
+            SpinnerColumn(), TextColumn("{task.description}"),
+            console=Console(stderr=True), transient=True,
+        )
+        self._task = self._progress.add_task("connecting…", total=None)
+        self._progress.start()
+
+    def update(self, stats: Stats) -> None:
+        self._progress.update(self._task, description=stats.describe())
+
+    def stop(self) -> None:
+        self._progress.stop()
