@@ -9,6 +9,8 @@
             print(visitor.name, visitor.viewed_at)
 """
 
+from ._accounts import Account
+from ._checkpoint import Checkpoint
 from ._client import AsyncConnectSafely
 from ._converters import make_converter
 from ._errors import (
@@ -22,12 +24,26 @@ from ._errors import (
     ConnectSafelyError,
     InternalServerError,
     NotFoundError,
+    PaginationStalledError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseDecodeError,
     ResponseValidationError,
     ValidationIssue,
 )
-from ._models import AppliedFilters, Pagination, RateLimit, TimeRange, Visitor, VisitorsPage
+from ._limiter import RateLimits
+from ._many import AccountVisitor, AccountVisitors
+from ._models import (
+    AppliedFilters,
+    Pagination,
+    RateLimit,
+    TimeRange,
+    Visitor,
+    VisitorList,
+    VisitorsPage,
+    collect,
+)
+from ._pagination import Walk, WalkStats
 from ._retry import RetryPolicy
 from ._version import __version__
 
@@ -35,25 +51,36 @@ __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
+    "Account",
+    "AccountVisitor",
+    "AccountVisitors",
     "AppliedFilters",
     "AsyncConnectSafely",
     "AuthenticationError",
     "BadRequestError",
+    "Checkpoint",
     "ClientClosedError",
     "ConfigurationError",
     "ConnectSafelyError",
     "InternalServerError",
     "NotFoundError",
     "Pagination",
+    "PaginationStalledError",
     "PermissionDeniedError",
     "RateLimit",
     "RateLimitError",
+    "RateLimits",
+    "ResponseDecodeError",
     "ResponseValidationError",
     "RetryPolicy",
     "TimeRange",
     "ValidationIssue",
     "Visitor",
+    "VisitorList",
     "VisitorsPage",
+    "Walk",
+    "WalkStats",
     "__version__",
+    "collect",
     "make_converter",
 ]

@@ -12,10 +12,10 @@ import logging
 import os
 import time
 import warnings
-from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
+from ._accounts import Account, build_accounts_request, parse_accounts
 from ._arguments import (
     check_bool,
     check_non_negative_int,
@@ -23,16 +23,26 @@ from ._arguments import (
     check_positive_int,
     check_timeout,
 )
-from ._errors import ConfigurationError
+from ._checkpoint import Checkpoint
+from ._errors import ConfigurationError, ConnectSafelyError, ResponseValidationError
+from ._limiter import RateLimiter, RateLimits
+from ._many import AccountVisitor, AccountVisitors, check_account_ids, fetch_many, iter_many
 from ._models import TimeRange, Visitor, VisitorsPage
-from ._pagination import walk_pages
-from ._protocol import VisitorsQuery, build_visitors_request, parse_visitors_page, redact
+from ._pagination import Fetch, Walk, WalkSpec, WalkStats, walk_pages, walk_visitors
+from ._protocol import (
+    HttpResponse,
+    VisitorsQuery,
+    build_visitors_request,
+    parse_visitors_page,
+    redact,
+)
 from ._retry import RetryPolicy, call_with_retries
 from ._secrets import Secret, SecretHeaders
 from ._transport import AiohttpTransport
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator, Callable, Iterable
     from types import TracebackType
 
     import aiohttp
@@ -48,6 +58,7 @@ DEFAULT_MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024
 ENV_API_KEY: Final = "CONNECTSAFELY_API_KEY"
 ENV_BASE_URL: Final = "CONNECTSAFELY_BASE_URL"
 ENV_ACCOUNT_ID: Final = "CONNECTSAFELY_ACCOUNT_ID"
+DEFAULT_RATE_LIMITS: Final = RateLimits()
 
 
 class AsyncConnectSafely:
@@ -72,6 +83,8 @@ class AsyncConnectSafely:
         max_response_bytes: larger answers are refused rather than held in memory.
         connection_limit: the connection pool size of the session the client creates.
         allow_insecure_http: allow ``http://`` to a host that is not loopback.
+        rate_limits: the client-side rate limits shared by every request of this client;
+            the documented limits by default, ``None`` for none (e.g. against a fake).
 
     Raises:
         ConfigurationError: no API key, or an unusable base URL.
@@ -92,6 +105,7 @@ class AsyncConnectSafely:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         connection_limit: int = 100,
         allow_insecure_http: bool = False,
+        rate_limits: RateLimits | None = DEFAULT_RATE_LIMITS,
     ) -> None:
         self._api_key = Secret(api_key or os.environ.get(ENV_API_KEY) or "")
         # The plain key must not outlive this line as a local: a traceback rendered with
@@ -125,6 +139,11 @@ class AsyncConnectSafely:
             max_response_bytes=check_positive_int("max_response_bytes", max_response_bytes),
             connection_limit=check_positive_int("connection_limit", connection_limit),
         )
+        if rate_limits is not None and not isinstance(rate_limits, RateLimits):
+            msg = f"rate_limits must be a RateLimits or None, got {type(rate_limits).__name__}"
+            raise TypeError(msg)
+        # One limiter per client: every walk and every account of this client shares it.
+        self._limiter = None if rate_limits is None else RateLimiter(rate_limits)
         self._closed = False
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -220,80 +239,303 @@ class AsyncConnectSafely:
         self,
         *,
         max_visitors: int | None = None,
-        count: int = 20,
+        count: int | None = None,
         start: int = 0,
         time_range: TimeRange | str | None = None,
         account_id: str | None = None,
         max_retries: int | None = None,
-    ) -> AsyncGenerator[VisitorsPage, None]:
+        resume: Checkpoint | None = None,
+        prefetch: int = 0,
+    ) -> Walk[VisitorsPage]:
         """Page through the visitors, one ``VisitorsPage`` at a time.
 
         Pages follow each other from ``start`` until the service's ``hasMore`` is false, a
         page comes back empty, or ``max_visitors`` visitors were yielded (``None``: all). The
         last request asks only for what is still needed. Each page request is retried on its
-        own, at the same offset, so a retry never loses or repeats a visitor.
+        own, at the same offset, so a retry never loses or repeats a visitor; a visitor
+        repeated by offset drift (a new view arriving mid-walk) is dropped and counted in
+        ``walk.stats.duplicates_dropped``.
 
-        Arguments are checked here, before any request; see ``get_visitors`` for errors.
+        Args:
+            max_visitors: the most visitors the whole walk yields (``None``: all of them).
+            count: the page size (``None``: 20, or the checkpoint's when resuming).
+            start: the offset to begin at.
+            time_range: a ``TimeRange`` or any string the service accepts.
+            account_id: the LinkedIn account (``None``: the client's default).
+            max_retries: retries per page request (``None``: the client's).
+            resume: a ``Checkpoint`` (from a page, a walk or an error) to continue from.
+            prefetch: pages to request ahead while the consumer works on the current one.
+                Off by default: every request costs LinkedIn-side activity on the account
+                and rate-limit budget, and a walk that stops early wastes what it fetched
+                ahead. The order of pages never changes.
+
+        Returns:
+            A ``Walk``: an async generator with ``stats`` and a ``checkpoint``.
+
+        Raises:
+            TypeError, ValueError: at the call, before any request, for a bad argument or a
+                checkpoint made for other filters.
         """
-        resolved_retries = self._resolve_retries(max_retries)
-
-        async def fetch(query: VisitorsQuery) -> VisitorsPage:
-            return await self._fetch_page(query, max_retries=resolved_retries)
-
-        return walk_pages(
-            fetch,
-            count=check_positive_int("count", count),
-            start=check_non_negative_int("start", start),
-            max_visitors=None if max_visitors is None
-            else check_positive_int("max_visitors", max_visitors),
-            account_id=self._resolve_account(account_id),
-            time_range=check_optional_text("time_range", time_range),
+        spec = self._plan_walk(
+            max_visitors=max_visitors, count=count, start=start, time_range=time_range,
+            account_id=account_id, resume=resume, prefetch=prefetch,
         )
+        return walk_pages(self._page_fetcher(max_retries), spec, start=start, resume=resume)
 
     def iter_visitors(
         self,
         *,
         max_visitors: int | None = None,
-        count: int = 20,
+        count: int | None = None,
         start: int = 0,
         time_range: TimeRange | str | None = None,
         account_id: str | None = None,
         max_retries: int | None = None,
-    ) -> AsyncGenerator[Visitor, None]:
+        resume: Checkpoint | None = None,
+        prefetch: int = 0,
+    ) -> Walk[Visitor]:
         """Iterate over profile visitors, newest first, fetching pages as needed.
 
-        The same walk as ``iter_visitor_pages``, one visitor at a time. Arguments are checked
-        here, before any request.
+        The same walk as ``iter_visitor_pages`` (see it for the arguments), one visitor at a
+        time; ``walk.checkpoint`` moves with every visitor, so a walk stopped mid-page
+        resumes with the next visitor. Arguments are checked here, before any request.
         """
-        pages = self.iter_visitor_pages(
-            max_visitors=max_visitors,
-            count=count,
-            start=start,
-            time_range=time_range,
-            account_id=account_id,
-            max_retries=max_retries,
+        spec = self._plan_walk(
+            max_visitors=max_visitors, count=count, start=start, time_range=time_range,
+            account_id=account_id, resume=resume, prefetch=prefetch,
         )
-        return _flatten(pages)
+        return walk_visitors(self._page_fetcher(max_retries), spec, start=start, resume=resume)
 
-    # -- plumbing ----------------------------------------------------------------------------
+    def _plan_walk(
+        self,
+        *,
+        max_visitors: int | None,
+        count: int | None,
+        start: int,
+        time_range: TimeRange | str | None,
+        account_id: str | None,
+        resume: Checkpoint | None,
+        prefetch: int,
+    ) -> WalkSpec:
+        """The checked walk; a ``resume`` checkpoint must match its filters."""
+        if resume is not None and not isinstance(resume, Checkpoint):
+            msg = f"resume must be a Checkpoint, got {type(resume).__name__}"
+            raise TypeError(msg)
+        default_count = resume.page_size if resume is not None else 20
+        spec = WalkSpec(
+            count=default_count if count is None else check_positive_int("count", count),
+            max_visitors=None if max_visitors is None
+            else check_positive_int("max_visitors", max_visitors),
+            account_id=self._resolve_account(account_id),
+            time_range=check_optional_text("time_range", time_range),
+            prefetch=check_non_negative_int("prefetch", prefetch),
+        )
+        if check_non_negative_int("start", start) and resume is not None:
+            msg = "pass either start= or resume=, not both: the checkpoint knows where to start"
+            raise ValueError(msg)
+        if resume is not None and resume.filters != spec.fingerprint:
+            msg = (
+                "this checkpoint was made by a walk with another account or time range; "
+                "resume with the same account_id and time_range"
+            )
+            raise ValueError(msg)
+        return spec
 
-    async def _fetch_page(self, query: VisitorsQuery, *, max_retries: int) -> VisitorsPage:
-        request = build_visitors_request(query)
+    # -- many accounts -----------------------------------------------------------------------
+
+    async def fetch_visitors_many(
+        self,
+        account_ids: Iterable[str],
+        *,
+        max_visitors: int | None = None,
+        count: int = 20,
+        time_range: TimeRange | str | None = None,
+        concurrency: int = 8,
+        max_retries: int | None = None,
+        prefetch: int = 0,
+        on_complete: Callable[[AccountVisitors], object] | None = None,
+    ) -> dict[str, AccountVisitors]:
+        """Fetch the visitors of many accounts concurrently, on this client.
+
+        At most ``concurrency`` accounts are walked at once, each by the same walk as
+        ``iter_visitor_pages``, and every request goes through the client's rate limiter,
+        so the whole run stays within the service's limits. One account's failure (401,
+        403, 404, retries exhausted...) is recorded in its result and never stops or
+        corrupts the others.
+
+        Args:
+            account_ids: the accounts, e.g. ``[a.id for a in await client.list_accounts()]``;
+                duplicates are walked once.
+            max_visitors: the most visitors per account (``None``: all of them).
+            count: the page size.
+            time_range: a ``TimeRange`` or any string the service accepts.
+            concurrency: how many accounts are walked at once.
+            max_retries: retries per page request (``None``: the client's).
+            prefetch: pages each walk requests ahead (see ``iter_visitor_pages``).
+            on_complete: called with each account's result as soon as its walk ends
+                (progress reporting).
+
+        Returns:
+            Account id -> ``AccountVisitors`` (visitors, error, stats), in input order.
+
+        Raises:
+            TypeError, ValueError: at the call, before any request, for a bad argument.
+        """
+        ids = check_account_ids(account_ids)
+        walk = self._account_walk(
+            max_visitors=max_visitors, count=count, time_range=time_range,
+            max_retries=max_retries, prefetch=prefetch,
+        )
+        return await fetch_many(
+            walk, ids, concurrency=check_positive_int("concurrency", concurrency),
+            on_complete=on_complete,
+        )
+
+    def iter_visitors_many(
+        self,
+        account_ids: Iterable[str],
+        *,
+        max_visitors: int | None = None,
+        count: int = 20,
+        time_range: TimeRange | str | None = None,
+        concurrency: int = 8,
+        max_retries: int | None = None,
+        prefetch: int = 0,
+        on_complete: Callable[[AccountVisitors], object] | None = None,
+    ) -> AsyncGenerator[AccountVisitor, None]:
+        """Stream ``AccountVisitor(account_id, visitor)`` pairs as pages arrive.
+
+        The streaming form of ``fetch_visitors_many`` (same arguments): visitors of one
+        account keep their order, accounts interleave. A failed account ends its own walk
+        only; learn about it through ``on_complete``, which receives each account's
+        ``AccountVisitors`` (error and stats; its ``visitors`` is empty, they were streamed).
+        Stopping early cancels every walk: close the generator (``aclose()``, or ``break``
+        inside ``async with contextlib.aclosing(...)``).
+
+        Raises:
+            TypeError, ValueError: at the call, before any request, for a bad argument.
+        """
+        ids = check_account_ids(account_ids)
+        walk = self._account_walk(
+            max_visitors=max_visitors, count=count, time_range=time_range,
+            max_retries=max_retries, prefetch=prefetch,
+        )
+        return iter_many(
+            walk, ids, concurrency=check_positive_int("concurrency", concurrency),
+            on_complete=on_complete,
+        )
+
+    async def list_accounts(
+        self, query: str | None = None, *, max_retries: int | None = None
+    ) -> tuple[Account, ...]:
+        """The LinkedIn accounts of the workspace (``GET /linkedin/accounts``).
+
+        Args:
+            query: the service's ``q`` filter (a name or public id fragment); ``None``: all.
+            max_retries: retries for this call (``None``: the client's).
+
+        Raises:
+            APIStatusError: a subclass by status, after retries of the transient ones.
+            APIConnectionError: no answer, after retries.
+            ResponseValidationError: an answer that is not an array of accounts.
+        """
+        request = build_accounts_request(check_optional_text("query", query))
         url = self._base_url + request.path
+        retries = self._resolve_retries(max_retries)
 
-        async def attempt() -> VisitorsPage:
-            began = time.perf_counter()
+        async def attempt() -> tuple[Account, ...]:
+            if self._limiter is not None:
+                await self._limiter.acquire(None)  # a workspace call: the key's limit only
             response = redact(
                 await self._transport.send(url, request, self._headers), self._api_key
             )
+            if self._limiter is not None:
+                self._limiter.observe(response, account=None)
+            return parse_accounts(response)
+
+        return await call_with_retries(attempt, self._retry, max_retries=retries)
+
+    def _account_walk(
+        self,
+        *,
+        max_visitors: int | None,
+        count: int,
+        time_range: TimeRange | str | None,
+        max_retries: int | None,
+        prefetch: int,
+    ) -> Callable[[str], Walk[VisitorsPage]]:
+        # Checked once here, so a bad argument fails the call rather than every account.
+        self._plan_walk(
+            max_visitors=max_visitors, count=count, start=0, time_range=time_range,
+            account_id=None, resume=None, prefetch=prefetch,
+        )
+        self._resolve_retries(max_retries)
+
+        def walk(account_id: str) -> Walk[VisitorsPage]:
+            return self.iter_visitor_pages(
+                account_id=account_id, max_visitors=max_visitors, count=count,
+                time_range=time_range, max_retries=max_retries, prefetch=prefetch,
+            )
+
+        return walk
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    async def _fetch_page(
+        self, query: VisitorsQuery, *, max_retries: int, stats: WalkStats | None = None
+    ) -> VisitorsPage:
+        request = build_visitors_request(query)
+        url = self._base_url + request.path
+
+        # The default account is an account too: its reads count under the key "".
+        account = query.account_id or ""
+
+        async def attempt() -> VisitorsPage:
+            if self._limiter is not None:
+                waited = await self._limiter.acquire(account)
+                if stats is not None:
+                    stats.rate_limit_wait_seconds += waited
+            began = time.perf_counter()
+            if stats is not None:
+                stats.requests += 1
+            response = await self._transport.send(url, request, self._headers)
             logger.debug(
                 "%s %s start=%s count=%s -> %d in %.3fs (request id %s)",
                 request.method, request.path, query.start, query.count, response.status,
                 time.perf_counter() - began, response.request_id,
             )
-            return parse_visitors_page(response)
+            if self._limiter is not None:
+                self._limiter.observe(response, account=account)
+            return self._parse_page(response)
 
-        return await call_with_retries(attempt, self._retry, max_retries=max_retries)
+        def count_retry(_error: ConnectSafelyError, _wait: float) -> None:
+            if stats is not None:
+                stats.retries += 1
+
+        return await call_with_retries(
+            attempt, self._retry, max_retries=max_retries, on_retry=count_retry
+        )
+
+    def _parse_page(self, response: HttpResponse) -> VisitorsPage:
+        """Parse a visitors answer; only one that becomes an error is searched for the key.
+
+        A page that parses cleanly never reaches an error, a log line or a repr, so the
+        search (about a tenth of the parsing time) is spent only where it protects something.
+        """
+        if 200 <= response.status < 300:
+            try:
+                return parse_visitors_page(response)
+            except ResponseValidationError:
+                pass  # parsed again below, from a redacted body, outside this handler
+        return parse_visitors_page(redact(response, self._api_key))
+
+    def _page_fetcher(self, max_retries: int | None) -> Fetch:
+        resolved = self._resolve_retries(max_retries)
+
+        async def fetch(query: VisitorsQuery, stats: WalkStats) -> VisitorsPage:
+            return await self._fetch_page(query, max_retries=resolved, stats=stats)
+
+        return fetch
 
     def _resolve_account(self, account_id: str | None) -> str | None:
         return check_optional_text("account_id", account_id) or self._account_id
@@ -302,16 +544,6 @@ class AsyncConnectSafely:
         if max_retries is None:
             return self._max_retries
         return check_non_negative_int("max_retries", max_retries)
-
-
-async def _flatten(pages: AsyncGenerator[VisitorsPage, None]) -> AsyncGenerator[Visitor, None]:
-    # Close the page walk promptly when the consumer stops early (break, error, aclose()).
-    try:
-        async for page in pages:
-            for visitor in page.visitors:
-                yield visitor
-    finally:
-        await pages.aclose()
 
 
 def _check_api_key(key: Secret) -> None:

@@ -48,7 +48,7 @@ async def test_the_key_never_reaches_logs_reprs_or_errors(
     sleep = FakeSleep()
     errors: list[ConnectSafelyError] = []
     async with AsyncConnectSafely(
-        api_key=CANARY, base_url=fake.url, retry=RetryPolicy(sleep=sleep)
+        api_key=CANARY, base_url=fake.url, retry=RetryPolicy(sleep=sleep), rate_limits=None
     ) as client:
         assert CANARY not in repr(client)
         assert CANARY not in repr(client.__dict__)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import copy
+import functools
 import json
 import math
 import time
@@ -31,12 +32,15 @@ from aiohttp import web
 from ._data import DEFAULT_ACCOUNT_ID, filter_by_time_range, make_account, make_visitors
 from ._delivery import deliver_fault, json_response
 from ._faults import Fault
-from ._ratelimit import FixedWindow
+from ._ratelimit import FixedWindow, TokenBucket
 from ._visitors import MaxVisitorsMode, Reply, paginate, parse_query, visitors_body
 
 __all__ = ["FakeConnectSafely", "RecordedRequest"]
 
 _VISITORS_PATH: Final = "/linkedin/profile/visitors"
+# Exactly how _delivery.json_response encodes, so a pre-encoded visitor is the same text.
+_encode: Final = functools.partial(json.dumps, ensure_ascii=False)
+_EMPTY_VISITORS: Final = '"visitors": []'
 # How long close() lets in-flight handlers finish; ours are cancelled before that anyway.
 _SHUTDOWN_TIMEOUT: Final = 0.1
 
@@ -91,6 +95,15 @@ class FakeConnectSafely:
         rate_limit_window: length of the rate-limit window in seconds.
         echo_time_range: put the applied time range in the top-level ``timeRange`` instead
             of the vendor's ``null``.
+        key_rate: requests per second the key may sustain (a token bucket; replaces
+            *rate_limit* when given), or ``None``.
+        key_burst: the key bucket's capacity; defaults to one second's worth of *key_rate*.
+        account_rate: visitors requests per second one account may sustain, or ``None``.
+        account_burst: the account bucket's capacity; defaults to one second's worth.
+
+    A throttled request gets 429 with ``Retry-After`` (seconds, fractional for the token
+    buckets) and the key's ``X-RateLimit-*`` headers: a 429 whose ``Remaining`` is above
+    zero was the account's limit, not the key's. :attr:`throttled_count` counts the 429s.
 
     Raises:
         ValueError: *default_account_id* is not one of *accounts*, or *accounts* is empty.
@@ -108,6 +121,10 @@ class FakeConnectSafely:
         rate_limit: int | None = None,
         rate_limit_window: float = 60.0,
         echo_time_range: bool = False,
+        key_rate: float | None = None,
+        key_burst: float | None = None,
+        account_rate: float | None = None,
+        account_burst: float | None = None,
     ) -> None:
         if accounts is None:
             accounts = {DEFAULT_ACCOUNT_ID: 45}
@@ -131,7 +148,30 @@ class FakeConnectSafely:
             for account_id, n in accounts.items()
         }
         self._faults: collections.deque[Fault] = collections.deque()
+        # Speed only, no behaviour: the visitors in each (account, time range) are filtered
+        # once, and each served record is JSON-encoded once (keyed by id(): the cached lists
+        # keep the records alive). set_visitors() drops both.
+        self._in_range: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._encoded: dict[int, str] = {}
         self._rate = FixedWindow(rate_limit, rate_limit_window)
+        self._key_bucket = (
+            None if key_rate is None
+            else TokenBucket(key_rate, key_burst if key_burst is not None else max(1.0, key_rate))
+        )
+        self._account_rate = account_rate
+        self._account_burst = (
+            account_burst if account_burst is not None else max(1.0, account_rate or 1.0)
+        )
+        self._account_buckets: dict[str, TokenBucket] = {}
+        #: How many requests were answered 429 by the rate limits (faults not counted).
+        self.throttled_count = 0
+        #: :func:`time.monotonic` of each of those 429 answers.
+        self.throttled_at: list[float] = []
+        #: The most requests the server was handling at once.
+        self.peak_in_flight = 0
+        #: The most client connections open at once, seen at the moment a request arrived.
+        self.peak_connections = 0
+        self._transports: set[Any] = set()
         self._request_count = 0
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._runner: web.AppRunner | None = None
@@ -225,6 +265,8 @@ class FakeConnectSafely:
         Records without a readable ``viewedAt`` belong to every time range.
         """
         self._visitors[account_id] = [copy.deepcopy(dict(v)) for v in visitors]
+        self._in_range.clear()
+        self._encoded.clear()
 
     def inject(self, fault: Fault, *, times: int = 1) -> None:
         """Queue *fault* for the next *times* requests to the visitors endpoint.
@@ -243,6 +285,17 @@ class FakeConnectSafely:
         return tuple(self._faults)
 
     @property
+    def open_connections(self) -> int:
+        """Client connections open right now (0 once every client has closed its session)."""
+        if self._runner is None or self._runner.server is None:
+            return 0
+        return len(self._runner.server.connections)
+
+    def clear_faults(self) -> None:
+        """Drop every queued fault: the next requests are answered normally."""
+        self._faults.clear()
+
+    @property
     def account_ids(self) -> list[str]:
         """The ids of the accounts the server holds."""
         return list(self._visitors)
@@ -254,6 +307,8 @@ class FakeConnectSafely:
         task = asyncio.current_task()
         assert task is not None  # aiohttp runs every handler in a task
         self._in_flight.add(task)
+        self.peak_in_flight = max(self.peak_in_flight, len(self._in_flight))
+        self._count_connection(request)
         try:
             return await self._answer(request)
         finally:
@@ -283,14 +338,15 @@ class FakeConnectSafely:
 
         now = time.monotonic()
         if request.headers.get("Authorization") != f"Bearer {self.api_key}":
-            headers.update(self._rate.headers(now))
+            headers.update(self._limit_headers(now))
             return json_response(
                 Reply(401, {"error": "Unauthorized - Invalid credentials"}), headers
             )
-        allowed = self._rate.hit(now)
-        headers.update(self._rate.headers(now, throttled=not allowed))
-        if not allowed:
-            headers["Retry-After"] = str(max(1, math.ceil(self._rate.seconds_left(now))))
+        retry_after = self._check_rate(request.path, body, now, headers)
+        if retry_after is not None:
+            self.throttled_count += 1
+            self.throttled_at.append(now)
+            headers["Retry-After"] = retry_after
             return json_response(
                 Reply(429, {"success": False, "error": "Rate limit exceeded"}), headers
             )
@@ -307,7 +363,63 @@ class FakeConnectSafely:
         normal = endpoint(request, body)
         if request.path == _VISITORS_PATH and self._faults:
             return await deliver_fault(request, self._faults.popleft(), normal, headers)
-        return json_response(normal, headers)
+        return self._json_response(normal, headers)
+
+    def _count_connection(self, request: web.Request) -> None:
+        transport = request.transport
+        if transport is None:
+            return
+        self._transports.add(transport)
+        self._transports = {t for t in self._transports if not t.is_closing()}
+        self.peak_connections = max(self.peak_connections, len(self._transports))
+
+    def _limit_headers(self, now: float, *, throttled: bool = False) -> dict[str, str]:
+        if self._key_bucket is not None:
+            return self._key_bucket.headers(now, throttled=throttled)
+        return self._rate.headers(now, throttled=throttled)
+
+    def _check_rate(
+        self, path: str, body: Any, now: float, headers: dict[str, str]
+    ) -> str | None:
+        """Count one request against the limits; the ``Retry-After`` value if throttled.
+
+        Sets the ``X-RateLimit-*`` headers (the key's) either way.
+        """
+        if self._key_bucket is None:
+            allowed = self._rate.hit(now)
+            headers.update(self._rate.headers(now, throttled=not allowed))
+            if not allowed:
+                return str(max(1, math.ceil(self._rate.seconds_left(now))))
+        account = self._account_bucket(path, body)
+        key = self._key_bucket
+        waits = []
+        if key is not None and not key.allows(now):
+            waits.append(key.seconds_until_available(now))
+        if account is not None and not account.allows(now):
+            waits.append(account.seconds_until_available(now))
+        if not waits:
+            for bucket in (key, account):
+                if bucket is not None:
+                    bucket.take(now)
+            if key is not None:
+                headers.update(key.headers(now))
+            return None
+        if key is not None:
+            headers.update(key.headers(now, throttled=True))
+        # Milliseconds, rounded up: at scaled-up rates a whole second would be far too long.
+        return f"{max(0.001, math.ceil(max(waits) * 1000) / 1000):.3f}"
+
+    def _account_bucket(self, path: str, body: Any) -> TokenBucket | None:
+        if self._account_rate is None or path != _VISITORS_PATH:
+            return None
+        account_id = body.get("accountId") if isinstance(body, dict) else None
+        if not isinstance(account_id, str):
+            account_id = self.default_account_id
+        bucket = self._account_buckets.get(account_id)
+        if bucket is None:
+            bucket = TokenBucket(self._account_rate, self._account_burst)
+            self._account_buckets[account_id] = bucket
+        return bucket
 
     def _account(self, account_id: str | None) -> list[dict[str, Any]]:
         account_id = self.default_account_id if account_id is None else account_id
@@ -340,15 +452,43 @@ class FakeConnectSafely:
         account_id = query.account_id or self.default_account_id
         if account_id not in self._visitors:
             return Reply(404, {"success": False, "error": "Account not found"})
-        items = filter_by_time_range(self._visitors[account_id], query.time_range)
+        items = self._visitors_in_range(account_id, query.time_range)
         page = paginate(items, query, MaxVisitorsMode(self.max_visitors_mode))
         return Reply(
             200,
             visitors_body(
                 query,
                 account_id=account_id,
-                page=copy.deepcopy(page),
+                # Not copied: the body is only ever encoded, never changed.
+                page=page,
                 total=len(items),
                 echo_time_range=self.echo_time_range,
             ),
         )
+
+    def _visitors_in_range(self, account_id: str, time_range: str) -> list[dict[str, Any]]:
+        key = (account_id, time_range)
+        items = self._in_range.get(key)
+        if items is None:
+            items = filter_by_time_range(self._visitors[account_id], time_range)
+            self._in_range[key] = items
+            for item in items:
+                self._encoded[id(item)] = _encode(item)
+        return items
+
+    def _json_response(self, reply: Reply, headers: Mapping[str, str]) -> web.Response:
+        """``json_response(reply, headers)``, byte for byte, reusing the encoded visitors."""
+        body = reply.body
+        visitors = body.get("visitors") if type(body) is dict else None
+        if type(visitors) is not list or not visitors:
+            return json_response(reply, headers)
+        encoded = self._encoded
+        try:
+            fragments = [encoded[id(item)] for item in visitors]
+        except KeyError:
+            return json_response(reply, headers)
+        # The first '"visitors": []' is the key itself: inside an encoded string value the
+        # closing quote would be escaped.
+        head, _, tail = _encode({**body, "visitors": []}).partition(_EMPTY_VISITORS)
+        text = f'{head}"visitors": [{", ".join(fragments)}]{tail}'
+        return web.json_response(text=text, status=reply.status, headers=headers)
