@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import time
 
 from connectsafely_async import AsyncConnectSafely, RateLimits, RetryPolicy
@@ -63,6 +64,21 @@ async def prefetch_timing(prefetch: int) -> float:
         return time.monotonic() - began
 
 
+async def consumer_timing(prefetch: int, *, pages: int = 20, work: float = 0.02) -> float:
+    """One walk of ``pages`` pages at 20 ms server latency, the consumer busy ``work`` s/page."""
+    account = "696ce9e780e0483585e4e553"
+    async with (
+        FakeConnectSafely(accounts={account: 10 * pages}, latency=0.02) as fake,
+        AsyncConnectSafely(api_key=fake.api_key, base_url=fake.url, rate_limits=None) as client,
+    ):
+        began = time.monotonic()
+        async for _page in client.iter_visitor_pages(
+            count=10, time_range="ALL_TIME", prefetch=prefetch
+        ):
+            await asyncio.sleep(work)  # the consumer's own I/O for this page
+        return time.monotonic() - began
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=50.0, help="the fake's R, requests/s")
@@ -84,6 +100,15 @@ async def main() -> None:
     print("prefetch (8 accounts x 100 visitors, pages of 10, 20 ms latency, no limiter)")
     for prefetch in (0, 1, 2):
         print(f"  prefetch={prefetch}: {await prefetch_timing(prefetch):.2f} s")
+    print()
+    print("prefetch with a busy consumer (1 account, 20 pages, 20 ms latency, 20 ms work/page;"
+          " median of 5)")
+    medians = {}
+    for prefetch in (0, 1):
+        runs = [await consumer_timing(prefetch) for _ in range(5)]
+        medians[prefetch] = statistics.median(runs)
+        print(f"  prefetch={prefetch}: {medians[prefetch]:.3f} s")
+    print(f"  ratio prefetch=1 / prefetch=0: {medians[1] / medians[0]:.2f} (target <= 0.6)")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ from typing import TextIO
 
 from ._cli_output import (
     FORMATS,
-    Progress,
     Stats,
     format_for_path,
     make_progress,
@@ -166,8 +165,10 @@ async def _client(args: argparse.Namespace) -> AsyncIterator[AsyncConnectSafely]
 
     # Whatever accounts the demo is asked for exist, so --account works without a key.
     accounts = dict.fromkeys(args.account, _DEMO_VISITORS) or None
+    # rate_limits=None: the fake enforces no limits, so the demo need not pace itself.
     async with FakeConnectSafely(accounts=accounts, latency=args.demo_latency) as fake, \
-            AsyncConnectSafely(api_key=fake.api_key, base_url=fake.url) as client:
+            AsyncConnectSafely(api_key=fake.api_key, base_url=fake.url,
+                               rate_limits=None) as client:
         yield client
 
 
@@ -180,7 +181,6 @@ async def _visitors(args: argparse.Namespace) -> int:
         format_for_path(args.output) if args.output else ("table" if interactive else "ndjson")
     )
     accounts: list[str | None] = list(dict.fromkeys(args.account)) or [None]
-    stats = Stats()
     failures: list[tuple[str | None, ConnectSafelyError]] = []
     async with _client(args) as client:
         # Every walk is created (and its arguments checked) before output is opened.
@@ -191,18 +191,20 @@ async def _visitors(args: argparse.Namespace) -> int:
             )
             for account in accounts
         }
+        started = Stats()
         with _open_output(args.output, fmt) as out, \
-                make_progress(enabled=not args.quiet and sys.stderr.isatty()) as progress, \
-                _counting_retries(stats, progress):
+                make_progress(enabled=not args.quiet and sys.stderr.isatty()) as progress:
             writer = make_writer(fmt, out, multi_account=len(accounts) > 1,
                                  pretty=interactive)
             try:
                 async for account, page in _merged_pages(walks, failures):
-                    stats.pages += 1
                     for visitor in page.visitors:
                         writer.write({"account_id": page.account_id or account,
                                       **visitor_record(visitor)})
-                        stats.visitors += 1
+                    # The walks count their own pages, retries and rate-limit waits.
+                    stats = Stats(started=started.started)
+                    for walk in walks.values():
+                        stats.add(walk.stats)
                     progress.update(stats)
             finally:
                 # Runs on Ctrl-C and errors too: what was written stays complete and valid.
@@ -267,64 +269,38 @@ async def _merged_pages(
 
 
 async def _check(args: argparse.Namespace) -> int:
-    """Verify the key and each account with the cheapest real request there is.
+    """Verify the key, list the accounts it reaches, and probe the ones asked for.
 
-    The client has no accounts or health call yet, so each account is probed with a
-    one-visitor ``get_visitors``: it proves the key, the account and its Premium access.
+    ``list_accounts`` proves the key; a one-visitor ``get_visitors`` per ``--account`` (or
+    for the default account) proves that account and its Premium access.
     """
-    accounts: list[str | None] = list(dict.fromkeys(args.account)) or [None]
+    probes: list[str | None] = list(dict.fromkeys(args.account)) or [None]
     async with _client(args) as client:
         print(f"service:  {client.base_url}")
-        code = 0
-        key_accepted = False
+        accounts = await client.list_accounts()  # a refused key ends the check here
+        print(f"key:      accepted, {len(accounts)} account(s) in the workspace")
         for account in accounts:
+            name = " ".join(filter(None, (account.first_name, account.last_name)))
+            state = "enabled" if account.enabled is not False else "disabled"
+            print(printable(f"          {account.id}  {name or '?'}  ({account.status or '?'}, "
+                            f"{state})"))
+        code = 0
+        for probe in probes:
             try:
-                page = await client.get_visitors(max_visitors=1, account_id=account)
-            except (AuthenticationError, ConfigurationError):
-                raise  # the key itself is wrong: nothing else can work
+                page = await client.get_visitors(max_visitors=1, account_id=probe)
             except ConnectSafelyError as error:
-                print(f"account:  {account or '(default)'}  FAILED")
-                code = code or _report(error, account=account)
+                print(f"account:  {probe or '(default)'}  FAILED")
+                code = code or _report(error, account=probe)
                 continue
-            if not key_accepted:
-                print("key:      accepted")
-                key_accepted = True
             limit = page.rate_limit
             quota = (f", {limit.remaining} of {limit.limit} requests left"
                      if limit is not None and limit.remaining is not None else "")
             more = "visitors available" if page.visitors else "no visitors yet"
-            print(f"account:  {page.account_id or account or '(default)'}  ok ({more}{quota})")
+            print(f"account:  {page.account_id or probe or '(default)'}  ok ({more}{quota})")
     return code
 
 
 # -- plumbing --------------------------------------------------------------------------------
-
-
-@contextmanager
-def _counting_retries(stats: Stats, progress: Progress) -> Iterator[None]:
-    """Count the client's retries from its log records while the walk runs."""
-
-    class Counter(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            # The retry module logs "retrying after <ErrorClass> (...)" once per retry.
-            if not str(record.msg).startswith("retrying after"):
-                return
-            if isinstance(record.args, tuple) and record.args[:1] == (RateLimitError.__name__,):
-                stats.rate_limit_waits += 1
-            else:
-                stats.retries += 1
-            progress.update(stats)
-
-    handler = Counter(logging.INFO)
-    level = _logger.level
-    _logger.addHandler(handler)
-    if _logger.getEffectiveLevel() > logging.INFO:
-        _logger.setLevel(logging.INFO)
-    try:
-        yield
-    finally:
-        _logger.removeHandler(handler)
-        _logger.setLevel(level)
 
 
 @contextmanager

@@ -20,6 +20,7 @@ from typing import Any, Final, Protocol, TextIO
 import attrs
 
 from ._display import RECORD_FIELDS
+from ._pagination import WalkStats
 
 __all__ = [
     "FORMATS",
@@ -142,7 +143,14 @@ class _CsvWriter:
 def _csv_value(value: object) -> object:
     if isinstance(value, bool):
         return "true" if value else "false"
+    # Names and headlines are written by strangers: a cell a spreadsheet would run as a
+    # formula ("=HYPERLINK(...)") is kept as text with a leading apostrophe (OWASP's advice).
+    if isinstance(value, str) and value[:1] in _FORMULA_STARTS:
+        return "'" + value
     return value
+
+
+_FORMULA_STARTS: Final = frozenset("=+-@\t\r")
 
 
 def _display_name(record: Record) -> str:
@@ -227,15 +235,21 @@ class Stats:
     visitors: int = 0
     pages: int = 0
     retries: int = 0
-    rate_limit_waits: int = 0
+    rate_limit_wait: float = 0.0  # seconds spent waiting for the rate limits
     started: float = attrs.field(factory=time.monotonic)
+
+    def add(self, walk: WalkStats) -> None:
+        self.visitors += walk.visitors
+        self.pages += walk.pages
+        self.retries += walk.retries
+        self.rate_limit_wait += walk.rate_limit_wait_seconds
 
     def describe(self) -> str:
         parts = [f"{self.visitors} visitor(s)", f"{self.pages} page(s)"]
         if self.retries:
             parts.append(f"{self.retries} retried")
-        if self.rate_limit_waits:
-            parts.append(f"{self.rate_limit_waits} rate-limit wait(s)")
+        if self.rate_limit_wait:
+            parts.append(f"{self.rate_limit_wait:.1f}s waiting for rate limits")
         parts.append(f"{time.monotonic() - self.started:.1f}s")
         return "fetching: " + ", ".join(parts)
 

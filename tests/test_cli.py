@@ -141,8 +141,19 @@ def test_several_accounts_at_once_are_tagged() -> None:
 def test_check_shows_the_accounts() -> None:
     result = run("check", "--demo")
     assert result.returncode == 0, result.stderr
-    assert "key:      accepted" in result.stdout
+    assert "key:      accepted, 1 account(s) in the workspace" in result.stdout
+    assert f"          {ACCOUNT}  " in result.stdout  # listed by GET /linkedin/accounts
+    assert "(RUNNING, enabled)" in result.stdout
     assert f"account:  {ACCOUNT}  ok" in result.stdout
+
+
+async def test_check_with_a_refused_key_exits_4_and_lists_nothing() -> None:
+    async with FakeConnectSafely() as fake:
+        env = {"CONNECTSAFELY_API_KEY": "cs_wrong_key_0123", "CONNECTSAFELY_BASE_URL": fake.url}
+        code, out, err = await arun("check", env=env)
+    assert code == 4
+    assert "accepted" not in out
+    assert "cs_wrong_key_0123" not in out + err
 
 
 # -- terminals -------------------------------------------------------------------------------
@@ -251,3 +262,20 @@ async def test_check_reports_an_unknown_account() -> None:
     assert f"account:  {ACCOUNT}  ok" in out
     assert f"account:  {OTHER}  FAILED" in out
     assert f"account {OTHER}: " in err
+
+
+def test_csv_keeps_formula_like_cells_as_text() -> None:
+    import csv
+    import io
+
+    from connectsafely_async._cli_output import make_writer
+
+    out = io.StringIO()
+    writer = make_writer("csv", out, multi_account=False, pretty=False)
+    writer.write({"account_id": "a", "name": "=HYPERLINK(\"http://x\")", "headline": "-5 years",
+                  "is_anonymous": False})
+    writer.close()
+    (row,) = csv.DictReader(io.StringIO(out.getvalue()))
+    assert row["name"] == "'=HYPERLINK(\"http://x\")"
+    assert row["headline"] == "'-5 years"
+    assert row["is_anonymous"] == "false"
