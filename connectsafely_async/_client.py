@@ -24,15 +24,21 @@ from ._arguments import (
     check_timeout,
 )
 from ._checkpoint import Checkpoint
-from ._errors import ConfigurationError, ConnectSafelyError, ResponseValidationError
+from ._errors import (
+    APIStatusError,
+    ConfigurationError,
+    ConnectSafelyError,
+    ResponseValidationError,
+)
 from ._limiter import RateLimiter, RateLimits
 from ._many import AccountVisitor, AccountVisitors, check_account_ids, fetch_many, iter_many
-from ._models import TimeRange, Visitor, VisitorsPage
+from ._models import RateLimit, TimeRange, Visitor, VisitorsPage
 from ._pagination import Fetch, Walk, WalkSpec, WalkStats, walk_pages, walk_visitors
 from ._protocol import (
     HttpResponse,
     VisitorsQuery,
     build_visitors_request,
+    parse_rate_limit,
     parse_visitors_page,
     redact,
 )
@@ -449,9 +455,14 @@ class AsyncConnectSafely:
             response = redact(
                 await self._transport.send(url, request, self._headers), self._api_key
             )
-            if self._limiter is not None:
-                self._limiter.observe(response, account=None)
-            return parse_accounts(response)
+            try:
+                accounts = parse_accounts(response)
+            except APIStatusError as error:
+                self._observe(None, response, error.rate_limit, error)
+                raise
+            self._observe(None, response, parse_rate_limit(response.headers,
+                                                           now=response.received_at))
+            return accounts
 
         return await call_with_retries(attempt, self._retry, max_retries=retries)
 
@@ -504,9 +515,13 @@ class AsyncConnectSafely:
                 request.method, request.path, query.start, query.count, response.status,
                 time.perf_counter() - began, response.request_id,
             )
-            if self._limiter is not None:
-                self._limiter.observe(response, account=account)
-            return self._parse_page(response)
+            try:
+                page = self._parse_page(response)
+            except APIStatusError as error:
+                self._observe(account, response, error.rate_limit, error)
+                raise
+            self._observe(account, response, page.rate_limit)
+            return page
 
         def count_retry(_error: ConnectSafelyError, _wait: float) -> None:
             if stats is not None:
@@ -515,6 +530,19 @@ class AsyncConnectSafely:
         return await call_with_retries(
             attempt, self._retry, max_retries=max_retries, on_retry=count_retry
         )
+
+    def _observe(
+        self,
+        account: str | None,
+        response: HttpResponse,
+        rate_limit: RateLimit | None,
+        error: APIStatusError | None = None,
+    ) -> None:
+        # The shared limiter learns from every answer, parsed once, error or not.
+        if self._limiter is not None:
+            self._limiter.observe(
+                account=account, wall=response.received_at, rate_limit=rate_limit, error=error
+            )
 
     def _parse_page(self, response: HttpResponse) -> VisitorsPage:
         """Parse a visitors answer; only one that becomes an error is searched for the key.

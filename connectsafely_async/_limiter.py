@@ -31,9 +31,8 @@ from typing import Any, Final
 
 import attrs
 
-from ._errors import RateLimitError
+from ._errors import ConnectSafelyError, RateLimitError
 from ._models import RateLimit
-from ._protocol import HttpResponse, error_from_response, parse_rate_limit
 
 __all__ = ["RateLimiter", "RateLimits", "TokenBucket"]
 
@@ -209,19 +208,29 @@ class RateLimiter:
                     bucket.reserve(self._clock())
                 return self._clock() - began
 
-    def observe(self, response: HttpResponse, *, account: str | None) -> None:
-        """Adapt to one answer: its rate-limit headers, and a 429's pause."""
+    def observe(
+        self,
+        *,
+        account: str | None,
+        wall: datetime,
+        rate_limit: RateLimit | None,
+        error: ConnectSafelyError | None = None,
+    ) -> None:
+        """Adapt to one parsed answer: its rate-limit headers, and a 429's pause.
+
+        Args:
+            account: the account the request was for (``None``: a workspace call).
+            wall: when the answer arrived (the reset times it carries are wall-clock).
+            rate_limit: the answer's ``X-RateLimit-*`` headers, parsed.
+            error: the error the answer became, if it did.
+        """
         now = self._clock()
-        limits = parse_rate_limit(response.headers, now=response.received_at)
-        if limits is not None:
+        throttled = isinstance(error, RateLimitError)
+        if rate_limit is not None:
             # A 429's own Retry-After is more precise than the reset time of the whole quota.
-            self.observe_rate_limit(
-                limits, now=now, wall=response.received_at, pause=response.status != 429
-            )
-        if response.status == 429:
-            error = error_from_response(response)
-            if isinstance(error, RateLimitError):  # always, by the status table
-                self.observe_throttled(error, account=account, wall=response.received_at)
+            self.observe_rate_limit(rate_limit, now=now, wall=wall, pause=not throttled)
+        if isinstance(error, RateLimitError):
+            self.observe_throttled(error, account=account, wall=wall)
 
     def observe_rate_limit(
         self, limits: RateLimit, *, now: float, wall: datetime, pause: bool = True

@@ -8,7 +8,7 @@ import pytest
 
 from connectsafely_async import RateLimit, RateLimitError, RateLimits
 from connectsafely_async._limiter import RateLimiter, TokenBucket
-from connectsafely_async._protocol import HttpResponse
+from connectsafely_async._protocol import HttpResponse, error_from_response
 
 WALL = datetime(2025, 1, 1, tzinfo=timezone.utc)
 
@@ -121,7 +121,8 @@ async def test_hold_until_wins_and_pauses_are_capped() -> None:
 async def test_a_429_without_any_hint_pauses_one_second() -> None:
     clock = FakeClock()
     limiter = make(clock, per_key_per_minute=None, per_account_per_minute=None)
-    limiter.observe(HttpResponse(429, {}, b"{}", received_at=WALL), account="a")
+    error = error_from_response(HttpResponse(429, {}, b"{}", received_at=WALL))
+    limiter.observe(account="a", wall=WALL, rate_limit=error.rate_limit, error=error)
     assert await limiter.acquire("b") == pytest.approx(1)
 
 
