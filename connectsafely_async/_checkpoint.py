@@ -3,9 +3,9 @@
 A ``Checkpoint`` is what ``iter_visitors(resume=...)`` needs to continue exactly where a walk
 stopped: the next offset, the page size, how many visitors were already yielded (so
 ``max_visitors`` still counts the whole walk), a fingerprint of the filters, so that a
-checkpoint is never applied to a different account or time range, and the URNs of the last
-visitors yielded, so that rows shifted down by new views while the walk was stopped are not
-yielded again after it resumes.
+checkpoint is never applied to a different account or time range, and the URNs and row
+digests of the last visitors yielded, so that rows shifted down by new views while the walk
+was stopped are not yielded again after it resumes.
 """
 
 from __future__ import annotations
@@ -15,11 +15,14 @@ import json
 
 import attrs
 
-__all__ = ["RECENT_URNS", "Checkpoint", "filters_fingerprint"]
+__all__ = ["RECENT_URNS", "TAIL_ROWS", "Checkpoint", "filters_fingerprint"]
 
 #: How many URNs a checkpoint keeps: a drift of more rows than this while a walk is stopped
-#: can repeat a visitor after it resumes (about 60 bytes each in JSON).
+#: can repeat a named visitor after it resumes (about 60 bytes each in JSON).
 RECENT_URNS = 100
+#: How many rows' digests a checkpoint keeps (15 bytes each in JSON): enough to recognise the
+#: rows a shift pushes back across the resume point, anonymous ones included.
+TAIL_ROWS = 32
 
 
 def filters_fingerprint(account_id: str | None, time_range: str | None) -> str:
@@ -42,6 +45,8 @@ class Checkpoint:
         filters: the fingerprint of the account and time range.
         recent_urns: the entity URNs of the last named visitors yielded (at most
             ``RECENT_URNS``), oldest first.
+        tail: short digests of the last rows yielded (at most ``TAIL_ROWS``), oldest first,
+            so a resumed walk recognises rows that new views pushed back to its first page.
     """
 
     next_start: int
@@ -49,3 +54,4 @@ class Checkpoint:
     yielded: int
     filters: str
     recent_urns: tuple[str, ...] = ()
+    tail: tuple[str, ...] = ()

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections import deque
 from collections.abc import (
@@ -38,12 +39,21 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from ._checkpoint import RECENT_URNS, Checkpoint, filters_fingerprint
+from ._checkpoint import RECENT_URNS, TAIL_ROWS, Checkpoint, filters_fingerprint
 from ._errors import ConnectSafelyError, PaginationStalledError
 from ._models import Visitor, VisitorsPage
 from ._protocol import VisitorsQuery
 
-__all__ = ["Walk", "WalkSpec", "WalkStats", "boundary_overlap", "plan_request"]
+__all__ = [
+    "Walk",
+    "WalkSpec",
+    "WalkStats",
+    "boundary_overlap",
+    "identity",
+    "plan_request",
+    "resumed_overlap",
+    "row_digest",
+]
 
 logger = logging.getLogger("connectsafely_async")
 
@@ -106,27 +116,56 @@ def plan_request(
     )
 
 
+def identity(visitor: Visitor) -> tuple[str | None, ...]:
+    """What identifies a row from one request to the next: every field but the relative
+    ``viewed_at`` text, which ticks over ("Viewed 59m ago", "Viewed 1h ago") between requests.
+    """
+    v = visitor
+    return (v.entity_urn, v.public_identifier, v.name, v.headline, v.profile_picture,
+            v.connection_degree, v.profile_url)
+
+
+def row_digest(visitor: Visitor) -> str:
+    """A short, stable digest of ``identity(visitor)``, as a checkpoint carries it."""
+    return hashlib.blake2b(repr(identity(visitor)).encode(), digest_size=6).hexdigest()
+
+
 def boundary_overlap(previous: Sequence[Visitor], page: Sequence[Visitor]) -> int:
     """How many rows at the head of ``page`` repeat the tail of ``previous``.
 
     An overlap counts only when it holds a named visitor: identical anonymous rows alone
-    prove nothing. The search starts from where the page's first row sits in ``previous``,
-    so a page with no repeat costs a few comparisons, not a quadratic scan.
+    prove nothing. A page whose first row is a named visitor absent from ``previous`` (the
+    common case) is settled by one set of URNs, without comparing rows.
     """
     if not previous or not page:
         return 0
-    first = page[0]
-    urn = first.entity_urn
+    urn = page[0].entity_urn
+    if urn is not None and urn not in {v.entity_urn for v in previous}:
+        return 0
+    head = page[: len(previous)]
+    return _overlap([identity(v) for v in previous], [identity(v) for v in head], head)
+
+
+def resumed_overlap(tail: Sequence[str], page: Sequence[Visitor]) -> int:
+    """``boundary_overlap`` for the first page of a resumed walk, against the digests of the
+    rows the walk yielded before it stopped (``Checkpoint.tail``)."""
+    if not tail or not page:
+        return 0
+    head = page[: len(tail)]
+    return _overlap(list(tail), [row_digest(v) for v in head], head)
+
+
+def _overlap(previous: list[Any], head: list[Any], rows: Sequence[Visitor]) -> int:
+    # The largest k with head[:k] == previous[-k:] and a named visitor among those k rows.
+    first = head[0]
     for position in range(len(previous) - 1, -1, -1):
-        candidate = previous[position]
-        # Comparing URNs first keeps the common case (no repeat) to string comparisons.
-        if candidate.entity_urn != urn or candidate != first:
-            continue
         size = len(previous) - position
-        if size > len(page):
-            continue
-        head = page[:size]
-        if tuple(head) == tuple(previous[position:]) and any(not v.is_anonymous for v in head):
+        if (
+            previous[position] == first
+            and size <= len(head)
+            and head[:size] == previous[position:]
+            and any(not v.is_anonymous for v in rows[:size])
+        ):
             return size
     return 0
 
@@ -184,7 +223,8 @@ class _State:
     spec: WalkSpec
     next_start: int
     yielded: int
-    recent: deque[str]
+    resumed_from: Checkpoint | None = None
+    recent: deque[Visitor] = attrs.Factory(lambda: deque(maxlen=RECENT_URNS))
     stats: WalkStats = attrs.Factory(WalkStats)
     batch: _Batch | None = None
     consumed: int = 0
@@ -192,9 +232,8 @@ class _State:
     @classmethod
     def begin(cls, spec: WalkSpec, start: int, resume: Checkpoint | None) -> _State:
         if resume is None:
-            return cls(spec, start, 0, deque(maxlen=RECENT_URNS))
-        recent = deque(resume.recent_urns, maxlen=RECENT_URNS)
-        return cls(spec, resume.next_start, resume.yielded, recent)
+            return cls(spec, start, 0)
+        return cls(spec, resume.next_start, resume.yielded, resume)
 
     def settle(self) -> None:
         """Fold the consumed part of the current batch into the position."""
@@ -203,25 +242,28 @@ class _State:
             return
         self.next_start = batch.resume_after(consumed) if consumed else self.next_start
         self.yielded += consumed
-        self.recent.extend(_urns(batch.page.visitors[:consumed]))
+        self.recent.extend(batch.page.visitors[:consumed])
         if consumed == len(batch.page.visitors):
             self.next_start = batch.end
         self.batch, self.consumed = None, 0
 
     def checkpoint(self) -> Checkpoint:
         batch, consumed = self.batch, self.consumed
-        next_start, yielded, recent = self.next_start, self.yielded, self.recent
+        next_start, yielded, recent = self.next_start, self.yielded, list(self.recent)
         if batch is not None and consumed:
             next_start = batch.resume_after(consumed)
             yielded += consumed
-            recent = deque([*recent, *_urns(batch.page.visitors[:consumed])],
-                           maxlen=RECENT_URNS)
+            recent += batch.page.visitors[:consumed]
+        carried = self.resumed_from
+        urns = (*(carried.recent_urns if carried else ()), *_urns(recent[-RECENT_URNS:]))
+        tail = (*(carried.tail if carried else ()), *map(row_digest, recent[-TAIL_ROWS:]))
         return Checkpoint(
             next_start=next_start,
             page_size=self.spec.count,
             yielded=yielded,
             filters=self.spec.fingerprint,
-            recent_urns=tuple(recent),
+            recent_urns=urns[-RECENT_URNS:],
+            tail=tail[-TAIL_ROWS:],
         )
 
 
@@ -313,7 +355,11 @@ async def _batches(fetch: Fetch, state: _State) -> AsyncGenerator[_Batch, None]:
     """
     spec, stats = state.spec, state.stats
     start, taken = state.next_start, state.yielded
-    seen = _Seen(SEEN_LIMIT, state.recent)  # a resumed walk remembers what it yielded
+    # A resumed walk remembers what it yielded: URNs for the seen-set, row digests for the
+    # overlap at the head of its first page.
+    resumed = state.resumed_from
+    seen = _Seen(SEEN_LIMIT, resumed.recent_urns if resumed else ())
+    tail = resumed.tail if resumed else ()
     previous: tuple[Visitor, ...] = ()
     repeats = 0
     ahead: deque[tuple[VisitorsQuery, asyncio.Task[VisitorsPage]]] = deque()
@@ -363,7 +409,10 @@ async def _batches(fetch: Fetch, state: _State) -> AsyncGenerator[_Batch, None]:
                 raise
             stats.pages += 1
             received = page.visitors
-            overlap = boundary_overlap(previous, received)
+            if tail:
+                overlap, tail = resumed_overlap(tail, received), ()
+            else:
+                overlap = boundary_overlap(previous, received)
             repeats = repeats + 1 if received and received == previous else 0
             previous = received
             kept, offsets = _fresh(received, overlap, start, seen)

@@ -123,3 +123,21 @@ async def test_a_bad_page_mid_walk_yields_nothing_from_it(
     checkpoint = caught.value.checkpoint
     assert checkpoint is not None
     assert (checkpoint.next_start, checkpoint.yielded) == (10, 10)
+
+
+async def test_a_proven_overlap_survives_the_relative_time_ticking_over(
+    fake: FakeConnectSafely, client: AsyncConnectSafely
+) -> None:
+    truth = fake.visitors(ACCOUNT)
+    anonymous = next(i for i, r in enumerate(truth) if not r.get("entityUrn"))
+    walk = client.iter_visitors(count=anonymous + 1)
+    got = [await anext(walk) for _ in range(anonymous + 1)]
+    # Two views arrive, and meanwhile every "Viewed …" text has moved on.
+    aged = [{**r, "viewedAt": f"{r.get('viewedAt')} (later)"} for r in truth]
+    fake.set_visitors(ACCOUNT, [new_view(1), new_view(2), *aged])
+    got += [v async for v in walk]
+
+    assert [(v.entity_urn, v.name) for v in got] == [
+        (r.get("entityUrn"), r.get("name")) for r in truth
+    ]
+    assert walk.stats.duplicates_dropped == 2

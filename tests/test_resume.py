@@ -29,11 +29,13 @@ def key(v: Visitor) -> tuple[str | None, str | None, str | None]:
 def test_a_checkpoint_round_trips_through_json() -> None:
     converter = make_converter()
     checkpoint = Checkpoint(next_start=40, page_size=20, yielded=37, filters="0123abcd",
-                            recent_urns=("urn:li:fsd_profile:A", "urn:li:fsd_profile:B"))
+                            recent_urns=("urn:li:fsd_profile:A", "urn:li:fsd_profile:B"),
+                            tail=("0a1b2c3d4e5f",))
     text = json.dumps(converter.unstructure(checkpoint))
     assert json.loads(text) == {"nextStart": 40, "pageSize": 20, "yielded": 37,
                                 "filters": "0123abcd",
-                                "recentUrns": ["urn:li:fsd_profile:A", "urn:li:fsd_profile:B"]}
+                                "recentUrns": ["urn:li:fsd_profile:A", "urn:li:fsd_profile:B"],
+                                "tail": ["0a1b2c3d4e5f"]}
     assert converter.structure(json.loads(text), Checkpoint) == checkpoint
 
 
@@ -54,6 +56,7 @@ async def test_an_error_carries_the_checkpoint_and_resume_finishes_the_walk(
     assert checkpoint is not None
     assert (checkpoint.next_start, checkpoint.yielded, checkpoint.page_size) == (20, 20, 10)
     assert checkpoint.recent_urns == tuple(v.entity_urn for v in got if v.entity_urn)
+    assert len(checkpoint.tail) == 20
 
     got += [v async for v in client.iter_visitors(resume=checkpoint)]
     assert [key(v) for v in got] == truth
@@ -82,17 +85,19 @@ async def test_a_resumed_walk_does_not_repeat_rows_shifted_while_it_was_stopped(
     walk = client.iter_visitors(count=10)
     got = [await anext(walk) for _ in range(10)]
     await walk.aclose()
-    new = [{"entityUrn": f"urn:li:fsd_profile:NEW{i}", "name": f"New {i}"} for i in range(2)]
-    fake.set_visitors(ACCOUNT, [*new, *truth])  # two views while the walk was stopped
+    assert truth[7].get("entityUrn") is None  # row 7 is anonymous: no URN to recognise it by
+    new = [{"entityUrn": f"urn:li:fsd_profile:NEW{i}", "name": f"New {i}"} for i in range(3)]
+    fake.set_visitors(ACCOUNT, [*new, *truth])  # three views while the walk was stopped
 
     resumed = client.iter_visitors(resume=walk.checkpoint)
     got += [v async for v in resumed]
 
-    # Rows 8 and 9 come back at the head of the next page; their URNs (carried by the
-    # checkpoint) drop them. An anonymous row shifted across a resume has no URN to carry
-    # and would repeat: the documented limit of offset paging.
-    assert [v.entity_urn for v in got] == [r.get("entityUrn") for r in truth]
-    assert resumed.stats.duplicates_dropped == 2
+    # Rows 7, 8 and 9 come back at the head of the next page: the checkpoint's row digests
+    # recognise all three (named rows 8 and 9 prove that anonymous row 7 is a repeat too).
+    assert [(v.entity_urn, v.name) for v in got] == [
+        (r.get("entityUrn"), r.get("name")) for r in truth
+    ]
+    assert resumed.stats.duplicates_dropped == 3
 
 
 async def test_pages_carry_their_checkpoint(client: AsyncConnectSafely) -> None:
