@@ -10,7 +10,6 @@ was stopped are not yielded again after it resumes.
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import attrs
@@ -28,6 +27,8 @@ TAIL_ROWS = 32
 def filters_fingerprint(account_id: str | None, time_range: str | None) -> str:
     """A short, stable digest of the filters a walk was started with."""
     canonical = json.dumps([account_id, time_range], separators=(",", ":"))
+    import hashlib  # here, not at module level: a few ms of import time
+
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 

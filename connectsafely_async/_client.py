@@ -45,7 +45,7 @@ from ._protocol import (
 from ._retry import RetryPolicy, call_with_retries
 from ._secrets import Secret, SecretHeaders
 from ._transport import AiohttpTransport
-from ._version import __version__
+from ._version import package_version
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Callable, Iterable
@@ -136,7 +136,7 @@ class AsyncConnectSafely:
                 "Content-Type": "application/json",
                 "Accept": "application/json",
                 "User-Agent": check_optional_text("user_agent", user_agent)
-                or f"connectsafely-async/{__version__}",
+                or f"connectsafely-async/{package_version()}",
             }
         )
         self._transport = AiohttpTransport(

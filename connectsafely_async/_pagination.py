@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 from collections import deque
 from collections.abc import (
@@ -127,6 +126,8 @@ def identity(visitor: Visitor) -> tuple[str | None, ...]:
 
 def row_digest(visitor: Visitor) -> str:
     """A short, stable digest of ``identity(visitor)``, as a checkpoint carries it."""
+    import hashlib  # here, not at module level: a few ms of import time
+
     return hashlib.blake2b(repr(identity(visitor)).encode(), digest_size=6).hexdigest()
 
 

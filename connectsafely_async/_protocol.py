@@ -12,7 +12,6 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from typing import Any, Final
 
@@ -404,6 +403,9 @@ def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
         seconds = float(value)
     except ValueError:
         try:
+            # Imported here: email.utils costs ~10 ms of import time, and dates are rare.
+            from email.utils import parsedate_to_datetime
+
             when = parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):
             return None
