@@ -45,7 +45,7 @@ from ._models import (
 )
 from ._pagination import Walk, WalkStats
 from ._retry import RetryPolicy
-from ._version import package_version
+from ._version import package_version as _package_version
 
 __all__ = [
     "APIConnectionError",
@@ -89,6 +89,6 @@ __all__ = [
 def __getattr__(name: str) -> str:
     # __version__ is read from the package metadata on first use (PEP 562), not at import.
     if name == "__version__":
-        return package_version()
+        return _package_version()
     msg = f"module {__name__!r} has no attribute {name!r}"
     raise AttributeError(msg)
