@@ -58,7 +58,8 @@ logger = logging.getLogger("connectsafely_async")
 
 T = TypeVar("T")
 
-#: How many named visitors a walk remembers to drop repeats (about 100 bytes each).
+#: Named visitors a walk remembers to drop repeats: at least half this many, at most all
+#: (about 100 bytes each), whatever the length of the walk.
 SEEN_LIMIT = 10_000
 #: Times in a row the service may answer with the very page it just sent (while ``hasMore``
 #: says there is more) before the walk gives up on a server that ignores ``start``.
@@ -172,31 +173,35 @@ def _overlap(previous: list[Any], head: list[Any], rows: Sequence[Visitor]) -> i
 
 
 class _Seen:
-    """The most recent ``limit`` entity URNs, oldest forgotten first."""
+    """The entity URNs a walk yielded recently, in bounded memory.
+
+    Two generations of sets: new URNs go into the young one; when it holds ``limit / 2``
+    it becomes the old one and the previous old one is dropped. So at least the last
+    ``limit / 2`` and at most ``limit`` URNs are remembered, with whole-page set operations
+    (no per-URN bookkeeping of an eviction order).
+    """
 
     def __init__(self, limit: int, urns: Iterable[str] = ()) -> None:
-        self._set: set[str] = set()
-        self._order: deque[str] = deque()
-        self._limit = limit
+        self._young: set[str] = set()
+        self._old: set[str] = set()
+        self._half = max(1, limit // 2)
         self.extend(urns)
 
-    def isdisjoint(self, urns: Iterable[str]) -> bool:
-        return self._set.isdisjoint(urns)
+    def isdisjoint(self, urns: set[str]) -> bool:
+        return self._young.isdisjoint(urns) and self._old.isdisjoint(urns)
 
     def add(self, urn: str) -> bool:
         """Remember ``urn``; False when it was already there."""
-        if urn in self._set:
+        if urn in self._young or urn in self._old:
             return False
         self.extend((urn,))
         return True
 
     def extend(self, urns: Iterable[str]) -> None:
         """Remember URNs known to be new (a whole page at once on the common path)."""
-        urns = list(urns)
-        self._set.update(urns)
-        self._order.extend(urns)
-        while len(self._order) > self._limit:
-            self._set.discard(self._order.popleft())
+        self._young.update(urns)
+        if len(self._young) >= self._half:
+            self._old, self._young = self._young, set()
 
 
 @attrs.frozen
@@ -455,17 +460,16 @@ def _fresh(
     received: tuple[Visitor, ...], overlap: int, start: int, seen: _Seen
 ) -> tuple[tuple[Visitor, ...], Sequence[int]]:
     """The visitors of a page not yielded before, and their offsets."""
-    urns = [v.entity_urn for v in received]
-    named = [urn for urn in urns if urn is not None]
+    named = [v.entity_urn for v in received if v.entity_urn is not None]
     unique = set(named)
     if not overlap and len(unique) == len(named) and seen.isdisjoint(unique):
         # The common case: nothing repeats. Whole-page set operations, no per-row work.
-        seen.extend(named)
+        seen.extend(unique)
         return received, range(start, start + len(received))
     kept: list[Visitor] = []
     offsets: list[int] = []
     for index in range(overlap, len(received)):
-        urn = urns[index]
+        urn = received[index].entity_urn
         if urn is not None and not seen.add(urn):
             continue
         kept.append(received[index])

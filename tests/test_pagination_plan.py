@@ -308,3 +308,15 @@ async def test_pages_keep_their_metadata_when_truncated() -> None:
     (page,) = await walk(service, count=10, max_visitors=4)
     assert page == attrs.evolve(original, visitors=tuple(items[:4]))
     assert page.request_id == "req-1"
+
+
+def test_the_seen_set_is_bounded_and_remembers_the_recent_half() -> None:
+    from connectsafely_async._pagination import _Seen
+
+    seen = _Seen(limit=10)
+    for i in range(1_000):
+        assert seen.add(f"urn{i}")
+    assert not seen.add("urn999")  # the most recent are remembered
+    assert not seen.add("urn995")
+    assert seen.isdisjoint({"urn0", "urn500"})  # the old ones are forgotten: memory is bounded
+    assert len(seen._young) + len(seen._old) <= 10
