@@ -134,7 +134,7 @@ def _without_json_escapes(body: bytes) -> bytes:
         return body
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class _VisitorsHead:
     """Everything of a visitors answer but the visitors (the fast path structures those)."""
 
@@ -146,17 +146,11 @@ class _VisitorsHead:
     filters: AppliedFilters | None = None
 
 
-@attrs.frozen
-class _VisitorsBody:
-    """The JSON body of a visitors answer (the converter maps the camelCase keys)."""
+@attrs.frozen(kw_only=True)
+class _VisitorsBody(_VisitorsHead):
+    """The whole JSON body of a visitors answer (the converter maps the camelCase keys)."""
 
     visitors: tuple[Visitor, ...]
-    has_more: bool
-    success: bool | None = None
-    account_id: str | None = None
-    pagination: Pagination | None = None
-    time_range: str | None = None
-    filters: AppliedFilters | None = None
 
 
 def build_visitors_request(query: VisitorsQuery) -> HttpRequest:
