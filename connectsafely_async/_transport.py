@@ -71,8 +71,22 @@ class AiohttpTransport:
             APIConnectionError: no HTTP answer, a cut-off body, or a body over the cap.
             ClientClosedError: the client (or the lent session) was closed.
         """
+        outcome = await self._exchange(url, request, headers)
+        if isinstance(outcome, ConnectSafelyError):
+            # aiohttp's exception carries the request's headers, and so the key: it must not
+            # even be the __context__ of ours. Raising outside its except block is not enough
+            # everywhere: asyncio's pure-Python Task resumes a coroutine with an exception
+            # from inside an except block of its own, so everything that runs in that step
+            # sees it as "being handled". One more step of the loop, and it is gone.
+            await asyncio.sleep(0)
+            raise outcome
+        return outcome
+
+    async def _exchange(
+        self, url: str, request: HttpRequest, headers: SecretHeaders
+    ) -> HttpResponse | ConnectSafelyError:
+        """The answer, or the error to raise for aiohttp's exception (returned, not raised)."""
         session = self._get_session()
-        error: ConnectSafelyError
         try:
             async with session.request(
                 request.method,
@@ -85,15 +99,13 @@ class AiohttpTransport:
                 body = await self._read_body(response)
                 return HttpResponse(response.status, response.headers, body)
         except asyncio.TimeoutError:
-            error = APITimeoutError(f"no complete answer within {self._timeout.total}s")
+            return APITimeoutError(f"no complete answer within {self._timeout.total}s")
         except aiohttp.ClientError as exc:
-            error = APIConnectionError(f"{type(exc).__name__}: {_describe(exc)}")
+            return APIConnectionError(f"{type(exc).__name__}: {_describe(exc)}")
         except RuntimeError as exc:
             if not session.closed:
                 raise
-            error = ClientClosedError(f"the client was closed during the request ({exc})")
-        # Raised outside the except blocks, so aiohttp's exception is not even the context.
-        raise error
+            return ClientClosedError(f"the client was closed during the request ({exc})")
 
     async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:
         limit = self._max_response_bytes
