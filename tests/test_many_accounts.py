@@ -85,10 +85,11 @@ async def test_load_1000_accounts_within_the_connection_pool() -> None:
     ids = account_ids(1000)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        async with FakeConnectSafely(accounts=dict.fromkeys(ids, 3)) as fake:
+        # A little latency, so requests overlap and the pool limit is what holds them back.
+        async with FakeConnectSafely(accounts=dict.fromkeys(ids, 3), latency=0.002) as fake:
             async with client_for(fake, connection_limit=10) as client:
                 results = await client.fetch_visitors_many(ids, concurrency=100)
-            assert fake.peak_in_flight <= 10
+            assert 2 <= fake.peak_in_flight <= 10
             assert fake.peak_connections <= 10
         gc.collect()
     assert len(results) == 1000
