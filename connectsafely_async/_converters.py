@@ -63,6 +63,18 @@ def _datetime(value: Any, _: type) -> datetime:
     return datetime.fromisoformat(_strict_str(value, str))
 
 
+def _only(json_type: type, name: str, structure: Any) -> Any:
+    """``structure``, refusing any value whose JSON type is not ``json_type``."""
+
+    def hook(value: Any, target: type) -> Any:
+        if type(value) is not json_type:
+            msg = f"expected {name}, got {type(value).__name__}"
+            raise TypeError(msg)
+        return structure(value, target)
+
+    return hook
+
+
 def _is_homogeneous_tuple(cls: Any) -> bool:
     args = get_args(cls)
     return get_origin(cls) is tuple and len(args) == 2 and args[1] is Ellipsis
@@ -79,31 +91,16 @@ def configure_converter(converter: cattrs.Converter) -> None:
     def camel_overrides(cls: type) -> dict[str, Any]:
         return {a.name: override(rename=to_camel(a.name)) for a in attrs.fields(cls)}
 
+    # The generated hooks would read a string or a list as an object with no keys, and any
+    # iterable (a string, an object) as an array: each gets a guard on the JSON type first.
     def structure_object(cls: type) -> Any:
         from_dict: Any = make_dict_structure_fn(cls, converter, **camel_overrides(cls))
-
-        # The generated hook would read a string or a list as an object with no keys.
-        def hook(value: Any, target: type) -> Any:
-            if type(value) is not dict:
-                msg = f"expected an object, got {type(value).__name__}"
-                raise TypeError(msg)
-            return from_dict(value, target)
-
-        return hook
+        return _only(dict, "an object", from_dict)
 
     converter.register_structure_hook_factory(attrs.has, structure_object)
 
     def structure_array(cls: Any) -> Any:
-        from_iterable: Any = homogenous_tuple_structure_factory(cls, converter)
-
-        # cattrs would iterate any iterable: a string or an object would pass as an array.
-        def hook(value: Any, target: type) -> Any:
-            if type(value) is not list:
-                msg = f"expected an array, got {type(value).__name__}"
-                raise TypeError(msg)
-            return from_iterable(value, target)
-
-        return hook
+        return _only(list, "an array", homogenous_tuple_structure_factory(cls, converter))
 
     converter.register_structure_hook_factory(_is_homogeneous_tuple, structure_array)
     converter.register_unstructure_hook_factory(
