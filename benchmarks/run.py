@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import attrs
 
 import connectsafely_async
-from connectsafely_async import AsyncConnectSafely, _protocol
+from connectsafely_async import AsyncConnectSafely, Visitor, _protocol
 from connectsafely_async._protocol import HttpResponse, parse_visitors_page
 
 API_KEY = "test-key"
@@ -41,9 +42,13 @@ TEXT_ATTRS = (
     "entity_urn", "public_identifier", "name", "headline", "profile_picture",
     "viewed_at", "connection_degree", "profile_url", "navigation_url",
 )  # fmt: skip
+# The floor builds Visitors positionally: the nine text fields first, in this order.
+assert tuple(f.name for f in attrs.fields(Visitor))[:9] == TEXT_ATTRS
 HAS_PEER = all(importlib.util.find_spec(m) for m in ("httpx", "pydantic"))
 HAS_ORJSON = importlib.util.find_spec("orjson") is not None
 NA = "n/a (feature not built yet)"
+FLOOR = "floor: raw + frozen Visitor, no checks"
+FLOOR_D = "floor: loads + frozen Visitor, no checks"
 
 Row = tuple[Any, ...]
 
@@ -120,6 +125,22 @@ async def raw_walk(
             return
 
 
+def typed_floor(items: list[dict[str, Any]], fetched_at: datetime) -> list[Visitor]:
+    """Dicts to the SDK's frozen ``Visitor``s with no checks at all: what typed attrs results
+    cost on their own. Not a client anyone should use; the floor under the SDK's ratio."""
+    return [Visitor(*map(item.get, TEXT_KEYS), fetched_at) for item in items]
+
+
+async def floor_walk(
+    session: aiohttp.ClientSession, url: str, account_id: str, n: int, count: int
+) -> list[Visitor]:
+    fetched_at = datetime.now(timezone.utc)
+    return [
+        Visitor(*map(item.get, TEXT_KEYS), fetched_at)
+        async for item in raw_walk(session, url, account_id, n, count)
+    ]
+
+
 def sdk_client(url: str) -> AsyncConnectSafely:
     kwargs: dict[str, Any] = {}
     if "rate_limits" in inspect.signature(AsyncConnectSafely).parameters:
@@ -156,7 +177,7 @@ async def collect(walk: AsyncIterator[Any]) -> list[Any]:
 
 def scenario_clients(
     url: str, accounts: list[str], n: int, count: int, *, sequential_only: bool,
-    prefetch_values: tuple[int, ...] = (),
+    prefetch_values: tuple[int, ...] = (), floor: bool = False,
 ) -> dict[str, tuple[Runner, Callable[[], Any]] | None]:
     """name -> (run, context factory); None means "not available" (printed as n/a)."""
     clients: dict[str, tuple[Runner, Callable[[], Any]] | None] = {}
@@ -171,6 +192,13 @@ def scenario_clients(
     clients["raw aiohttp+" + ("orjson" if HAS_ORJSON else "json") + " dicts"] = (
         raw, contextlib.nullcontext
     )
+    if floor:
+
+        async def run_floor() -> list[Any]:
+            async with aiohttp.ClientSession() as session:
+                return await floor_walk(session, url, accounts[0], n, count)
+
+        clients[FLOOR] = (run_floor, contextlib.nullcontext)
     if HAS_PEER:
         from benchmarks import peer
 
@@ -302,7 +330,8 @@ async def scenario_sequential(
 ) -> dict[str, float | None]:
     with server({"accounts": {account(0): n}, "latency": latency}) as url:
         clients = scenario_clients(
-            url, [account(0)], n, count, sequential_only=not prefetch, prefetch_values=prefetch
+            url, [account(0)], n, count, sequential_only=not prefetch, prefetch_values=prefetch,
+            floor=not prefetch,
         )
         results = await measure(clients, repeats)
     record(label, results, n)
@@ -335,6 +364,9 @@ async def scenario_structuring(count: int, repeats: int) -> dict[str, float]:
         import orjson
 
         candidates["orjson.loads (dicts only)"] = lambda: orjson.loads(body)
+    fetched_at = datetime.now(timezone.utc)
+    loads = raw_loads()
+    candidates[FLOOR_D] = lambda: typed_floor(loads(body)["visitors"], fetched_at)
     if HAS_PEER:
         from benchmarks.peer import PeerPage
 
@@ -477,6 +509,15 @@ async def run(args: argparse.Namespace) -> int:
         ("E  peak RSS growth, MB", e, 30),
         ("F  import / import aiohttp", f, 1.3),
     ])
+    d_speed = "SDK +speed parse_visitors_page"
+    print("\nFloors (typed attrs results with no checks; context for the targets above):")
+    for text, value in (
+        ("A  floor / raw", ratio(a, FLOOR, raw_a)),
+        ("A  SDK+speed / floor", ratio(a, speed, FLOOR)),
+        ("D  floor / pydantic", ratio(d, FLOOR_D, "pydantic model_validate_json")),  # type: ignore[arg-type]
+        ("D  SDK+speed / floor", ratio(d, d_speed, FLOOR_D)),  # type: ignore[arg-type]
+    ):
+        print(f"  {text}: " + ("n/a" if value is None else f"{value:.2f}"))
     print("\nall visitors equal across clients: yes")
     return 0 if ok or not args.strict else 1
 
