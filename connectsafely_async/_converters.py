@@ -89,7 +89,13 @@ def configure_converter(converter: cattrs.Converter) -> None:
     converter.register_unstructure_hook(datetime, datetime.isoformat)
 
     def camel_overrides(cls: type) -> dict[str, Any]:
-        return {a.name: override(rename=to_camel(a.name)) for a in attrs.fields(cls)}
+        # Private fields (a page's checkpoint factory) are the SDK's, not the service's.
+        return {
+            a.name: override(omit=True)
+            if a.name.startswith("_")
+            else override(rename=to_camel(a.name))
+            for a in attrs.fields(cls)
+        }
 
     # The generated hooks would read a string or a list as an object with no keys, and any
     # iterable (a string, an object) as an array: each gets a guard on the JSON type first.

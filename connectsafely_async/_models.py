@@ -8,7 +8,7 @@ camelCase JSON happens in ``_converters``, never here.
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Callable
 from datetime import datetime, timedelta
 
 import attrs
@@ -127,7 +127,6 @@ class VisitorsPage:
         request_id: the service's request id header, when sent.
         rate_limit: the rate-limit headers, when sent.
         fetched_at: when the SDK received the answer (UTC).
-        checkpoint: where a walk resumes after this page (set on pages of a walk).
     """
 
     visitors: tuple[Visitor, ...]
@@ -139,7 +138,16 @@ class VisitorsPage:
     request_id: str | None = None
     rate_limit: RateLimit | None = None
     fetched_at: datetime | None = attrs.field(default=None, eq=False)
-    checkpoint: Checkpoint | None = attrs.field(default=None, eq=False)
+    # Built on first read: most pages' checkpoints never are, and they cost about as much
+    # as the page itself. Not part of the wire format (the converter omits private fields).
+    _checkpoint: Callable[[], Checkpoint] | None = attrs.field(
+        default=None, eq=False, repr=False, alias="checkpoint_factory"
+    )
+
+    @property
+    def checkpoint(self) -> Checkpoint | None:
+        """Where a walk resumes after this page; ``None`` on a page that is not from a walk."""
+        return None if self._checkpoint is None else self._checkpoint()
 
     def to_dicts(self) -> list[dict[str, object]]:
         """The page's visitors as plain records (see ``VisitorList.to_dicts``)."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections import deque
 from collections.abc import (
@@ -260,17 +261,37 @@ class _State:
             next_start = batch.resume_after(consumed)
             yielded += consumed
             recent += batch.page.visitors[:consumed]
-        carried = self.resumed_from
-        urns = (*(carried.recent_urns if carried else ()), *_urns(recent[-RECENT_URNS:]))
-        tail = (*(carried.tail if carried else ()), *map(row_digest, recent[-TAIL_ROWS:]))
-        return Checkpoint(
-            next_start=next_start,
-            page_size=self.spec.count,
-            yielded=yielded,
-            filters=self.spec.fingerprint,
-            recent_urns=urns[-RECENT_URNS:],
-            tail=tail[-TAIL_ROWS:],
-        )
+        return _checkpoint(self.spec, next_start, yielded, recent, self.resumed_from)
+
+    def settled_checkpoint(self) -> Callable[[], Checkpoint]:
+        """The checkpoint of the settled position, built on first call.
+
+        A page of the pages view carries this instead of a checkpoint: the row digests cost
+        about as much as structuring the page, and most pages' checkpoints are never read.
+        """
+        assert self.batch is None, "settle() first"
+        position = (self.spec, self.next_start, self.yielded, tuple(self.recent))
+        return functools.cache(functools.partial(_checkpoint, *position, self.resumed_from))
+
+
+def _checkpoint(
+    spec: WalkSpec,
+    next_start: int,
+    yielded: int,
+    recent: Sequence[Visitor],
+    carried: Checkpoint | None,
+) -> Checkpoint:
+    """The checkpoint after ``recent`` (the last visitors yielded, oldest first)."""
+    urns = (*(carried.recent_urns if carried else ()), *_urns(recent[-RECENT_URNS:]))
+    tail = (*(carried.tail if carried else ()), *map(row_digest, recent[-TAIL_ROWS:]))
+    return Checkpoint(
+        next_start=next_start,
+        page_size=spec.count,
+        yielded=yielded,
+        filters=spec.fingerprint,
+        recent_urns=urns[-RECENT_URNS:],
+        tail=tail[-TAIL_ROWS:],
+    )
 
 
 class Walk(AsyncIterator[T], Generic[T]):
@@ -324,7 +345,7 @@ def walk_pages(
             async for batch in batches:
                 state.batch, state.consumed = batch, len(batch.page.visitors)
                 state.settle()
-                yield attrs.evolve(batch.page, checkpoint=state.checkpoint())
+                yield attrs.evolve(batch.page, checkpoint_factory=state.settled_checkpoint())
         finally:
             await batches.aclose()
 

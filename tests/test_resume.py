@@ -15,6 +15,7 @@ from connectsafely_async import (
     InternalServerError,
     RetryPolicy,
     Visitor,
+    VisitorsPage,
     make_converter,
 )
 from connectsafely_async.testing import FakeConnectSafely, Fault, make_visitors
@@ -105,6 +106,33 @@ async def test_pages_carry_their_checkpoint(client: AsyncConnectSafely) -> None:
     assert [(p.checkpoint.next_start, p.checkpoint.yielded) for p in pages if p.checkpoint] == [
         (20, 20), (30, 30)
     ]
+
+
+async def test_a_pages_checkpoint_read_late_is_the_one_of_its_moment(
+    client: AsyncConnectSafely,
+) -> None:
+    # A page's checkpoint is built when first read: reading it after the walk went on (or
+    # ended) must still give the position right after that page, row digests included.
+    walk = client.iter_visitor_pages(count=7, max_visitors=40)
+    pages, live = [], []
+    async for page in walk:
+        pages.append(page)
+        live.append(walk.checkpoint)
+    assert len(pages) == 6
+    assert [page.checkpoint for page in pages] == live
+    assert live[0] != live[1]
+    assert len(live[-1].tail) == 32
+    assert len(live[-1].recent_urns) > 0
+
+
+def test_a_walk_page_unstructures_without_its_checkpoint_factory() -> None:
+    checkpoint = Checkpoint(next_start=5, page_size=5, yielded=5, filters="0123abcd")
+    page = VisitorsPage(visitors=(), has_more=False, checkpoint_factory=lambda: checkpoint)
+    data = make_converter().unstructure(page)
+    assert page.checkpoint == checkpoint
+    assert data == {"visitors": [], "hasMore": False, "accountId": None, "pagination": None,
+                    "timeRange": None, "filters": None, "requestId": None, "rateLimit": None,
+                    "fetchedAt": None}
 
 
 async def test_resuming_with_other_filters_is_refused_before_any_request(
