@@ -314,8 +314,9 @@ class Walk(AsyncIterator[T], Generic[T]):
     def checkpoint(self) -> Checkpoint:
         return self._state.checkpoint()
 
-    def __aiter__(self) -> Walk[T]:
-        return self
+    def __aiter__(self) -> AsyncIterator[T]:
+        # ``async for`` steps the generator itself: no Python-level call per visitor.
+        return self._source
 
     def __anext__(self) -> Coroutine[Any, Any, T]:
         return self._source.__anext__()
