@@ -25,3 +25,14 @@ def test_quick_benchmark_run_starts_and_clients_agree() -> None:
     assert "all visitors equal across clients: yes" in result.stdout
     for scenario in ("A quick", "B quick", "C quick", "D 100-visitor page", "E stream", "F import"):
         assert scenario in result.stdout
+
+
+@pytest.mark.skipif(not (ROOT / "benchmarks").is_dir(), reason="benchmarks/ not shipped here")
+def test_the_profile_of_a_walk_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.profile_walk", "--visitors", "300", "--top", "5"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("300 visitors")
+    assert "ncalls  tottime" in result.stdout
