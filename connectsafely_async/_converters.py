@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from itertools import chain
+from itertools import chain, starmap
 from typing import Any, Final, get_args, get_origin
 
 import attrs
@@ -140,11 +140,14 @@ def _visitor_text_keys() -> tuple[str, ...] | None:
 _VISITOR_KEYS: Final = _visitor_text_keys()
 # Exactly what _strict_str accepts for an optional text field (subclasses of str are refused).
 _TEXT_OR_NULL: Final = frozenset({str, type(None)})
+# The same for a whole row, whose last value is the SDK's own receive time: decoded JSON holds
+# no datetime, so allowing one lets nothing in through the text fields.
+_ROW_TYPES: Final = _TEXT_OR_NULL | {datetime}
 
 
 def structure_visitors(raw: Any, fetched_at: datetime | None) -> tuple[Visitor, ...] | None:
-    """A page's ``visitors`` array as ``Visitor``s, each with ``fetched_at``; ``None`` when
-    anything is off (not an array, an item not an object, a value not a string or null).
+    """A page's decoded ``visitors`` array as ``Visitor``s, each with ``fetched_at``; ``None``
+    when anything is off (not an array, an item not an object, a value not a string or null).
 
     ``None`` never means "invalid" for sure, only "not on the fast path": the caller then
     structures the answer with the converter, which raises the detailed error if there is one.
@@ -156,13 +159,12 @@ def structure_visitors(raw: Any, fetched_at: datetime | None) -> tuple[Visitor, 
         return None
     if raw and set(map(type, raw)) != {dict}:
         return None
-    rows = [tuple(map(record.get, keys)) for record in raw]
+    # Each row is the constructor's arguments, in field order (checked by _visitor_text_keys).
+    rows = [(*map(record.get, keys), fetched_at) for record in raw]
     # One pass over every value of the page, in C, instead of one hook call per value.
-    if not _TEXT_OR_NULL.issuperset(map(type, chain.from_iterable(rows))):
+    if not _ROW_TYPES.issuperset(map(type, chain.from_iterable(rows))):
         return None
-    # Positional, in field order (checked by _visitor_text_keys); mypy cannot count a row.
-    make: Callable[..., Visitor] = Visitor
-    return tuple([make(*row, fetched_at) for row in rows])
+    return tuple(starmap(Visitor, rows))
 
 
 def _register_fast_visitor_hook(converter: cattrs.Converter) -> None:
