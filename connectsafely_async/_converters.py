@@ -56,6 +56,13 @@ def _strict_bool(value: Any, _: type) -> bool:
     raise TypeError(msg)
 
 
+def _or_null(strict: Callable[[Any, type], Any]) -> Callable[[Any, type], Any]:
+    def hook(value: Any, target: type) -> Any:
+        return None if value is None else strict(value, target)
+
+    return hook
+
+
 def _datetime(value: Any, _: type) -> datetime:
     # Only the SDK itself puts datetimes into what gets structured (the receive time).
     if isinstance(value, datetime):
@@ -87,6 +94,10 @@ def configure_converter(converter: cattrs.Converter) -> None:
     converter.register_structure_hook(bool, _strict_bool)
     converter.register_structure_hook(datetime, _datetime)
     converter.register_unstructure_hook(datetime, datetime.isoformat)
+    # Optional primitives straight to the strict hook: cattrs' generic Optional handling
+    # dispatches again for every value (a quarter of a page's head).
+    for primitive, strict in ((str, _strict_str), (int, _strict_int), (bool, _strict_bool)):
+        converter.register_structure_hook(primitive | None, _or_null(strict))
 
     def camel_overrides(cls: type) -> dict[str, Any]:
         # Private fields (a page's checkpoint factory) are the SDK's, not the service's.
