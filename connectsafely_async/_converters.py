@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from itertools import chain, starmap
-from typing import Any, Final, get_args, get_origin
+from types import UnionType
+from typing import Any, Final, Union, get_args, get_origin
 
 import attrs
 import cattrs
@@ -82,6 +83,11 @@ def _only(json_type: type, name: str, structure: Any) -> Any:
     return hook
 
 
+def _is_optional(cls: Any) -> bool:
+    args = get_args(cls)
+    return get_origin(cls) in (Union, UnionType) and len(args) == 2 and type(None) in args
+
+
 def _is_homogeneous_tuple(cls: Any) -> bool:
     args = get_args(cls)
     return get_origin(cls) is tuple and len(args) == 2 and args[1] is Ellipsis
@@ -94,10 +100,13 @@ def configure_converter(converter: cattrs.Converter) -> None:
     converter.register_structure_hook(bool, _strict_bool)
     converter.register_structure_hook(datetime, _datetime)
     converter.register_unstructure_hook(datetime, datetime.isoformat)
-    # Optional primitives straight to the strict hook: cattrs' generic Optional handling
-    # dispatches again for every value (a quarter of a page's head).
-    for primitive, strict in ((str, _strict_str), (int, _strict_int), (bool, _strict_bool)):
-        converter.register_structure_hook(primitive | None, _or_null(strict))
+    # ``T | None`` straight to T's hook: cattrs' generic Optional handling dispatches again
+    # for every value (it was most of a page's head).
+    def structure_optional(cls: Any) -> Any:
+        (inner,) = (arg for arg in get_args(cls) if arg is not type(None))
+        return _or_null(converter.get_structure_hook(inner))
+
+    converter.register_structure_hook_factory(_is_optional, structure_optional)
 
     def camel_overrides(cls: type) -> dict[str, Any]:
         # Private fields (a page's checkpoint factory) are the SDK's, not the service's.
