@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 from collections import deque
 from collections.abc import (
@@ -270,8 +269,24 @@ class _State:
         about as much as structuring the page, and most pages' checkpoints are never read.
         """
         assert self.batch is None, "settle() first"
-        position = (self.spec, self.next_start, self.yielded, tuple(self.recent))
-        return functools.cache(functools.partial(_checkpoint, *position, self.resumed_from))
+        return _LazyCheckpoint(
+            self.spec, self.next_start, self.yielded, tuple(self.recent), self.resumed_from
+        )
+
+
+class _LazyCheckpoint:
+    """A settled position's checkpoint, built on first call; pickles like the page it is on."""
+
+    __slots__ = ("_checkpoint", "_position")
+
+    def __init__(self, *position: Any) -> None:
+        self._position = position
+        self._checkpoint: Checkpoint | None = None
+
+    def __call__(self) -> Checkpoint:
+        if self._checkpoint is None:
+            self._checkpoint = _checkpoint(*self._position)
+        return self._checkpoint
 
 
 def _checkpoint(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -123,6 +124,17 @@ async def test_a_pages_checkpoint_read_late_is_the_one_of_its_moment(
     assert live[0] != live[1]
     assert len(live[-1].tail) == 32
     assert len(live[-1].recent_urns) > 0
+
+
+async def test_a_walk_page_pickles_with_its_checkpoint(client: AsyncConnectSafely) -> None:
+    walk = client.iter_visitor_pages(count=7)
+    first = await anext(walk)
+    await walk.aclose()
+    copy = pickle.loads(pickle.dumps(first))  # noqa: S301 (bytes we just made)
+    assert copy == first
+    assert copy.checkpoint == first.checkpoint == walk.checkpoint
+    assert copy.checkpoint is not None
+    assert copy.checkpoint.next_start == 7
 
 
 def test_a_walk_page_unstructures_without_its_checkpoint_factory() -> None:
