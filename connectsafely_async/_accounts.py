@@ -7,7 +7,6 @@ answer are pure functions, tested with bytes like the rest of the protocol.
 
 from __future__ import annotations
 
-import json
 from typing import Final
 from urllib.parse import urlencode
 
@@ -16,7 +15,7 @@ import cattrs
 
 from ._converters import converter
 from ._errors import ResponseValidationError
-from ._protocol import HttpRequest, HttpResponse, error_from_response
+from ._protocol import HttpRequest, HttpResponse, decode_json_answer, error_from_response
 
 __all__ = ["ACCOUNTS_PATH", "Account", "build_accounts_request", "parse_accounts"]
 
@@ -58,11 +57,7 @@ def parse_accounts(response: HttpResponse) -> tuple[Account, ...]:
     """
     if not 200 <= response.status < 300:
         raise error_from_response(response)
-    try:
-        data = json.loads(response.body)
-    except ValueError:
-        msg = f"the accounts answer is not valid JSON ({len(response.body)} bytes)"
-        raise ResponseValidationError(msg, request_id=response.request_id) from None
+    data = decode_json_answer(response, what="the accounts answer")
     try:
         return converter.structure(data, tuple[Account, ...])
     except (cattrs.BaseValidationError, TypeError, ValueError) as exc:

@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import math
 from enum import Enum
-from typing import Any
+from typing import Any, Final
 
 __all__ = [
     "check_bool",
     "check_non_negative_int",
     "check_optional_text",
     "check_positive_int",
+    "check_prefetch",
     "check_timeout",
 ]
+
+#: The most pages a walk may request ahead. Each one is a request the service counts
+#: (60 a minute per key, about 30 reads a minute per account) and a page held in memory;
+#: past a handful, look-ahead no longer hides latency, it only spends the budget.
+MAX_PREFETCH: Final = 16
 
 
 def _require_int(name: str, value: Any) -> int:
@@ -36,6 +42,13 @@ def check_positive_int(name: str, value: Any) -> int:
 def check_non_negative_int(name: str, value: Any) -> int:
     if _require_int(name, value) < 0:
         msg = f"{name} must be 0 or more, got {value}"
+        raise ValueError(msg)
+    return int(value)
+
+
+def check_prefetch(value: Any) -> int:
+    if check_non_negative_int("prefetch", value) > MAX_PREFETCH:
+        msg = f"prefetch must be at most {MAX_PREFETCH}, got {value}"
         raise ValueError(msg)
     return int(value)
 

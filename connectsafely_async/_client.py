@@ -21,6 +21,7 @@ from ._arguments import (
     check_non_negative_int,
     check_optional_text,
     check_positive_int,
+    check_prefetch,
     check_timeout,
 )
 from ._checkpoint import Checkpoint
@@ -28,7 +29,7 @@ from ._errors import (
     APIStatusError,
     ConfigurationError,
     ConnectSafelyError,
-    ResponseValidationError,
+    InsecureTransportWarning,
 )
 from ._limiter import RateLimiter, RateLimits
 from ._many import AccountVisitor, AccountVisitors, check_account_ids, fetch_many, iter_many
@@ -40,8 +41,8 @@ from ._protocol import (
     build_visitors_request,
     parse_rate_limit,
     parse_visitors_page,
-    redact,
 )
+from ._redaction import Redactor
 from ._retry import RetryPolicy, call_with_retries
 from ._secrets import Secret, SecretHeaders
 from ._transport import AiohttpTransport
@@ -118,6 +119,8 @@ class AsyncConnectSafely:
         # locals (pytest --showlocals, rich, Sentry) would print it if validation failed.
         del api_key
         _check_api_key(self._api_key)
+        # Every answer passes through it before it is parsed: see _redaction.
+        self._redact = Redactor(self._api_key)
         self._base_url = _check_base_url(
             base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL,
             allow_insecure_http=check_bool("allow_insecure_http", allow_insecure_http),
@@ -334,7 +337,7 @@ class AsyncConnectSafely:
             else check_positive_int("max_visitors", max_visitors),
             account_id=self._resolve_account(account_id),
             time_range=check_optional_text("time_range", time_range),
-            prefetch=check_non_negative_int("prefetch", prefetch),
+            prefetch=check_prefetch(prefetch),
         )
         if check_non_negative_int("start", start) and resume is not None:
             msg = "pass either start= or resume=, not both: the checkpoint knows where to start"
@@ -452,9 +455,7 @@ class AsyncConnectSafely:
         async def attempt() -> tuple[Account, ...]:
             if self._limiter is not None:
                 await self._limiter.acquire(None)  # a workspace call: the key's limit only
-            response = redact(
-                await self._transport.send(url, request, self._headers), self._api_key
-            )
+            response = self._redact(await self._transport.send(url, request, self._headers))
             try:
                 accounts = parse_accounts(response)
             except APIStatusError as error:
@@ -509,14 +510,14 @@ class AsyncConnectSafely:
             began = time.perf_counter()
             if stats is not None:
                 stats.requests += 1
-            response = await self._transport.send(url, request, self._headers)
+            response = self._redact(await self._transport.send(url, request, self._headers))
             logger.debug(
                 "%s %s start=%s count=%s -> %d in %.3fs (request id %s)",
                 request.method, request.path, query.start, query.count, response.status,
                 time.perf_counter() - began, response.request_id,
             )
             try:
-                page = self._parse_page(response)
+                page = parse_visitors_page(response)
             except APIStatusError as error:
                 self._observe(account, response, error.rate_limit, error)
                 raise
@@ -543,19 +544,6 @@ class AsyncConnectSafely:
             self._limiter.observe(
                 account=account, wall=response.received_at, rate_limit=rate_limit, error=error
             )
-
-    def _parse_page(self, response: HttpResponse) -> VisitorsPage:
-        """Parse a visitors answer; only one that becomes an error is searched for the key.
-
-        A page that parses cleanly never reaches an error, a log line or a repr, so the
-        search (about a tenth of the parsing time) is spent only where it protects something.
-        """
-        if 200 <= response.status < 300:
-            try:
-                return parse_visitors_page(response)
-            except ResponseValidationError:
-                pass  # parsed again below, from a redacted body, outside this handler
-        return parse_visitors_page(redact(response, self._api_key))
 
     def _page_fetcher(self, max_retries: int | None) -> Fetch:
         resolved = self._resolve_retries(max_retries)
@@ -592,22 +580,40 @@ def _is_header_safe(text: str) -> bool:
 
 
 def _check_base_url(base_url: Any, *, allow_insecure_http: bool) -> str:
+    # The URL is never echoed whole: it may carry credentials, and a refused one is printed.
     if not isinstance(base_url, str):
         msg = f"base_url must be a string, got {type(base_url).__name__}"
         raise TypeError(msg)
-    parts = urlsplit(base_url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        msg = f"base_url must be an http(s) URL with a host, got {base_url!r}"
+    if any(c.isspace() or not c.isprintable() for c in base_url):
+        # urlsplit would silently drop a CR, LF or tab; a URL holding one was mangled.
+        msg = "base_url contains whitespace or control characters; check how it was set"
+        raise ConfigurationError(msg)
+    try:
+        parts = urlsplit(base_url)
+        hostname = parts.hostname
+        parts.port  # noqa: B018 (reading it validates it)
+    except ValueError:
+        msg = "base_url is not a valid URL (check the host and port)"
+        raise ConfigurationError(msg) from None
+    if parts.scheme not in ("http", "https") or not hostname:
+        scheme = parts.scheme if parts.scheme.isalnum() else "?"
+        msg = f"base_url must be an http(s) URL with a host (got scheme {scheme!r})"
         raise ConfigurationError(msg)
     if parts.username or parts.password or parts.query or parts.fragment:
-        msg = "base_url must not carry credentials, a query or a fragment"
+        msg = f"base_url for {hostname} must not carry credentials, a query or a fragment"
         raise ConfigurationError(msg)
-    if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
-        msg = (
-            f"refusing plain http to {parts.hostname}: the API key would travel unencrypted "
-            "(use https, or pass allow_insecure_http=True)"
+    if parts.scheme == "http" and not _is_loopback(hostname):
+        if not allow_insecure_http:
+            msg = (
+                f"refusing plain http to {hostname}: the API key would travel unencrypted "
+                "(use https, or pass allow_insecure_http=True)"
+            )
+            raise ConfigurationError(msg)
+        warnings.warn(
+            f"the API key will be sent unencrypted to {hostname} (plain http)",
+            InsecureTransportWarning,
+            stacklevel=3,
         )
-        raise ConfigurationError(msg)
     return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
 
 

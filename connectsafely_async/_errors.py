@@ -8,6 +8,7 @@
      ├── APIConnectionError            the request never got an HTTP answer
      │    └── APITimeoutError          (also TimeoutError)
      ├── APIStatusError                the service answered with an error status
+     │    ├── RedirectError            3xx: never followed, the key stays with the service
      │    ├── BadRequestError          400, with the validation issues
      │    ├── AuthenticationError      401
      │    ├── PermissionDeniedError    403: LinkedIn Premium required, trial expired
@@ -17,6 +18,8 @@
      ├── ResponseValidationError       a 200 that does not fit the model
      │    └── ResponseDecodeError      a 200 that is not JSON at all (retried: a proxy's page)
      └── PaginationStalledError        pages keep coming with nothing new: the walk stops
+
+    InsecureTransportWarning           (a UserWarning) the key goes over plain http
 
 An error that ends a walk carries ``checkpoint``: pass it to ``resume=`` to continue there.
 
@@ -46,11 +49,13 @@ __all__ = [
     "ClientClosedError",
     "ConfigurationError",
     "ConnectSafelyError",
+    "InsecureTransportWarning",
     "InternalServerError",
     "NotFoundError",
     "PaginationStalledError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RedirectError",
     "ResponseDecodeError",
     "ResponseValidationError",
     "ValidationIssue",
@@ -142,6 +147,11 @@ class APIStatusError(ConnectSafelyError):
         return f"{type(self).__name__}(status_code={self.status_code}, message={self.message!r})"
 
 
+class RedirectError(APIStatusError):
+    """3xx: the service (or something posing as it) sent us elsewhere; not followed, since
+    following would send the key to another address."""
+
+
 class BadRequestError(APIStatusError):
     """400: the service rejected the request; ``issues`` lists what it found."""
 
@@ -223,10 +233,16 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
 }
 
 
+class InsecureTransportWarning(UserWarning):
+    """The client sends the API key over plain http to a host that is not loopback."""
+
+
 def error_class_for_status(status: int) -> type[APIStatusError]:
-    """The error class for an HTTP error status: the table first, then 5xx, then the base."""
+    """The error class for a status that is not 2xx: the table, then the class, then the base."""
     if status in _STATUS_CLASSES:
         return _STATUS_CLASSES[status]
     if status >= 500:
         return InternalServerError
+    if 300 <= status < 400:
+        return RedirectError
     return APIStatusError

@@ -8,12 +8,12 @@ the two together.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from http import HTTPStatus
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import attrs
 import cattrs
@@ -29,8 +29,8 @@ from ._errors import (
     ValidationIssue,
     error_class_for_status,
 )
+from ._json import UndecodableJSON, loads
 from ._models import AppliedFilters, Pagination, RateLimit, Visitor, VisitorsPage
-from ._secrets import REDACTED, Secret
 
 __all__ = [
     "VISITORS_PATH",
@@ -43,7 +43,6 @@ __all__ = [
     "parse_rate_limit",
     "parse_retry_after",
     "parse_visitors_page",
-    "redact",
 ]
 
 VISITORS_PATH: Final = "/linkedin/profile/visitors"
@@ -53,6 +52,9 @@ _MAX_TEXT_BODY_CHARS: Final = 2000
 # Unix timestamps are far larger than any "seconds from now" a server would send.
 _EPOCH_THRESHOLD: Final = 1_000_000_000
 _ATTRIBUTE: Final = re.compile(r"\.([a-z][a-z0-9_]*)")
+# Seconds as HTTP writes them (RFC 9110: 1*DIGIT), with a fraction tolerated; never "inf",
+# "1e9", "+5", "1_000" or non-ASCII digits, which float() would all accept.
+_DECIMAL: Final = re.compile(r"[0-9]{1,40}(?:\.[0-9]{1,9})?")
 
 
 @attrs.frozen
@@ -104,34 +106,6 @@ class HttpResponse:
     @property
     def content_type(self) -> str:
         return self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
-
-
-def redact(response: HttpResponse, secret: Secret) -> HttpResponse:
-    """``response`` with every occurrence of the key in its body replaced by ``[REDACTED]``.
-
-    Done once, on the raw bytes, before anything is parsed: no decoded value, error message,
-    error body or local variable can then hold the key. Searching bytes is cheap next to
-    parsing them, and the body is copied only when the key is there. An error answer that
-    uses JSON escapes (``\\u002d`` for ``-``) is first rewritten without them, so an escaped
-    key cannot come back to life in ``json.loads``; success pages skip that (it would cost a
-    second parse, and a visitors page has no reason to hold the key).
-    """
-    needle = secret.reveal().encode()
-    body = response.body
-    if not needle:
-        return response
-    if b"\\u" in body and not 200 <= response.status < 300:
-        body = _without_json_escapes(body)
-    if needle not in body:
-        return response
-    return attrs.evolve(response, body=body.replace(needle, REDACTED.encode()))
-
-
-def _without_json_escapes(body: bytes) -> bytes:
-    try:
-        return json.dumps(json.loads(body), ensure_ascii=False).encode()
-    except ValueError:
-        return body
 
 
 @attrs.frozen(kw_only=True)
@@ -200,8 +174,8 @@ def _parse_visitors_page_fast(response: HttpResponse) -> VisitorsPage | None:
         return None
     try:
         data = _fast_loads()(response.body)
-    except ValueError:  # orjson.JSONDecodeError is a ValueError
-        return None
+    except (ValueError, RecursionError):  # orjson.JSONDecodeError is a ValueError
+        return None  # the detailed path says what is wrong
     if type(data) is not dict or data.get("success") is False:
         return None
     visitors = structure_visitors(data.get("visitors"), response.received_at)
@@ -265,13 +239,7 @@ def _decode_success(response: HttpResponse) -> dict[str, Any]:
         raise ResponseDecodeError(
             msg, body=_text_body(response.body), request_id=response.request_id
         )
-    try:
-        data = json.loads(response.body)
-    except ValueError:
-        msg = f"the answer is not valid JSON (HTTP {response.status}, {len(response.body)} bytes)"
-        raise ResponseDecodeError(
-            msg, body=_text_body(response.body), request_id=response.request_id
-        ) from None
+    data = decode_json_answer(response, what="the answer")
     if type(data) is not dict:
         msg = f"expected a JSON object, got {_json_type(data)}"
         raise ResponseValidationError(
@@ -285,6 +253,28 @@ def _decode_success(response: HttpResponse) -> dict[str, Any]:
     return data
 
 
+def decode_json_answer(response: HttpResponse, *, what: str) -> Any:
+    """The JSON value of a 2xx answer's body, decoded strictly.
+
+    Raises:
+        ResponseDecodeError: the body is not JSON (retried: often a proxy's page or a body
+            cut short).
+        ResponseValidationError: valid JSON the SDK refuses (nested too deeply, a number
+            too long): the same answer would come again, so it is not retried.
+    """
+    try:
+        return loads(response.body)
+    except UndecodableJSON as problem:
+        msg = f"{what} is {problem.reason} (HTTP {response.status}, {len(response.body)} bytes)"
+        if not problem.reason.startswith("not valid JSON"):
+            msg = f"{what} holds {problem.reason} (HTTP {response.status})"
+        error_class = ResponseDecodeError if problem.malformed else ResponseValidationError
+        raise error_class(
+            msg, errors=[f"{problem.reason} @ $"], body=_text_body(response.body),
+            request_id=response.request_id,
+        ) from None
+
+
 def error_from_response(response: HttpResponse) -> APIStatusError:
     """The error for a non-2xx answer: the class by status, the message by body shape.
 
@@ -296,7 +286,7 @@ def error_from_response(response: HttpResponse) -> APIStatusError:
     if message is None:
         message = _describe_status(response.status, is_html=response.content_type == "text/html")
     if 300 <= response.status < 400:
-        location = response.headers.get("Location", "?")
+        location = _safe_location(response.headers.get("Location"))
         message = f"redirect to {location} not followed ({message})"
     cls = error_class_for_status(response.status)
     common: dict[str, Any] = {
@@ -319,10 +309,22 @@ def error_from_response(response: HttpResponse) -> APIStatusError:
 def _decode_error_body(response: HttpResponse) -> Any:
     if response.content_type != "text/html":
         try:
-            return json.loads(response.body)
-        except ValueError:
+            return loads(response.body)
+        except UndecodableJSON:
             pass
     return _text_body(response.body)
+
+
+def _safe_location(location: str | None) -> str:
+    """Where a redirect pointed, without credentials, query or fragment (they may hold
+    tokens), in at most 200 printable characters."""
+    try:
+        parts = urlsplit((location or "").strip())
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return "an unreadable location"
+    host = parts.netloc.rpartition("@")[2]
+    shown = f"{parts.scheme}://{host}{parts.path}" if parts.scheme and host else parts.path
+    return "".join(c for c in shown if c.isprintable())[:200] or "an unnamed location"
 
 
 def _error_message(body: Any) -> tuple[str | None, list[ValidationIssue]]:
@@ -393,9 +395,7 @@ def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
     if value is None:
         return None
     value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
+    if not _DECIMAL.fullmatch(value):
         try:
             # Imported here: email.utils costs ~10 ms of import time, and dates are rare.
             from email.utils import parsedate_to_datetime
@@ -406,9 +406,7 @@ def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
         if when.tzinfo is None:
             when = when.replace(tzinfo=timezone.utc)
         return max(0.0, (when - now).total_seconds())
-    if not math.isfinite(seconds) or seconds < 0:
-        return None
-    return seconds
+    return float(value)
 
 
 def parse_datetime(value: Any) -> datetime | None:
@@ -431,12 +429,10 @@ def _parse_reset(value: str | None, now: datetime) -> datetime | None:
     """``X-RateLimit-Reset``: ISO-8601 (current docs) or Unix seconds (older docs)."""
     if value is None:
         return None
-    try:
-        number = float(value)
-    except ValueError:
+    value = value.strip()
+    if not _DECIMAL.fullmatch(value):
         return parse_datetime(value)
-    if not math.isfinite(number) or number < 0:
-        return None
+    number = float(value)
     try:
         if number >= _EPOCH_THRESHOLD:
             return datetime.fromtimestamp(number, tz=timezone.utc)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Final
 
 import aiohttp
 
@@ -20,6 +21,8 @@ from ._secrets import SecretHeaders
 __all__ = ["AiohttpTransport"]
 
 logger = logging.getLogger("connectsafely_async")
+
+_CHUNK_BYTES: Final = 64 * 1024
 
 
 class AiohttpTransport:
@@ -108,21 +111,29 @@ class AiohttpTransport:
             return ClientClosedError(f"the client was closed during the request ({exc})")
 
     async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:
+        """The decoded body, streamed, refused as soon as it passes the size cap.
+
+        The cap holds on the bytes we would keep: aiohttp inflates gzip and deflate bodies
+        chunk by chunk as they arrive (and, since 3.13.3, never more than a chunk at a time),
+        so a small compressed bomb is stopped after about one chunk past the cap, with or
+        without a ``Content-Length`` (which counts the compressed bytes, when there are any).
+        """
         limit = self._max_response_bytes
-        if response.content_length is not None and response.content_length > limit:
+        declared = response.content_length
+        if declared is not None and declared > limit and "Content-Encoding" not in response.headers:
             response.close()
-            msg = f"the answer is {response.content_length} bytes, over the {limit}-byte cap"
+            msg = f"the answer is {declared} bytes, over the {limit}-byte cap"
             raise APIConnectionError(msg)
-        if response.content_length is not None:
-            return await response.read()
-        chunks = bytearray()
-        async for chunk in response.content.iter_chunked(64 * 1024):
-            chunks += chunk
-            if len(chunks) > limit:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_chunked(_CHUNK_BYTES):
+            size += len(chunk)
+            if size > limit:
                 response.close()
-                msg = f"the answer exceeded the {limit}-byte cap"
+                msg = f"the answer passed the {limit}-byte cap (decoded size) and was dropped"
                 raise APIConnectionError(msg)
-        return bytes(chunks)
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     async def aclose(self) -> None:
         """Close the session if we created it; never a borrowed one. Idempotent."""

@@ -8,7 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from connectsafely_async import AsyncConnectSafely, ConnectSafelyError, RetryPolicy
+from connectsafely_async import (
+    AsyncConnectSafely,
+    ConnectSafelyError,
+    InsecureTransportWarning,
+    RetryPolicy,
+)
 from connectsafely_async.testing import FakeConnectSafely, Fault
 
 from .conftest import FakeSleep
@@ -103,9 +108,10 @@ def test_a_key_with_a_newline_is_refused_without_being_echoed() -> None:
 async def test_plain_http_to_a_remote_host_is_refused() -> None:
     with pytest.raises(ValueError, match="unencrypted"):
         AsyncConnectSafely(api_key=CANARY, base_url="http://api.connectsafely.ai")
-    client = AsyncConnectSafely(
-        api_key=CANARY, base_url="http://api.connectsafely.ai", allow_insecure_http=True
-    )
+    with pytest.warns(InsecureTransportWarning, match="unencrypted to api.connectsafely.ai"):
+        client = AsyncConnectSafely(
+            api_key=CANARY, base_url="http://api.connectsafely.ai", allow_insecure_http=True
+        )
     await client.aclose()
 
 

@@ -1,0 +1,99 @@
+"""The one JSON decode step of the protocol: every way bytes can fail is one exception.
+
+``json.loads`` fails in more ways than ``ValueError``: a document nested a few thousand
+levels deep raises ``RecursionError``, and an integer of a million digits takes seconds to
+convert on Python 3.10 (3.11 and later refuse it with a ``ValueError`` that reads like a
+syntax error). Every caller of the protocol decodes through :func:`loads`, so a hostile
+answer becomes an :class:`UndecodableJSON` with a reason, and the caller chooses the SDK
+error: nothing else escapes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+__all__ = ["MAX_DEPTH", "MAX_INT_DIGITS", "UndecodableJSON", "loads", "nesting_depth"]
+
+#: CPython's own default limit on integer digits (``sys.get_int_max_str_digits()``), applied
+#: on every version: no field of the service is a number anywhere near this long.
+MAX_INT_DIGITS: Final = 4300
+#: The deepest nesting an answer may have. The service's deepest answer (a ZodError issue's
+#: path) is five levels; errors keep the decoded body, and a body deeper than this would
+#: make their repr, pickle or logging run out of stack.
+MAX_DEPTH: Final = 64
+
+
+class UndecodableJSON(ValueError):  # noqa: N818 (a reason, not an error class of the SDK)
+    """Bytes that are not JSON the SDK can use.
+
+    Attributes:
+        reason: what is wrong, in a few words ("not valid JSON", "nested too deeply").
+        malformed: ``True`` for broken syntax (a proxy's page, a cut-off body: worth a
+            retry), ``False`` for valid JSON the SDK refuses (too deep, a number too long).
+    """
+
+    def __init__(self, reason: str, *, malformed: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.malformed = malformed
+
+
+def _bounded_int(text: str) -> int:
+    # Counting digits first keeps a million-digit number from costing seconds on 3.10.
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        msg = f"a number with more than {MAX_INT_DIGITS} digits"
+        raise UndecodableJSON(msg, malformed=False)
+    return int(text)
+
+
+def _no_constant(name: str) -> Any:
+    # NaN, Infinity and -Infinity are Python's extensions, not JSON.
+    msg = f"not valid JSON ({name} is not a JSON value)"
+    raise UndecodableJSON(msg, malformed=True)
+
+
+def loads(body: bytes | str) -> Any:
+    """Decode one JSON document, strictly.
+
+    Raises:
+        UndecodableJSON: for every failure: bad syntax or encoding, NaN/Infinity, an integer
+            over ``MAX_INT_DIGITS`` digits, nesting deeper than ``MAX_DEPTH``.
+    """
+    try:
+        value = json.loads(body, parse_int=_bounded_int, parse_constant=_no_constant)
+    except UndecodableJSON:
+        raise
+    except RecursionError:
+        msg = f"nested more than {MAX_DEPTH} levels deep"
+        raise UndecodableJSON(msg, malformed=False) from None
+    except ValueError:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
+        msg = "not valid JSON"
+        raise UndecodableJSON(msg, malformed=True) from None
+    if nesting_depth(value) > MAX_DEPTH:
+        msg = f"nested more than {MAX_DEPTH} levels deep"
+        raise UndecodableJSON(msg, malformed=False)
+    return value
+
+
+def nesting_depth(value: Any) -> int:
+    """How many arrays and objects deep ``value`` goes (a scalar is 0), without recursion.
+
+    Stops counting past ``MAX_DEPTH``: the answer is then "too deep", whatever the rest.
+    """
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if type(item) is dict:
+            children: Any = item.values()
+        elif type(item) is list:
+            children = item
+        else:
+            continue
+        if depth > deepest:
+            deepest = depth
+            if deepest > MAX_DEPTH:
+                return deepest
+        stack.extend((child, depth + 1) for child in children if type(child) in (dict, list))
+    return deepest

@@ -1,0 +1,104 @@
+"""Scrub the API key from an answer, however the server spelled it, before anything reads it.
+
+A server can echo the key back: in an error message, in a visitor's field, in a header. JSON
+lets it spell every character another way (``\\u0061`` or ``\\u0041``-style escapes, ``\\/``
+for ``/``), and ``json.loads`` would bring the plain key back to life in a decoded value, an
+error's ``body`` or a ``repr``. So the client passes every answer through one
+:class:`Redactor` before parsing: it rewrites each spelling of the key in the raw bytes to
+``[REDACTED]`` and each header value that holds it.
+
+It runs on every answer, so the common case must be nearly free: a plain search for the key
+(a few µs for a 40 KB page), and the escape-aware pattern only when the body holds an escape
+that could spell one of the key's characters (well-behaved servers write ASCII as ASCII, and
+escape only quotes, backslashes, control characters and, for some, non-ASCII text).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Final
+
+import attrs
+from multidict import CIMultiDict, CIMultiDictProxy  # aiohttp's own header type
+
+from ._secrets import REDACTED, Secret
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from ._protocol import HttpResponse
+
+__all__ = ["Redactor"]
+
+_REDACTED: Final = REDACTED.encode()
+# An escape of an ASCII character: the only kind that can spell a character of a key.
+_ASCII_ESCAPE: Final = re.compile(rb"\\u00[0-7]")
+_SHORT_ESCAPES: Final = {'"': rb'\"', "\\": rb"\\", "/": rb"\/"}
+
+
+def _spellings(char: str) -> bytes:
+    """A regex alternation of every way JSON can write ``char`` inside a string."""
+    code = f"{ord(char):04x}"
+    hex_digits = "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in code)
+    spellings = [re.escape(char).encode(), rb"\\u" + hex_digits.encode()]
+    if char in _SHORT_ESCAPES:
+        spellings.append(re.escape(_SHORT_ESCAPES[char]))
+    return b"(?:" + b"|".join(spellings) + b")"
+
+
+class Redactor:
+    """Replaces the key in answers; built once per client, called on every answer.
+
+    Args:
+        secret: the API key (an empty key redacts nothing).
+    """
+
+    __slots__ = ("_escapes", "_key", "_needle", "_pattern")
+
+    def __init__(self, secret: Secret) -> None:
+        key = secret.reveal()
+        self._key = key
+        self._needle = key.encode()
+        # The escaped spellings, compiled on first need (most clients never see one).
+        self._pattern: re.Pattern[bytes] | None = None
+        # Short escapes that could spell a character of this key (``\"`` for a key with ").
+        self._escapes = tuple(_SHORT_ESCAPES[c] for c in sorted(set(key) & set(_SHORT_ESCAPES)))
+        del key
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({REDACTED!r})"
+
+    def __reduce__(self) -> str:
+        msg = "a Redactor holds the API key and cannot be pickled"
+        raise TypeError(msg)
+
+    def __call__(self, response: HttpResponse) -> HttpResponse:
+        """``response`` with every spelling of the key replaced, or itself when it has none."""
+        needle = self._needle
+        if not needle:
+            return response
+        body = response.body
+        if needle in body or self._may_spell_escaped(body):
+            body = self._scrub(body)
+        headers = response.headers
+        if any(self._key in value for value in headers.values()):
+            headers = self._scrub_headers(headers)
+        if body is response.body and headers is response.headers:
+            return response
+        return attrs.evolve(response, body=body, headers=headers)
+
+    def _may_spell_escaped(self, body: bytes) -> bool:
+        if b"\\" not in body:
+            return False
+        return _ASCII_ESCAPE.search(body) is not None or any(e in body for e in self._escapes)
+
+    def _scrub(self, body: bytes) -> bytes:
+        if self._pattern is None:
+            self._pattern = re.compile(b"".join(_spellings(c) for c in self._key))
+        return self._pattern.sub(_REDACTED, body)
+
+    def _scrub_headers(self, headers: Mapping[str, str]) -> CIMultiDictProxy[str]:
+        key = self._key
+        return CIMultiDictProxy(
+            CIMultiDict((name, value.replace(key, REDACTED)) for name, value in headers.items())
+        )
