@@ -31,6 +31,7 @@ class Answer:
         body: the raw body (already compressed, when ``Content-Encoding`` says so).
         chunked: send the body with ``Transfer-Encoding: chunked`` and no length.
         trickle: seconds to wait between bytes of the status line and headers.
+        raw: bytes to send instead of a response built from the fields above.
     """
 
     status: int = 200
@@ -38,6 +39,7 @@ class Answer:
     body: bytes = b""
     chunked: bool = False
     trickle: float = 0.0
+    raw: bytes | None = None
 
     def head(self) -> bytes:
         lines = [f"HTTP/1.1 {self.status} {_REASONS.get(self.status, 'Status')}"]
@@ -91,14 +93,17 @@ class HostileServer:
             body = await reader.readexactly(length)
             self.requests.append(head + body)
             answer = self._answer(body) if callable(self._answer) else self._answer
-            if answer.trickle:
+            if answer.raw is not None:
+                writer.write(answer.raw)
+            elif answer.trickle:
                 for byte in answer.head():
                     writer.write(bytes([byte]))
                     await writer.drain()
                     await asyncio.sleep(answer.trickle)
             else:
                 writer.write(answer.head())
-            writer.write(answer.framed_body())
+            if answer.raw is None:
+                writer.write(answer.framed_body())
             await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass  # the client hung up: what a client that refuses an answer does

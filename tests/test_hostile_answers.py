@@ -103,6 +103,38 @@ async def test_a_large_uncompressed_answer_is_refused_with_or_without_a_length(
         assert "1000000-byte cap" in str(error)
 
 
+# -- HTTP itself broken -------------------------------------------------------------------------
+
+OK_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+
+
+@CALLS
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"garbage, not HTTP at all\r\n\r\n",
+        b"HTTP/1.1 999999 Nope\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(300)) + b"\r\n",
+        OK_HEAD + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+        OK_HEAD + b"Content-Length: -5\r\n\r\n{}",
+        OK_HEAD + b"Content-Length: 2\r\nContent-Length: 9\r\n\r\n{}",
+        OK_HEAD + b"Content-Length: 100\r\n\r\n{}",
+        OK_HEAD + b"Content-Encoding: gzip\r\nContent-Length: 9\r\n\r\nnot gzip!",
+        OK_HEAD + b"Content-Encoding: br-or-what\r\nContent-Length: 2\r\n\r\n{}",
+        b"",
+    ],
+    ids=["not-http", "status-999999", "70kb-header", "300-headers", "bad-chunk-size",
+         "negative-length", "two-lengths", "cut-short", "gzip-that-is-not", "unknown-encoding",
+         "nothing"],
+)
+async def test_broken_http_is_a_connection_error_or_ours(call: Call, raw: bytes) -> None:
+    async with HostileServer(Answer(raw=raw)) as server:
+        error = await failure(server, call, max_retries=0, timeout=5)
+    assert isinstance(error, ConnectSafelyError)
+    assert_no_key(error)
+
+
 # -- 2. nesting, numbers, bytes that are not JSON -------------------------------------------
 
 
