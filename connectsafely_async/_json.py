@@ -28,7 +28,8 @@ class UndecodableJSON(ValueError):  # noqa: N818 (a reason, not an error class o
     """Bytes that are not JSON the SDK can use.
 
     Attributes:
-        reason: what is wrong, in a few words ("not valid JSON", "nested too deeply").
+        reason: what is wrong, as a predicate ("is not valid JSON", "holds a number with
+            more than 4300 digits"), to follow the name of what was decoded.
         malformed: ``True`` for broken syntax (a proxy's page, a cut-off body: worth a
             retry), ``False`` for valid JSON the SDK refuses (too deep, a number too long).
     """
@@ -42,14 +43,14 @@ class UndecodableJSON(ValueError):  # noqa: N818 (a reason, not an error class o
 def _bounded_int(text: str) -> int:
     # Counting digits first keeps a million-digit number from costing seconds on 3.10.
     if len(text.lstrip("-")) > MAX_INT_DIGITS:
-        msg = f"a number with more than {MAX_INT_DIGITS} digits"
+        msg = f"holds a number with more than {MAX_INT_DIGITS} digits"
         raise UndecodableJSON(msg, malformed=False)
     return int(text)
 
 
 def _no_constant(name: str) -> Any:
     # NaN, Infinity and -Infinity are Python's extensions, not JSON.
-    msg = f"not valid JSON ({name} is not a JSON value)"
+    msg = f"is not valid JSON ({name} is not a JSON value)"
     raise UndecodableJSON(msg, malformed=True)
 
 
@@ -65,13 +66,13 @@ def loads(body: bytes | str) -> Any:
     except UndecodableJSON:
         raise
     except RecursionError:
-        msg = f"nested more than {MAX_DEPTH} levels deep"
+        msg = f"is nested more than {MAX_DEPTH} levels deep"
         raise UndecodableJSON(msg, malformed=False) from None
     except ValueError:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
-        msg = "not valid JSON"
+        msg = "is not valid JSON"
         raise UndecodableJSON(msg, malformed=True) from None
     if nesting_depth(value) > MAX_DEPTH:
-        msg = f"nested more than {MAX_DEPTH} levels deep"
+        msg = f"is nested more than {MAX_DEPTH} levels deep"
         raise UndecodableJSON(msg, malformed=False)
     return value
 

@@ -265,12 +265,10 @@ def decode_json_answer(response: HttpResponse, *, what: str) -> Any:
     try:
         return loads(response.body)
     except UndecodableJSON as problem:
-        msg = f"{what} is {problem.reason} (HTTP {response.status}, {len(response.body)} bytes)"
-        if not problem.reason.startswith("not valid JSON"):
-            msg = f"{what} holds {problem.reason} (HTTP {response.status})"
+        msg = f"{what} {problem.reason} (HTTP {response.status}, {len(response.body)} bytes)"
         error_class = ResponseDecodeError if problem.malformed else ResponseValidationError
         raise error_class(
-            msg, errors=[f"{problem.reason} @ $"], body=_text_body(response.body),
+            msg, errors=[f"it {problem.reason} @ $"], body=_text_body(response.body),
             request_id=response.request_id,
         ) from None
 
