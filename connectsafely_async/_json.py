@@ -13,7 +13,14 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-__all__ = ["MAX_DEPTH", "MAX_INT_DIGITS", "UndecodableJSON", "loads", "nesting_depth"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_INT_DIGITS",
+    "UndecodableJSON",
+    "loads",
+    "nesting_depth",
+    "stdlib_loads",
+]
 
 #: CPython's own default limit on integer digits (``sys.get_int_max_str_digits()``), applied
 #: on every version: no field of the service is a number anywhere near this long.
@@ -54,6 +61,16 @@ def _no_constant(name: str) -> Any:
     raise UndecodableJSON(msg, malformed=True)
 
 
+def stdlib_loads(body: bytes | str) -> Any:
+    """``json.loads`` without Python's extensions: no NaN or Infinity, no endless integers.
+
+    The parsing step alone, for the fast path when orjson is absent (orjson refuses the same
+    things by itself): it raises ``UndecodableJSON`` for those, and json's own exceptions
+    (``ValueError``, ``RecursionError``) for the rest.
+    """
+    return json.loads(body, parse_int=_bounded_int, parse_constant=_no_constant)
+
+
 def loads(body: bytes | str) -> Any:
     """Decode one JSON document, strictly.
 
@@ -62,7 +79,7 @@ def loads(body: bytes | str) -> Any:
             over ``MAX_INT_DIGITS`` digits, nesting deeper than ``MAX_DEPTH``.
     """
     try:
-        value = json.loads(body, parse_int=_bounded_int, parse_constant=_no_constant)
+        value = stdlib_loads(body)
     except UndecodableJSON:
         raise
     except RecursionError:

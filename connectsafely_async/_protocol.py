@@ -29,7 +29,7 @@ from ._errors import (
     ValidationIssue,
     error_class_for_status,
 )
-from ._json import UndecodableJSON, loads
+from ._json import UndecodableJSON, loads, stdlib_loads
 from ._models import AppliedFilters, Pagination, RateLimit, Visitor, VisitorsPage
 
 __all__ = [
@@ -209,7 +209,7 @@ def _visitors_page(
 
 
 def _fast_loads() -> Callable[[bytes], Any]:
-    """``orjson.loads`` when the ``speed`` extra is installed, else ``json.loads``.
+    """``orjson.loads`` when the ``speed`` extra is installed, else a strict ``json.loads``.
 
     Imported on first use, not with the package, so ``import connectsafely_async`` stays cheap.
     orjson is stricter than json (no NaN, no lone surrogates, huge integers become floats);
@@ -220,7 +220,7 @@ def _fast_loads() -> Callable[[bytes], Any]:
         try:
             import orjson  # optional, and imported late on purpose
         except ImportError:
-            _loads = json.loads
+            _loads = stdlib_loads
         else:
             _loads = orjson.loads
     return _loads

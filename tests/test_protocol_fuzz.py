@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import os
 import pickle
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
@@ -22,11 +24,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from multidict import CIMultiDict, CIMultiDictProxy
 
+import connectsafely_async._protocol as protocol
 from connectsafely_async import ConnectSafelyError, VisitorsPage
 from connectsafely_async._accounts import parse_accounts
+from connectsafely_async._json import stdlib_loads
 from connectsafely_async._protocol import HttpResponse, parse_visitors_page
 from connectsafely_async._redaction import Redactor
 from connectsafely_async._secrets import Secret
+
+try:
+    import orjson
+except ImportError:  # the speed extra is optional: fuzz the stdlib fast path alone
+    LOADERS: tuple[Callable[[bytes], Any], ...] = (stdlib_loads,)
+else:
+    LOADERS = (stdlib_loads, orjson.loads)
 
 KEY = 'sk_live_F"uzz/Key\\0123abcXYZ'  # a quote, a slash and a backslash: every short escape
 REDACTOR = Redactor(Secret(KEY))
@@ -190,19 +201,37 @@ def assert_clean(outcome: object) -> None:
     assert KEY.encode() not in pickle.dumps(outcome)
 
 
+@contextmanager
+def fast_path_decoder(loads: Callable[[bytes], Any]) -> Iterator[None]:
+    # Which decoder the fast path uses depends on what is installed, not on any answer, so
+    # no request could choose it: each example runs with each decoder there is.
+    saved = protocol._loads
+    protocol._loads = loads
+    try:
+        yield
+    finally:
+        protocol._loads = saved
+
+
 @FUZZ
 @given(status=statuses, header_map=headers, body=bodies())
 def test_any_answer_is_a_page_or_our_error_and_never_holds_the_key(
     status: int, header_map: dict[str, str], body: bytes
 ) -> None:
-    try:
-        outcome: object = parse_visitors_page(answer(status, header_map, body))
-    except ConnectSafelyError as error:
-        outcome = error
-    else:
-        assert isinstance(outcome, VisitorsPage)
-        assert 200 <= status < 300
-    assert_clean(outcome)
+    outcomes = []
+    for loads in LOADERS:
+        with fast_path_decoder(loads):
+            try:
+                outcome: object = parse_visitors_page(answer(status, header_map, body))
+            except ConnectSafelyError as error:
+                outcome = error
+            else:
+                assert isinstance(outcome, VisitorsPage)
+                assert 200 <= status < 300
+        assert_clean(outcome)
+        outcomes.append(outcome)
+    # Either decoder, the same verdict: a page, or an error of the same class.
+    assert len({type(outcome) for outcome in outcomes}) == 1
 
 
 @FUZZ
