@@ -7,6 +7,8 @@
     async with AsyncConnectSafely() as client:  # the key from $CONNECTSAFELY_API_KEY
         async for visitor in client.iter_visitors(max_visitors=100):
             print(visitor.name, visitor.viewed_at)
+
+``ConnectSafely`` is the same client without ``await``, for scripts and notebooks.
 """
 
 from ._accounts import Account
@@ -45,6 +47,7 @@ from ._models import (
 )
 from ._pagination import Walk, WalkStats
 from ._retry import RetryPolicy
+from ._sync import ConnectSafely, SyncIterator, SyncWalk
 from ._version import package_version as _package_version
 
 __all__ = [
@@ -61,6 +64,7 @@ __all__ = [
     "Checkpoint",
     "ClientClosedError",
     "ConfigurationError",
+    "ConnectSafely",
     "ConnectSafelyError",
     "InternalServerError",
     "NotFoundError",
@@ -73,6 +77,8 @@ __all__ = [
     "ResponseDecodeError",
     "ResponseValidationError",
     "RetryPolicy",
+    "SyncIterator",
+    "SyncWalk",
     "TimeRange",
     "ValidationIssue",
     "Visitor",
