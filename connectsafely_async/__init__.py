@@ -34,6 +34,7 @@ from ._errors import (
     ValidationIssue,
 )
 from ._limiter import RateLimits
+from ._logs import configure_from_environment as _configure_logging
 from ._many import AccountVisitor, AccountVisitors
 from ._models import (
     AppliedFilters,
@@ -90,6 +91,9 @@ __all__ = [
     "collect",
     "make_converter",
 ]
+
+
+_configure_logging()  # CONNECTSAFELY_LOG=debug|info, read once at import
 
 
 def __getattr__(name: str) -> str:

@@ -68,9 +68,11 @@ async def test_with_options_changes_defaults_and_shares_the_rest(
     with pytest.raises(ValueError, match="max_retries"):
         client.with_options(max_retries=-1)
     same = client.with_options()
-    assert same.account_id is None and same.timeout == 30
+    assert same.account_id is None
+    assert same.timeout == 30
     del same
     gc.collect()  # a copy going away does not warn: the original owns the session
     await copy.aclose()  # closing a copy closes the one shared session
-    assert client.closed and copy.closed
+    assert client.closed
+    assert copy.closed
     assert not client._transport.has_open_owned_session
