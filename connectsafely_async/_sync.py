@@ -18,6 +18,7 @@ application), and from several threads at once (their calls run concurrently on 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import threading
 import warnings
@@ -48,6 +49,7 @@ R = TypeVar("R")
 T = TypeVar("T")
 
 _CLOSE_TIMEOUT = 10.0  # seconds close() waits for the loop's own clean-up
+_POLL_SECONDS = 0.1  # how soon a waiting caller notices Ctrl-C
 
 
 class _LoopThread:
@@ -114,7 +116,15 @@ class _LoopThread:
             raise RuntimeError(msg)
         future = asyncio.run_coroutine_threadsafe(_awaited(awaitable), loop)
         try:
-            return future.result()
+            while True:
+                # A short wait, again and again: Python runs a signal handler (Ctrl-C) only
+                # between bytecodes of the main thread, and an untimed wait may never return
+                # to them when the signal was delivered to another thread.
+                try:
+                    return future.result(timeout=_POLL_SECONDS)
+                except concurrent.futures.TimeoutError:
+                    if future.done():
+                        raise  # the call's own APITimeoutError (also a TimeoutError)
         except BaseException:
             # Ctrl-C while waiting: the call must not go on behind the caller's back.
             future.cancel()

@@ -30,3 +30,27 @@ async def test_async_fixture(
     page = await async_connectsafely_client.get_visitors(max_visitors=5)
     assert len(page.visitors) == 5
     assert connectsafely_fake.requests[-1].path == "/linkedin/profile/visitors"
+
+
+def test_the_serve_command_prints_its_environment_and_stops_on_sigterm() -> None:
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "connectsafely_async.testing", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert server.stdout is not None
+    line = server.stdout.readline()
+    url = line.split("CONNECTSAFELY_BASE_URL=")[1].strip()
+    assert line.startswith("export CONNECTSAFELY_API_KEY=test-key ")
+    request = urllib.request.Request(url + "/health",  # noqa: S310 - loopback, http on purpose
+                                     headers={"Authorization": "Bearer test-key"})
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        assert response.status == 200
+    server.send_signal(signal.SIGTERM)
+    _, err = server.communicate(timeout=10)
+    assert server.returncode == 0, err
+    assert err == ""

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from connectsafely_async import (
+    APITimeoutError,
     AsyncConnectSafely,
     ClientClosedError,
     ConfigurationError,
@@ -201,3 +202,40 @@ def test_with_options_is_a_view_on_the_same_client(fake: FakeConnectSafely) -> N
         gc.collect()  # a copy going away neither warns nor closes anything
         assert not client.closed
     assert client.closed
+
+
+def test_ctrl_c_while_waiting_cancels_the_call_and_closes_cleanly() -> None:
+    import subprocess
+    import sys
+
+    script = """
+import os, signal, threading, time, warnings
+warnings.simplefilter("error")
+from connectsafely_async import ConnectSafely
+from connectsafely_async.testing import FakeConnectSafely, serve_in_thread
+
+with serve_in_thread(FakeConnectSafely(latency=30)) as fake:
+    client = ConnectSafely(api_key=fake.api_key, base_url=fake.url, rate_limits=None)
+    # As a terminal's Ctrl-C: to the process, whichever thread the kernel picks.
+    threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+    began = time.monotonic()
+    try:
+        client.get_visitors()
+    except KeyboardInterrupt:
+        print("interrupted after", round(time.monotonic() - began, 1))
+    client.close()
+    assert [t.name for t in threading.enumerate() if t.name == "connectsafely-sync"] == []
+    print("closed")
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,  # noqa: S603
+                            timeout=30, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["interrupted after 0.3", "closed"]
+    assert result.stderr == ""
+
+
+def test_a_request_timeout_is_raised_as_the_async_client_raises_it() -> None:
+    with serve_in_thread(FakeConnectSafely(latency=2)) as slow, \
+            ConnectSafely(**options(slow), timeout=0.2, max_retries=0) as client, \
+            pytest.raises(APITimeoutError, match=r"within 0\.2s"):
+        client.get_visitors()

@@ -5,8 +5,8 @@
     $ python -m connectsafely_async.testing --port 8787
     export CONNECTSAFELY_API_KEY=test-key CONNECTSAFELY_BASE_URL=http://127.0.0.1:8787
 
-It serves until interrupted (Ctrl-C); paste the printed line into another shell (or a
-notebook's environment) and every example of the README talks to it.
+It serves until interrupted (Ctrl-C) or terminated (SIGTERM); paste the printed line into
+another shell (or a notebook's environment) and every example of the README talks to it.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -50,7 +51,12 @@ async def _serve(port: int) -> None:
             f"export CONNECTSAFELY_API_KEY={fake.api_key} CONNECTSAFELY_BASE_URL={fake.url}\n"
         )
         sys.stdout.flush()
-        await asyncio.Event().wait()  # until Ctrl-C cancels it
+        stop = asyncio.Event()
+        # Ctrl-C cancels this coroutine; SIGTERM (kill, a service manager, or a shell's
+        # background job, which ignores SIGINT) ends it as cleanly.
+        with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        await stop.wait()
     finally:
         await fake.close()
 
