@@ -17,12 +17,9 @@ application), and from several threads at once (their calls run concurrently on 
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import functools
-import threading
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 from ._client import (
@@ -32,7 +29,7 @@ from ._client import (
     DEFAULT_TIMEOUT,
     AsyncConnectSafely,
 )
-from ._errors import ClientClosedError
+from ._loop_thread import LoopThread
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -48,115 +45,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 T = TypeVar("T")
 
-_CLOSE_TIMEOUT = 10.0  # seconds close() waits for the loop's own clean-up
-_POLL_SECONDS = 0.1  # how soon a waiting caller notices Ctrl-C
-
-
-class _LoopThread:
-    """An event loop running on a daemon thread, started by the first call, until ``close()``.
-
-    Started lazily, like the async client's session: a client that never sends a request
-    owns no thread, and needs no closing.
-    """
-
-    def __init__(self) -> None:
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._closed = False
-        self._lock = threading.Lock()
-
-    @property
-    def started(self) -> bool:
-        return self._thread is not None
-
-    def _running_loop(self) -> asyncio.AbstractEventLoop:
-        with self._lock:
-            if self._closed:
-                msg = "the client is closed; create a new ConnectSafely to send requests"
-                raise ClientClosedError(msg)
-            if self._loop is None:
-                self._loop = asyncio.new_event_loop()
-                # The thread holds the loop only, never the client: a leaked client can
-                # still be garbage-collected, and its __del__ then stops this thread.
-                self._thread = threading.Thread(
-                    target=self._loop.run_forever, name="connectsafely-sync", daemon=True
-                )
-                self._thread.start()
-            return self._loop
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    @property
-    def in_loop_thread(self) -> bool:
-        return self._thread is not None and threading.get_ident() == self._thread.ident
-
-    def run(self, awaitable: Awaitable[R]) -> R:
-        """Run *awaitable* on the loop and wait for it; its exception is raised here.
-
-        Raises:
-            ClientClosedError: the client was closed.
-            RuntimeError: called from the loop's own thread (a callback such as
-                ``on_complete``), where waiting would deadlock.
-        """
-        try:
-            loop = self._running_loop()
-        except ClientClosedError:
-            if isinstance(awaitable, Coroutine):
-                awaitable.close()  # never awaited, on purpose: no "never awaited" warning
-            raise
-        if self.in_loop_thread:
-            if isinstance(awaitable, Coroutine):
-                awaitable.close()
-            msg = (
-                "a ConnectSafely method was called from one of its own callbacks; "
-                "that would wait for itself forever"
-            )
-            raise RuntimeError(msg)
-        future = asyncio.run_coroutine_threadsafe(_awaited(awaitable), loop)
-        try:
-            while True:
-                # A short wait, again and again: Python runs a signal handler (Ctrl-C) only
-                # between bytecodes of the main thread, and an untimed wait may never return
-                # to them when the signal was delivered to another thread.
-                try:
-                    return future.result(timeout=_POLL_SECONDS)
-                except concurrent.futures.TimeoutError:
-                    if future.done():
-                        raise  # the call's own APITimeoutError (also a TimeoutError)
-        except BaseException:
-            # Ctrl-C while waiting: the call must not go on behind the caller's back.
-            future.cancel()
-            raise
-
-    def close(self) -> None:
-        """Finish the loop's async generators and executor, stop it, join the thread."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return  # never started
-        if self.in_loop_thread:
-            # Garbage collection on the loop's own thread: it cannot wait for itself.
-            loop.call_soon(loop.stop)
-            return
-        try:
-            for cleanup in (loop.shutdown_asyncgens, loop.shutdown_default_executor):
-                asyncio.run_coroutine_threadsafe(cleanup(), loop).result(_CLOSE_TIMEOUT)
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(_CLOSE_TIMEOUT)
-            if not thread.is_alive():
-                loop.close()
-
-
-async def _awaited(awaitable: Awaitable[R]) -> R:
-    # run_coroutine_threadsafe takes coroutines only; __anext__ gives another awaitable.
-    return await awaitable
-
 
 class SyncIterator(Iterator[T]):
     """A plain iterator over an async iterator of the async client, stepped on its loop.
@@ -165,7 +53,7 @@ class SyncIterator(Iterator[T]):
     ``for`` loop): the async generator underneath is closed either way.
     """
 
-    def __init__(self, source: AsyncIterator[T], runner: _LoopThread) -> None:
+    def __init__(self, source: AsyncIterator[T], runner: LoopThread) -> None:
         self._source = source
         self._runner = runner
         self._done = False
@@ -343,7 +231,7 @@ class ConnectSafely:
             allow_insecure_http=allow_insecure_http, rate_limits=rate_limits,
         )
         del api_key  # as in AsyncConnectSafely: no plain key in a traceback's locals
-        self._runner = _LoopThread()
+        self._runner = LoopThread()
         self._owner = True
 
     @classmethod
