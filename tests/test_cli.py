@@ -403,3 +403,19 @@ def read_all(fd: int) -> bytes:
         data += chunk
     os.close(fd)
     return data
+
+
+def test_rows_never_land_on_the_progress_line_of_a_shared_terminal() -> None:
+    # One terminal for both streams, as in a real shell: each row starts on a clean line.
+    master, slave = pty.openpty()
+    process = subprocess.Popen(  # noqa: S603
+        [*COMMAND, "visitors", "--demo", "--max", "6", "--count", "2", "--demo-latency", "0.2"],
+        stdout=slave, stderr=slave, env=clean_env(COLUMNS="120"),
+    )
+    os.close(slave)
+    assert process.wait(timeout=60) == 0
+    screen = read_all(master).decode()
+    assert "fetching:" in screen or "connecting" in screen  # the progress line was drawn
+    assert "Chloé Smith" in screen
+    for segment in re.split(r"\r|\n", screen):
+        assert not ("fetching:" in segment and "Viewed" in segment), segment
