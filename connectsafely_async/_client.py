@@ -53,6 +53,8 @@ if TYPE_CHECKING:
 
     import aiohttp
 
+    from .history import SyncResult, VisitorStore
+
 __all__ = ["DEFAULT_BASE_URL", "AsyncConnectSafely"]
 
 logger = logging.getLogger("connectsafely_async")
@@ -429,6 +431,86 @@ class AsyncConnectSafely:
         return iter_many(
             walk, ids, concurrency=check_positive_int("concurrency", concurrency),
             on_complete=on_complete,
+        )
+
+    async def sync_visitors(
+        self,
+        store: VisitorStore,
+        *,
+        account_id: str | None = None,
+        account_ids: Iterable[str] | None = None,
+        time_range: TimeRange | str | None = None,
+        max_visitors: int | None = None,
+        count: int | None = None,
+        concurrency: int = 8,
+        max_retries: int | None = None,
+        clock: Callable[[], float] | None = None,
+        collect: bool = True,
+    ) -> SyncResult | dict[str, SyncResult]:
+        """Walk the visitors into ``store`` and report who is new since the last sync.
+
+        Each page is recorded with the walk's checkpoint in one transaction; a sync that
+        dies resumes at its last recorded page the next time it runs with the same account
+        and time range. See ``connectsafely_async.history`` for identity and view times.
+
+        Args:
+            store: a ``VisitorStore``, e.g. an open ``history.SQLiteStore``.
+            account_id: the account (``None``: the client's default).
+            account_ids: many accounts instead, synced concurrently into the one store
+                (the client's rate limiter shared); one account's failure is in its
+                own result only.
+            time_range, max_visitors, count, max_retries: as for ``iter_visitor_pages``.
+            concurrency: accounts synced at once with ``account_ids``.
+            clock: seconds since the epoch a page counts as received (``None``: when it
+                was received); for replaying a fake with a moving clock.
+            collect: put the new/returning/anonymous visitors in the result
+                (``False``: counts only, for very large syncs).
+
+        Returns:
+            A ``SyncResult``; with ``account_ids``, account id -> ``SyncResult``.
+
+        Raises:
+            TypeError, ValueError: at the call, before any request, for a bad argument.
+            StoreError: the store failed (``StoreLockedError``: another process syncs it).
+        """
+        from ._checkpoint import filters_fingerprint
+        from .history import VisitorStore
+        from .history._sync import sync_account, sync_accounts
+
+        if not isinstance(store, VisitorStore):
+            msg = f"store must be a VisitorStore (e.g. SQLiteStore), got {type(store).__name__}"
+            raise TypeError(msg)
+        if clock is not None and not callable(clock):
+            msg = f"clock must be callable or None, got {type(clock).__name__}"
+            raise TypeError(msg)
+        collect = check_bool("collect", collect)
+        ranged = check_optional_text("time_range", time_range)
+
+        def walk_for(account: str | None) -> Callable[[Checkpoint | None], Walk[VisitorsPage]]:
+            # Checked now, before any request: the same checks as the walk's own.
+            self._plan_walk(max_visitors=max_visitors, count=count, start=0,
+                            time_range=time_range, account_id=account, resume=None, prefetch=0)
+            return lambda resume: self.iter_visitor_pages(
+                account_id=account, time_range=time_range, max_visitors=max_visitors,
+                count=count, max_retries=max_retries, resume=resume,
+            )
+
+        self._resolve_retries(max_retries)
+        if account_ids is None:
+            resolved = self._resolve_account(account_id)
+            return await sync_account(
+                walk_for(resolved), store, account_id=resolved or "",
+                filters=filters_fingerprint(resolved, ranged), clock=clock, collect=collect,
+            )
+        if account_id is not None:
+            msg = "pass either account_id= or account_ids=, not both"
+            raise ValueError(msg)
+        ids = check_account_ids(account_ids)
+        walks = {account: walk_for(account) for account in ids}
+        return await sync_accounts(
+            walks.__getitem__, store, [(a, filters_fingerprint(a, ranged)) for a in ids],
+            concurrency=check_positive_int("concurrency", concurrency), clock=clock,
+            collect=collect,
         )
 
     async def list_accounts(
