@@ -438,15 +438,13 @@ class AsyncConnectSafely:
         store: VisitorStore,
         *,
         account_id: str | None = None,
-        account_ids: Iterable[str] | None = None,
         time_range: TimeRange | str | None = None,
         max_visitors: int | None = None,
         count: int | None = None,
-        concurrency: int = 8,
         max_retries: int | None = None,
         clock: Callable[[], float] | None = None,
         collect: bool = True,
-    ) -> SyncResult | dict[str, SyncResult]:
+    ) -> SyncResult:
         """Walk the visitors into ``store`` and report who is new since the last sync.
 
         Each page is recorded with the walk's checkpoint in one transaction; a sync that
@@ -456,26 +454,84 @@ class AsyncConnectSafely:
         Args:
             store: a ``VisitorStore``, e.g. an open ``history.SQLiteStore``.
             account_id: the account (``None``: the client's default).
-            account_ids: many accounts instead, synced concurrently into the one store
-                (the client's rate limiter shared); one account's failure is in its
-                own result only.
             time_range, max_visitors, count, max_retries: as for ``iter_visitor_pages``.
-            concurrency: accounts synced at once with ``account_ids``.
             clock: seconds since the epoch a page counts as received (``None``: when it
                 was received); for replaying a fake with a moving clock.
             collect: put the new/returning/anonymous visitors in the result
                 (``False``: counts only, for very large syncs).
 
         Returns:
-            A ``SyncResult``; with ``account_ids``, account id -> ``SyncResult``.
+            A ``SyncResult``: new, returning, unchanged and anonymous visitors; a walk
+            failure is in its ``error`` (what was recorded stays, and resumes next time).
 
         Raises:
             TypeError, ValueError: at the call, before any request, for a bad argument.
             StoreError: the store failed (``StoreLockedError``: another process syncs it).
         """
-        from ._checkpoint import filters_fingerprint
+        from .history._sync import sync_account
+
+        account = self._resolve_account(account_id)
+        walk_from, filters = self._sync_walk(
+            store, account, time_range=time_range, max_visitors=max_visitors, count=count,
+            max_retries=max_retries, clock=clock,
+        )
+        return await sync_account(walk_from, store, account_id=account or "", filters=filters,
+                                  clock=clock, collect=check_bool("collect", collect))
+
+    async def sync_visitors_many(
+        self,
+        store: VisitorStore,
+        account_ids: Iterable[str],
+        *,
+        time_range: TimeRange | str | None = None,
+        max_visitors: int | None = None,
+        count: int | None = None,
+        concurrency: int = 8,
+        max_retries: int | None = None,
+        clock: Callable[[], float] | None = None,
+        collect: bool = True,
+    ) -> dict[str, SyncResult]:
+        """``sync_visitors`` for many accounts into one store, ``concurrency`` at once.
+
+        Every request goes through the client's shared rate limiter; one account's API
+        failure is in its own result and never stops the others.
+
+        Returns:
+            Account id -> ``SyncResult``, in input order.
+
+        Raises:
+            TypeError, ValueError: at the call, before any request, for a bad argument.
+            StoreError: the store failed.
+        """
+        from .history._sync import sync_accounts
+
+        ids = check_account_ids(account_ids)
+        walks = {
+            account: self._sync_walk(store, account, time_range=time_range,
+                                     max_visitors=max_visitors, count=count,
+                                     max_retries=max_retries, clock=clock)
+            for account in ids
+        }
+        return await sync_accounts(
+            lambda account: walks[account][0], store,
+            [(account, walks[account][1]) for account in ids],
+            concurrency=check_positive_int("concurrency", concurrency), clock=clock,
+            collect=check_bool("collect", collect),
+        )
+
+    def _sync_walk(
+        self,
+        store: VisitorStore,
+        account: str | None,
+        *,
+        time_range: TimeRange | str | None,
+        max_visitors: int | None,
+        count: int | None,
+        max_retries: int | None,
+        clock: Callable[[], float] | None,
+    ) -> tuple[Callable[[Checkpoint | None], Walk[VisitorsPage]], str]:
+        """A sync's walk callable and filters fingerprint, every argument checked first."""
         from .history import VisitorStore
-        from .history._sync import sync_account, sync_accounts
 
         if not isinstance(store, VisitorStore):
             msg = f"store must be a VisitorStore (e.g. SQLiteStore), got {type(store).__name__}"
@@ -483,35 +539,17 @@ class AsyncConnectSafely:
         if clock is not None and not callable(clock):
             msg = f"clock must be callable or None, got {type(clock).__name__}"
             raise TypeError(msg)
-        collect = check_bool("collect", collect)
-        ranged = check_optional_text("time_range", time_range)
-
-        def walk_for(account: str | None) -> Callable[[Checkpoint | None], Walk[VisitorsPage]]:
-            # Checked now, before any request: the same checks as the walk's own.
-            self._plan_walk(max_visitors=max_visitors, count=count, start=0,
-                            time_range=time_range, account_id=account, resume=None, prefetch=0)
-            return lambda resume: self.iter_visitor_pages(
-                account_id=account, time_range=time_range, max_visitors=max_visitors,
-                count=count, max_retries=max_retries, resume=resume,
-            )
-
+        spec = self._plan_walk(max_visitors=max_visitors, count=count, start=0,
+                               time_range=time_range, account_id=account, resume=None,
+                               prefetch=0)
         self._resolve_retries(max_retries)
-        if account_ids is None:
-            resolved = self._resolve_account(account_id)
-            return await sync_account(
-                walk_for(resolved), store, account_id=resolved or "",
-                filters=filters_fingerprint(resolved, ranged), clock=clock, collect=collect,
-            )
-        if account_id is not None:
-            msg = "pass either account_id= or account_ids=, not both"
-            raise ValueError(msg)
-        ids = check_account_ids(account_ids)
-        walks = {account: walk_for(account) for account in ids}
-        return await sync_accounts(
-            walks.__getitem__, store, [(a, filters_fingerprint(a, ranged)) for a in ids],
-            concurrency=check_positive_int("concurrency", concurrency), clock=clock,
-            collect=collect,
-        )
+
+        def walk_from(resume: Checkpoint | None) -> Walk[VisitorsPage]:
+            return self.iter_visitor_pages(account_id=account, time_range=time_range,
+                                           max_visitors=max_visitors, count=count,
+                                           max_retries=max_retries, resume=resume)
+
+        return walk_from, spec.fingerprint
 
     async def list_accounts(
         self, query: str | None = None, *, max_retries: int | None = None

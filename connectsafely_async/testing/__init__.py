@@ -18,6 +18,14 @@ from __future__ import annotations
 from ._data import make_visitors
 from ._faults import Fault
 from ._server import FakeConnectSafely, RecordedRequest
+from ._timeline import visitors_at
 from ._visitors import MaxVisitorsMode
 
-__all__ = ["FakeConnectSafely", "Fault", "MaxVisitorsMode", "RecordedRequest", "make_visitors"]
+__all__ = [
+    "FakeConnectSafely",
+    "Fault",
+    "MaxVisitorsMode",
+    "RecordedRequest",
+    "make_visitors",
+    "visitors_at",
+]
