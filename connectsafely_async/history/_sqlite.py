@@ -431,7 +431,8 @@ def _begin_sync(conn: sqlite3.Connection, account_id: str, filters: str) -> Sync
             "AND finished IS NULL ORDER BY id DESC LIMIT 1", (account_id, filters),
         ).fetchone()
         if row is not None:
-            return SyncStart(sync_id=row[0], checkpoint=json.loads(row[1]) if row[1] else None)
+            return SyncStart(sync_id=row[0], checkpoint=json.loads(row[1]) if row[1] else None,
+                             resumed=True)
         firsts = [conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0]  # noqa: S608 - fixed names
                   for table in ("views", "events", "anonymous")]
         cursor = conn.execute(

@@ -44,12 +44,14 @@ class SyncStart:
 
     Attributes:
         sync_id: the sync's id in the store.
-        checkpoint: the walk's checkpoint (a JSON-ready dict) when this continues an
-            interrupted sync of the same account and filters; ``None`` for a fresh one.
+        checkpoint: the walk's checkpoint (a JSON-ready dict) after the last page an
+            interrupted sync of the same account and filters recorded; ``None``: start over.
+        resumed: this continues an interrupted sync.
     """
 
     sync_id: int
     checkpoint: dict[str, Any] | None
+    resumed: bool = False
 
 
 @attrs.frozen

@@ -111,7 +111,7 @@ async def sync_account(
     result = await store.finish_sync(
         start.sync_id, error=None if error is None else str(error), collect=collect
     )
-    return attrs.evolve(result, resumed=start.checkpoint is not None, error=error,
+    return attrs.evolve(result, resumed=start.resumed, error=error,
                         stats=pages.stats)
 
 
