@@ -295,7 +295,7 @@ class SQLiteStore:
         try:
             return await loop.run_in_executor(self._executor, fn, *args)
         except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
+            if _is_locked(exc):
                 msg = f"{self._path}: the database is locked by another process ({exc})"
                 raise StoreLockedError(msg) from None
             msg = f"{self._path}: {exc}"
@@ -364,10 +364,19 @@ def _connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
             msg = (f"{path} has schema version {version}, newer than this SDK's "
                    f"({SCHEMA_VERSION}); upgrade connectsafely-async to use it")
             raise SchemaVersionError(msg)
-        conn.execute("PRAGMA journal_mode=WAL")
+        # Switching to WAL takes an exclusive lock and does not always wait for it: another
+        # process opening the same new file at the same moment is retried, not fatal.
+        deadline = time.monotonic() + busy_timeout
+        _when_unlocked(lambda: conn.execute("PRAGMA journal_mode=WAL"), deadline)
         conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        _migrate(conn, version)
+        _when_unlocked(lambda: _migrate(conn, version), deadline)
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        if _is_locked(exc):
+            msg = f"{path} is locked by another process ({exc}); try again later"
+            raise StoreLockedError(msg) from None
+        msg = f"{path} is not a usable SQLite database: {exc}"
+        raise StoreError(msg) from None
     except sqlite3.DatabaseError as exc:
         conn.close()
         msg = f"{path} is not a usable SQLite database: {exc}"
@@ -376,6 +385,22 @@ def _connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def _is_locked(error: sqlite3.OperationalError) -> bool:
+    return "locked" in str(error) or "busy" in str(error)
+
+
+def _when_unlocked(action: Callable[[], object], deadline: float) -> None:
+    while True:
+        try:
+            action()
+        except sqlite3.OperationalError as exc:
+            if not _is_locked(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(_LOCK_POLL)
+            continue
+        return
 
 
 def _check_path(path: Path) -> None:
@@ -401,16 +426,25 @@ def _check_path(path: Path) -> None:
 
 
 def _migrate(conn: sqlite3.Connection, version: int) -> None:
-    for number in range(version + 1, SCHEMA_VERSION + 1):
+    """Run the missing migrations, each with its version bump in one transaction.
+
+    The version is read again inside each transaction: another process may have migrated
+    the file between our first look and our turn at the write lock.
+    """
+    while version < SCHEMA_VERSION:
+        conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.executescript(
-                f"BEGIN IMMEDIATE;\n{MIGRATIONS[number - 1]}\nPRAGMA user_version = {number};\n"
-                "COMMIT;"
-            )
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version < SCHEMA_VERSION:
+                for statement in MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                version += 1
+                conn.execute(f"PRAGMA user_version = {version}")
         except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            conn.execute("ROLLBACK")
             raise
+        conn.execute("COMMIT")
 
 
 def _transaction(conn: sqlite3.Connection, fn: Callable[[], T]) -> T:
