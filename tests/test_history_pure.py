@@ -177,3 +177,10 @@ def test_intervals_touching_within_the_slack_meet_in_the_middle() -> None:
     a, b = ViewInterval(0.0, 100.0), ViewInterval(100.0 + SLACK / 2, 200.0)
     assert a.overlaps(b)
     assert a.intersect(b) == ViewInterval(100.0 + SLACK / 4, 100.0 + SLACK / 4)
+
+
+def test_absurd_ages_are_clamped_to_what_a_datetime_can_hold() -> None:
+    interval = view_interval("Viewed 999999y ago", 1.8e9)
+    assert interval is not None
+    after, before = interval.as_datetimes()
+    assert after.year == before.year == 1

@@ -84,8 +84,9 @@ def test_the_readme_has_examples() -> None:
 @pytest.mark.parametrize(("line", "source"), PYTHON_BLOCKS, ids=[f"line{n}" for n, _ in
                                                                   PYTHON_BLOCKS])
 def test_python_example_runs(
-    line: int, source: str, fake_url: str, monkeypatch: pytest.MonkeyPatch
+    line: int, source: str, fake_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # what an example writes (a history file) stays out of the repo
     monkeypatch.setenv("CONNECTSAFELY_API_KEY", "test-key")
     monkeypatch.setenv("CONNECTSAFELY_BASE_URL", fake_url)
     monkeypatch.delenv("CONNECTSAFELY_ACCOUNT_ID", raising=False)

@@ -25,7 +25,7 @@ from ._models import AnonymousSighting, SeenVisitor, SyncResult, VisitorEvent
 from ._queries import HISTORY_FIELDS
 from ._schema import SCHEMA_VERSION
 from ._sqlite import SQLiteStore
-from ._store import Observation, PageOutcome, SyncStart, VisitorStore
+from ._store import Observation, PageOutcome, SyncStart, VisitorStore, observe
 
 __all__ = [
     "HISTORY_FIELDS",
@@ -47,6 +47,7 @@ __all__ = [
     "VisitorStore",
     "decide",
     "identity_keys",
+    "observe",
     "profile_slug",
     "view_interval",
     "visitor_key",

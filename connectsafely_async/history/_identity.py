@@ -21,6 +21,10 @@ __all__ = ["identity_keys", "profile_slug", "visitor_key"]
 # linkedin.com, www.linkedin.com, de.linkedin.com ...; /in/<slug>[/...]
 _LINKEDIN_HOST: Final = re.compile(r"(?:^|\.)linkedin\.com$")
 _PROFILE_PATH: Final = re.compile(r"^/in/([^/]+)/?")
+# The common spelling, read without urlsplit (a sync reads two links per visitor).
+_PLAIN_PROFILE: Final = re.compile(
+    r"https://(?:www\.)?linkedin\.com/in/([A-Za-z0-9_-]+)(?:[/?#]|$)", re.ASCII
+)
 
 
 def profile_slug(url: str | None) -> str | None:
@@ -31,6 +35,9 @@ def profile_slug(url: str | None) -> str | None:
     """
     if not url:
         return None
+    plain = _PLAIN_PROFILE.match(url)
+    if plain is not None:
+        return plain.group(1).lower()
     try:
         parts = urlsplit(url.strip())
     except ValueError:

@@ -26,6 +26,9 @@ __all__ = ["SLACK", "ViewDecision", "ViewInterval", "decide", "view_interval"]
 
 #: Seconds by which two intervals may miss each other and still be the same view.
 SLACK: Final = 60.0
+#: The earliest moment a ``datetime`` can hold (year 1, a day of margin for time zones):
+#: "Viewed 999999y ago" is clamped here rather than failing to become a datetime.
+EARLIEST: Final = datetime(1, 1, 2, tzinfo=timezone.utc).timestamp()
 
 
 @attrs.frozen
@@ -83,8 +86,8 @@ def view_interval(viewed_at: str | None, received_at: float) -> ViewInterval | N
     if bucket is None:
         return None
     age, width = bucket
-    latest = received_at - age.total_seconds()
-    return ViewInterval(latest - width.total_seconds(), latest)
+    latest = max(received_at - age.total_seconds(), EARLIEST)
+    return ViewInterval(max(latest - width.total_seconds(), EARLIEST), latest)
 
 
 class ViewDecision(str, enum.Enum):

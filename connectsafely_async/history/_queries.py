@@ -11,9 +11,12 @@ from datetime import datetime, timezone
 from typing import Any, Final
 
 from .._models import Visitor
+from ._intervals import EARLIEST
 from ._models import AnonymousSighting, SeenVisitor, SyncResult, VisitorEvent
 
 __all__ = ["history_records", "read_events", "read_sync"]
+
+_LATEST: Final = datetime(9999, 12, 30, tzinfo=timezone.utc).timestamp()
 
 # The visitor's columns (aliased v) and its latest view's (aliased w), as _seen() reads them.
 _SEEN_COLUMNS: Final = (
@@ -24,7 +27,10 @@ _SEEN_COLUMNS: Final = (
 
 
 def _utc(seconds: float | None) -> datetime | None:
-    return None if seconds is None else datetime.fromtimestamp(seconds, tz=timezone.utc)
+    if seconds is None:
+        return None
+    # Clamped like view_interval(): a file written by anything else still reads back.
+    return datetime.fromtimestamp(min(max(seconds, EARLIEST), _LATEST), tz=timezone.utc)
 
 
 def _iso(seconds: float | None) -> str | None:

@@ -27,11 +27,12 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from .._arguments import check_bool
+from .._models import Visitor
 from ._errors import SchemaVersionError, StoreError, StoreLockedError
 from ._models import SyncResult, VisitorEvent
 from ._queries import history_records, read_events, read_sync
 from ._schema import MIGRATIONS, SCHEMA_VERSION
-from ._store import Observation, PageOutcome, SyncStart
+from ._store import PageOutcome, SyncStart, observe
 from ._writes import apply_page
 
 __all__ = ["SQLiteStore"]
@@ -148,15 +149,18 @@ class SQLiteStore:
         self,
         sync_id: int,
         account_id: str,
-        observations: Sequence[Observation],
+        visitors: Sequence[Visitor],
         *,
         received_at: float,
-        checkpoint: dict[str, Any] | None,
+        checkpoint: Callable[[], dict[str, Any] | None],
     ) -> PageOutcome:
-        """Record one page's rows and the checkpoint after it, in one transaction."""
-        encoded = None if checkpoint is None else json.dumps(checkpoint, separators=(",", ":"))
+        """Record one page's rows and the checkpoint after it, in one transaction.
+
+        Identity keys, intervals and the checkpoint are computed on the store's thread too,
+        while the event loop fetches the next page.
+        """
         return await self._run(
-            _write, self._connection(), sync_id, account_id, observations, received_at, encoded
+            _write, self._connection(), sync_id, account_id, visitors, received_at, checkpoint
         )
 
     async def finish_sync(
@@ -484,12 +488,15 @@ def _write(
     conn: sqlite3.Connection,
     sync_id: int,
     account_id: str,
-    observations: Sequence[Observation],
+    visitors: Sequence[Visitor],
     received_at: float,
-    checkpoint: str | None,
+    checkpoint: Callable[[], dict[str, Any] | None],
 ) -> PageOutcome:
+    observations = observe(visitors, received_at)
+    position = checkpoint()
+    encoded = None if position is None else json.dumps(position, separators=(",", ":"))
     return _transaction(
-        conn, lambda: apply_page(conn, sync_id, account_id, observations, received_at, checkpoint)
+        conn, lambda: apply_page(conn, sync_id, account_id, observations, received_at, encoded)
     )
 
 

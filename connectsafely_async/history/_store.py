@@ -10,17 +10,18 @@ protocol and runs the same tests.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
 from .._models import Visitor
-from ._intervals import ViewInterval
+from ._identity import identity_keys
+from ._intervals import ViewInterval, view_interval
 from ._models import SyncResult, VisitorEvent
 
-__all__ = ["Observation", "PageOutcome", "SyncStart", "VisitorStore"]
+__all__ = ["Observation", "PageOutcome", "SyncStart", "VisitorStore", "observe"]
 
 
 @attrs.frozen
@@ -36,6 +37,14 @@ class Observation:
     visitor: Visitor
     keys: tuple[str, ...]
     interval: ViewInterval | None
+
+
+def observe(visitors: Sequence[Visitor], received_at: float) -> list[Observation]:
+    """The rows of a page with their identity keys and view intervals (pure)."""
+    return [
+        Observation(visitor, identity_keys(visitor), view_interval(visitor.viewed_at, received_at))
+        for visitor in visitors
+    ]
 
 
 @attrs.frozen(kw_only=True)
@@ -76,12 +85,17 @@ class VisitorStore(Protocol):
         self,
         sync_id: int,
         account_id: str,
-        observations: Sequence[Observation],
+        visitors: Sequence[Visitor],
         *,
         received_at: float,
-        checkpoint: dict[str, Any] | None,
+        checkpoint: Callable[[], dict[str, Any] | None],
     ) -> PageOutcome:
-        """Record one page and the checkpoint after it, atomically."""
+        """Record one page and the checkpoint after it, atomically.
+
+        ``visitors`` become ``observe(visitors, received_at)``; ``checkpoint()`` gives the
+        walk's checkpoint after the page as a JSON-ready dict. Both are pure and may run
+        off the event loop, which is where a store should do its work.
+        """
         ...
 
     async def finish_sync(

@@ -14,6 +14,7 @@ strictly in order, and a page counts as done only once its transaction committed
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -25,12 +26,10 @@ from .._converters import make_converter
 from .._errors import ConnectSafelyError
 from .._models import VisitorsPage
 from .._pagination import Walk
-from ._identity import identity_keys
-from ._intervals import view_interval
 from ._models import SyncResult
-from ._store import Observation, VisitorStore
+from ._store import VisitorStore
 
-__all__ = ["Clock", "WalkFrom", "observe", "sync_account", "sync_accounts"]
+__all__ = ["Clock", "WalkFrom", "sync_account", "sync_accounts"]
 
 #: Starts an account's page walk, resuming from a checkpoint when one is given.
 WalkFrom = Callable[[Checkpoint | None], Walk[VisitorsPage]]
@@ -38,14 +37,6 @@ WalkFrom = Callable[[Checkpoint | None], Walk[VisitorsPage]]
 Clock = Callable[[], float]
 
 _converter = make_converter()
-
-
-def observe(page: VisitorsPage, received_at: float) -> list[Observation]:
-    """The page's rows with their identity keys and view intervals (pure)."""
-    return [
-        Observation(visitor, identity_keys(visitor), view_interval(visitor.viewed_at, received_at))
-        for visitor in page.visitors
-    ]
 
 
 async def sync_account(
@@ -90,14 +81,11 @@ async def sync_account(
                 error = exc
                 break
             received = _received_at(page, clock)
-            observations = observe(page, received)
-            checkpoint = page.checkpoint
-            encoded = None if checkpoint is None else _converter.unstructure(checkpoint)
             if writing is not None:
                 await writing  # strictly in order: page n commits before page n + 1 starts
             writing = asyncio.ensure_future(store.record_page(
-                start.sync_id, account_id, observations, received_at=received,
-                checkpoint=encoded,
+                start.sync_id, account_id, page.visitors, received_at=received,
+                checkpoint=functools.partial(_encoded_checkpoint, page),
             ))
         if writing is not None:
             await writing
@@ -150,6 +138,13 @@ async def sync_accounts(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     return {account_id: result for (account_id, _), result in zip(pairs, results, strict=True)}
+
+
+def _encoded_checkpoint(page: VisitorsPage) -> dict[str, Any] | None:
+    # The page's checkpoint is a snapshot of the walk after it: safe to build later, on the
+    # store's thread.
+    checkpoint = page.checkpoint
+    return None if checkpoint is None else _converter.unstructure(checkpoint)
 
 
 def _received_at(page: VisitorsPage, clock: Clock | None) -> float:
