@@ -184,3 +184,15 @@ def test_absurd_ages_are_clamped_to_what_a_datetime_can_hold() -> None:
     assert interval is not None
     after, before = interval.as_datetimes()
     assert after.year == before.year == 1
+
+
+@given(st.from_regex(r"[A-Za-z0-9_-]{1,30}", fullmatch=True),
+       st.sampled_from(["", "/", "?trk=profile-views", "/details/experience", "#top"]),
+       st.sampled_from(["https://www.linkedin.com", "https://linkedin.com"]))
+def test_the_fast_profile_link_reading_agrees_with_urlsplit(
+    slug: str, tail: str, origin: str
+) -> None:
+    url = f"{origin}/in/{slug}{tail}"
+    assert profile_slug(url) == slug.lower()
+    # The same link spelled unusually takes the general path and reads the same.
+    assert profile_slug(f" {origin.upper()}/in/{slug}{tail}") == slug.lower()
