@@ -76,19 +76,18 @@ def read_sync(conn: sqlite3.Connection, sync_id: int, *, collect: bool) -> SyncR
         "SELECT account_id, first_view, first_event, first_anonymous, unchanged_count "
         "FROM syncs WHERE id = ?", (sync_id,),
     ).fetchone()
-    account_id, first_view, first_event, first_anonymous, unchanged = row
+    account_id, first_view_id, first_event, first_anonymous, unchanged = row
     if not collect:
         return SyncResult(account_id=account_id, unchanged=unchanged)
     new = tuple(_seen(r) for r in conn.execute(
         f"SELECT {_SEEN_COLUMNS} FROM events e JOIN visitors v ON v.account_id = e.account_id "  # noqa: S608 - fixed columns
         "AND v.key = e.key JOIN views w ON w.id = v.view_id "
         "WHERE e.id >= ? AND e.sync_id = ? ORDER BY e.id", (first_event, sync_id)))
-    new_keys = {seen.key for seen in new}
-    returning = tuple(seen for seen in (_seen(r) for r in conn.execute(
+    returning = tuple(_seen(r) for r in conn.execute(
         f"SELECT {_SEEN_COLUMNS} FROM views x JOIN visitors v ON v.account_id = x.account_id "  # noqa: S608 - fixed columns
         "AND v.key = x.key JOIN views w ON w.id = v.view_id "
-        "WHERE x.id >= ? AND x.sync_id = ? ORDER BY x.id", (first_view, sync_id)))
-        if seen.key not in new_keys)
+        "WHERE x.id >= ? AND x.sync_id = ? AND NOT x.first_view ORDER BY x.id",
+        (first_view_id, sync_id)))
     anonymous = tuple(_anonymous(r) for r in conn.execute(
         "SELECT account_id, name, headline, viewed_at, earliest, latest, observed "
         "FROM anonymous WHERE id >= ? AND sync_id = ? ORDER BY id",
@@ -153,8 +152,7 @@ def history_records(
     named = (
         "SELECT x.account_id, x.key, 0, v.name, v.headline, v.public_identifier, "
         "v.profile_url, v.connection_degree, x.viewed_at, x.earliest, x.latest, "
-        # The first view was inserted with the visitor, in the same statement batch.
-        "x.first_observed = v.first_seen, x.first_observed, x.last_observed, x.observations "
+        "x.first_view, x.first_observed, x.last_observed, x.observations "
         "FROM views x JOIN visitors v ON v.account_id = x.account_id AND v.key = x.key"
     )
     anonymous = (

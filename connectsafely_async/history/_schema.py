@@ -42,6 +42,7 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         first_observed REAL NOT NULL,
         last_observed REAL NOT NULL,
         observations INTEGER NOT NULL DEFAULT 1,
+        first_view INTEGER NOT NULL DEFAULT 0,
         sync_id INTEGER NOT NULL
     );
     CREATE TABLE anonymous (
