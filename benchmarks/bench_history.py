@@ -133,7 +133,7 @@ async def memory_child(url: str, path: str, count: int, collect: bool) -> None:
                                          time_range="ALL_TIME", clock=clock, collect=collect)
         seconds = time.perf_counter() - began
     print(json.dumps({"seconds": seconds, "growth_mb": (_kb("VmHWM") - baseline) / 1024,
-                      "new": len(result.new), "unchanged": result.unchanged,
+                      "new": result.new_count, "unchanged": result.unchanged,
                       "pages": result.stats.pages}))
 
 
@@ -146,15 +146,18 @@ def memory(n: int, count: int) -> bool:
             out = subprocess.run(
                 [sys.executable, "-m", "benchmarks.bench_history", "--memory-child", url, path,
                  str(count), "1" if collect else "0"],
-                capture_output=True, text=True, check=True,
-            ).stdout
-            row = json.loads(out)
+                capture_output=True, text=True, check=False,
+            )
+            if out.returncode:
+                raise RuntimeError(out.stderr)
+            row = json.loads(out.stdout)
             size = Path(path).stat().st_size / 1e6
             verdict = "ok" if row["growth_mb"] <= 40 else "MISSED"
             ok = ok and row["growth_mb"] <= 40
             print(f"  sync {n:,} ({label}): {row['seconds']:.1f} s, peak RSS growth "
                   f"{row['growth_mb']:.1f} MB (target <= 40 MB: {verdict}); new "
-                  f"{row['new']:,}, unchanged {row['unchanged']:,}; file {size:.0f} MB")
+                  f"{row['new']:,}, unchanged {row['unchanged']:,}, {row['pages']:,} pages; "
+                  f"file {size:.0f} MB")
     return ok
 
 

@@ -49,6 +49,10 @@ async def test_a_first_sync_finds_everyone_new_and_a_second_nothing(
     assert [a.name for a in first.anonymous] == [r["name"] for r in anonymous(served)]
     assert first.stats.pages == 5
 
+    assert (first.new_count, first.anonymous_count) == (len(first.new), len(first.anonymous))
+    second = await sync(client, store, NOW + 60, collect=False)
+    assert (second.new, second.returning, second.anonymous) == ((), (), ())
+    assert second.anonymous_count == len(anonymous(served))
     second = await sync(client, store, NOW + 60)
     assert (second.new, second.returning) == ((), ())
     assert second.unchanged == len(named(served))

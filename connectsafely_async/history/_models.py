@@ -96,6 +96,8 @@ class SyncResult:
         returning: visitors seen before whose latest view is new.
         unchanged: how many visitors showed a view the store already had.
         anonymous: this sync's entries without identity.
+        new_count, returning_count, anonymous_count: the sizes of ``new``, ``returning``
+            and ``anonymous``, also when they were not collected (``collect=False``).
         resumed: the sync continued an interrupted one.
         error: why the sync stopped early (``None``: it completed). What it recorded
             before stays recorded; the next sync resumes from there.
@@ -107,6 +109,9 @@ class SyncResult:
     returning: tuple[SeenVisitor, ...] = ()
     unchanged: int = 0
     anonymous: tuple[AnonymousSighting, ...] = ()
+    new_count: int = 0
+    returning_count: int = 0
+    anonymous_count: int = 0
     resumed: bool = False
     error: ConnectSafelyError | None = None
     stats: WalkStats = attrs.field(factory=WalkStats, eq=False)

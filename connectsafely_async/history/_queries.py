@@ -73,12 +73,13 @@ def _anonymous(row: Sequence[Any]) -> AnonymousSighting:
 def read_sync(conn: sqlite3.Connection, sync_id: int, *, collect: bool) -> SyncResult:
     """The result of a whole sync (every run of it), from what the store recorded."""
     row = conn.execute(
-        "SELECT account_id, first_view, first_event, first_anonymous, unchanged_count "
-        "FROM syncs WHERE id = ?", (sync_id,),
+        "SELECT account_id, first_view, first_event, first_anonymous, unchanged_count, "
+        "new_count, returning_count, anonymous_count FROM syncs WHERE id = ?", (sync_id,),
     ).fetchone()
-    account_id, first_view_id, first_event, first_anonymous, unchanged = row
+    account_id, first_view_id, first_event, first_anonymous, unchanged = row[:5]
+    counts = {"new_count": row[5], "returning_count": row[6], "anonymous_count": row[7]}
     if not collect:
-        return SyncResult(account_id=account_id, unchanged=unchanged)
+        return SyncResult(account_id=account_id, unchanged=unchanged, **counts)
     new = tuple(_seen(r) for r in conn.execute(
         f"SELECT {_SEEN_COLUMNS} FROM events e JOIN visitors v ON v.account_id = e.account_id "  # noqa: S608 - fixed columns
         "AND v.key = e.key JOIN views w ON w.id = v.view_id "
@@ -93,7 +94,7 @@ def read_sync(conn: sqlite3.Connection, sync_id: int, *, collect: bool) -> SyncR
         "FROM anonymous WHERE id >= ? AND sync_id = ? ORDER BY id",
         (first_anonymous, sync_id)))
     return SyncResult(account_id=account_id, new=new, returning=returning,
-                      unchanged=unchanged, anonymous=anonymous)
+                      unchanged=unchanged, anonymous=anonymous, **counts)
 
 
 def read_events(
