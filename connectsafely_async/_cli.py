@@ -6,6 +6,7 @@
                            [--account ID ...] [--format table|json|ndjson|csv | --json]
                            [--output FILE] [--quiet]
     connectsafely check [--demo] [--account ID ...]
+    connectsafely watch --db FILE ... / connectsafely history --db FILE ...  (_cli_history)
 
 ``--demo`` starts the in-package fake service on 127.0.0.1 and talks to it through the real
 client over HTTP, so everything runs on a fresh machine with no key. Output is a table on a
