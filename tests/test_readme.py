@@ -116,14 +116,14 @@ async def _run(code: Any, namespace: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("command", DEMO_COMMANDS)
-def test_shell_demo_command_runs(command: str) -> None:
+def test_shell_demo_command_runs(command: str, tmp_path: Path) -> None:
     args = shlex.split(command)
     # "connectsafely ..." is the console script; "python -m connectsafely_async ..." as is.
     args = ["-m", "connectsafely_async", *args[1:]] if args[0] == "connectsafely" else args[1:]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONNECTSAFELY_")}
     result = subprocess.run(  # noqa: S603 - our own interpreter and module
         [sys.executable, *args], capture_output=True, text=True, timeout=60, env=env,
-        check=False,
+        check=False, cwd=tmp_path,  # a file a command writes (--db) lands there
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout
