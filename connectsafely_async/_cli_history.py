@@ -10,9 +10,9 @@
 ``watch`` syncs each account into the store and prints the visitors that are new since the
 last run: every "new visitor" event not yet acknowledged, so a run that crashed before
 printing them shows them again. They are acknowledged only after the output was written
-completely. A summary per account goes to stderr. With ``--demo`` the embedded fake serves
-visitors that move on with a clock kept in the store: each run is one day later, so two
-runs show something new (``--demo-clock`` sets the moment instead).
+completely. A summary per account goes to stderr (not with ``--quiet``). With ``--demo``
+the embedded fake serves visitors that move on with a clock kept in the store: each run is
+one day later, so two runs show something new (``--demo-clock`` sets the moment instead).
 """
 
 from __future__ import annotations
@@ -119,7 +119,8 @@ async def _watch(args: argparse.Namespace) -> int:
             results = await _sync(client, store, accounts, args, clock)
         code = 0
         for account, result in results.items():
-            print(printable(_summary(account, result)), file=sys.stderr)  # noqa: T201
+            if not args.quiet:
+                print(printable(_summary(account, result)), file=sys.stderr)  # noqa: T201
             if result.error is not None:
                 code = code or _report(result.error, account=account or None)
         events = await _all_pending(store, [a or "" for a in accounts])
