@@ -98,7 +98,7 @@ async def cpu(visitors: int, rounds: int) -> None:
             print(f"  {name:50s} {seconds / pages * 1e6:7.0f}")
 
 
-async def steps(visitors: int, rounds: int) -> None:
+async def steps(visitors: int, rounds: int, clock: Callable[[], float]) -> None:
     """CPU per page of the SDK's path built up one step at a time, each step's cost the
     difference to the one before: what each layer adds to the raw request."""
     from connectsafely_async._pagination import WalkStats
@@ -160,8 +160,9 @@ async def steps(visitors: int, rounds: int) -> None:
         }
 
     with server({"accounts": {account(0): visitors}}) as url:
-        results = await measure(ladder(url), rounds, clock=time.process_time)
-    print(f"client CPU per 100-visitor page (µs), median of {rounds} interleaved rounds:")
+        results = await measure(ladder(url), rounds, clock=clock)
+    what = "client CPU" if clock is time.process_time else "wall time"
+    print(f"{what} per 100-visitor page (µs), median of {rounds} interleaved rounds:")
     previous = None
     for name, seconds in results.items():
         assert seconds is not None
@@ -178,10 +179,12 @@ def main() -> None:
     parser.add_argument("--cpu", action="store_true", help="CPU per page of every client")
     parser.add_argument("--steps", action="store_true",
                         help="CPU per page of the SDK's path, one layer at a time")
+    parser.add_argument("--wall", action="store_true", help="--steps in wall time, not CPU")
     parser.add_argument("--rounds", type=int, default=15, help="rounds of --cpu and --steps")
     args = parser.parse_args()
     if args.steps:
-        asyncio.run(steps(args.visitors, args.rounds))
+        clock = time.perf_counter if args.wall else time.process_time
+        asyncio.run(steps(args.visitors, args.rounds, clock))
     elif args.cpu:
         asyncio.run(cpu(args.visitors, args.rounds))
     else:
