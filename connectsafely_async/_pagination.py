@@ -440,8 +440,10 @@ async def _batches(fetch: Fetch, state: _State) -> AsyncGenerator[_Batch, None]:
             account_id=spec.account_id, time_range=spec.time_range,
         )
 
-    def send_ahead(query: VisitorsQuery) -> None:
-        # Offsets are predictable while pages come back full: queue the ones after `query`.
+    def send_ahead(query: VisitorsQuery) -> bool:
+        """Queue the pages after ``query`` (offsets are predictable while pages come back
+        full); True when a request was added."""
+        added = False
         while len(ahead) < spec.prefetch:
             last = ahead[-1][0] if ahead else query
             assert last.start is not None  # plan() always sets both
@@ -449,8 +451,10 @@ async def _batches(fetch: Fetch, state: _State) -> AsyncGenerator[_Batch, None]:
             expected = taken + sum(q.count or 0 for q, _ in ahead) + (query.count or 0)
             following = plan(last.start + last.count, expected)
             if following is None:
-                return
+                break
             ahead.append((following, asyncio.ensure_future(fetch(following, stats))))
+            added = True
+        return added
 
     def cancel_ahead() -> list[asyncio.Task[VisitorsPage]]:
         tasks = [task for _, task in ahead]
@@ -465,12 +469,19 @@ async def _batches(fetch: Fetch, state: _State) -> AsyncGenerator[_Batch, None]:
             try:
                 if ahead:
                     _, task = ahead.popleft()
-                    send_ahead(query)
+                    if send_ahead(query) and task.done():
+                        # A new task starts only when the loop runs, and awaiting a finished
+                        # one does not run it: without this step the request would go out
+                        # only after the consumer is done with this page (a client slower
+                        # than its server would get no overlap at all).
+                        await asyncio.sleep(0)
                     page = await task
                 else:
                     pending = fetch(query, stats)
-                    send_ahead(query)
+                    added = send_ahead(query)
                     page = await pending
+                    if added:
+                        await asyncio.sleep(0)  # as above: `pending` may not have suspended
             except ConnectSafelyError as error:
                 error.checkpoint = state.checkpoint()
                 raise
