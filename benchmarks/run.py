@@ -32,12 +32,20 @@ import connectsafely_async
 from connectsafely_async import AsyncConnectSafely, Visitor, _protocol
 from connectsafely_async._protocol import HttpResponse, parse_visitors_page
 
-API_KEY = "test-key"
-PATH = "/linkedin/profile/visitors"
-TEXT_KEYS = (
-    "entityUrn", "publicIdentifier", "name", "headline", "profilePicture",
-    "viewedAt", "connectionDegree", "profileUrl", "navigationUrl",
-)  # fmt: skip
+from .floors import (
+    API_KEY,
+    PATH,
+    TEXT_KEYS,
+    builder_floor,
+    init_floor,
+    raw_loads,
+    raw_pages,
+    raw_pages_ahead,
+    raw_walk,
+    raw_walk_ahead,
+    typed_walk,
+)
+
 TEXT_ATTRS = (
     "entity_urn", "public_identifier", "name", "headline", "profile_picture",
     "viewed_at", "connection_degree", "profile_url", "navigation_url",
@@ -48,7 +56,13 @@ HAS_PEER = all(importlib.util.find_spec(m) for m in ("httpx", "pydantic"))
 HAS_ORJSON = importlib.util.find_spec("orjson") is not None
 NA = "n/a (feature not built yet)"
 FLOOR = "floor: raw + frozen Visitor, no checks"
+FLOOR_BUILDER = "floor: raw + Visitor via builder, no checks"
+RAW_AHEAD = "raw, 1-page look-ahead"
+FLOOR_AHEAD = "floor via builder, 1-page look-ahead"
+SDK_AHEAD = "SDK +speed, prefetch=1"
 FLOOR_D = "floor: loads + frozen Visitor, no checks"
+FLOOR_D_BUILDER = "floor: loads + Visitor via builder, no checks"
+FLOOR_D_CORE = "floor core: json.loads + builder, no checks"
 PAGES = "SDK +speed iter_visitor_pages"
 
 Row = tuple[Any, ...]
@@ -96,50 +110,14 @@ def server(config: dict[str, Any]) -> Iterator[str]:
 # -- the clients -------------------------------------------------------------------------------
 
 
-def raw_loads() -> Callable[[bytes], Any]:
-    if HAS_ORJSON:
-        import orjson
-
-        return orjson.loads
-    return json.loads
-
-
-async def raw_walk(
-    session: aiohttp.ClientSession, url: str, account_id: str, n: int, count: int
-) -> AsyncIterator[dict[str, Any]]:
-    """The raw limit: sequential pages, JSON into dicts, no validation."""
-    loads = raw_loads()
-    headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
-    start = got = 0
-    while got < n:
-        size = min(count, n - got)
-        query = {"accountId": account_id, "timeRange": "ALL_TIME", "count": size,
-                 "start": start, "maxVisitors": start + size + 1}
-        async with session.post(url + PATH, data=json.dumps(query), headers=headers) as resp:
-            data = loads(await resp.read())
-        visitors = data["visitors"]
-        for visitor in visitors:
-            yield visitor
-        got += len(visitors)
-        start += len(visitors)
-        if not data["hasMore"] or not visitors:
-            return
-
-
-def typed_floor(items: list[dict[str, Any]], fetched_at: datetime) -> list[Visitor]:
-    """Dicts to the SDK's frozen ``Visitor``s with no checks at all: what typed attrs results
-    cost on their own. Not a client anyone should use; the floor under the SDK's ratio."""
-    return [Visitor(*map(item.get, TEXT_KEYS), fetched_at) for item in items]
-
-
 async def floor_walk(
-    session: aiohttp.ClientSession, url: str, account_id: str, n: int, count: int
+    session: aiohttp.ClientSession, url: str, account_id: str, n: int, count: int,
+    *, build: Callable[[list[dict[str, Any]], datetime], list[Visitor]] = init_floor,
+    ahead: bool = False,
 ) -> list[Visitor]:
-    fetched_at = datetime.now(timezone.utc)
-    return [
-        Visitor(*map(item.get, TEXT_KEYS), fetched_at)
-        async for item in raw_walk(session, url, account_id, n, count)
-    ]
+    """The raw loop turning each page into frozen ``Visitor``s with ``build`` (no checks)."""
+    pages = (raw_pages_ahead if ahead else raw_pages)(session, url, account_id, n, count)
+    return await collect(typed_walk(pages, build))
 
 
 def sdk_client(url: str) -> AsyncConnectSafely:
@@ -199,7 +177,12 @@ def scenario_clients(
             async with aiohttp.ClientSession() as session:
                 return await floor_walk(session, url, accounts[0], n, count)
 
+        async def run_builder_floor() -> list[Any]:
+            async with aiohttp.ClientSession() as session:
+                return await floor_walk(session, url, accounts[0], n, count, build=builder_floor)
+
         clients[FLOOR] = (run_floor, contextlib.nullcontext)
+        clients[FLOOR_BUILDER] = (run_builder_floor, contextlib.nullcontext)
     if HAS_PEER:
         from benchmarks import peer
 
@@ -244,6 +227,20 @@ def scenario_clients(
                 return [v async for page in pages for v in page.visitors]
 
         clients[PAGES] = (run_pages, lambda: json_backend(HAS_ORJSON))
+
+        # The pipelined pair: two requests in flight, the next sent before this one is read.
+        async def raw_ahead() -> list[Any]:
+            async with aiohttp.ClientSession() as session:
+                return await collect(raw_walk_ahead(session, url, accounts[0], n, count))
+
+        async def run_builder_floor_ahead() -> list[Any]:
+            async with aiohttp.ClientSession() as session:
+                return await floor_walk(session, url, accounts[0], n, count,
+                                        build=builder_floor, ahead=True)
+
+        clients[RAW_AHEAD] = (raw_ahead, contextlib.nullcontext)
+        clients[FLOOR_AHEAD] = (run_builder_floor_ahead, contextlib.nullcontext)
+        clients[SDK_AHEAD] = (sdk_gather(1), lambda: json_backend(HAS_ORJSON))
     if sequential_only:
         return clients
     for prefetch in prefetch_values:
@@ -276,9 +273,11 @@ def scenario_clients(
 
 
 async def measure(
-    clients: dict[str, tuple[Runner, Callable[[], Any]] | None], repeats: int
+    clients: dict[str, tuple[Runner, Callable[[], Any]] | None], repeats: int,
+    *, clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, float | None]:
-    """Median wall seconds per client; checks every client's visitors against the first's."""
+    """Median seconds per client (wall, or ``clock``'s); checks every client's visitors
+    against the first's."""
     times: dict[str, list[float]] = {name: [] for name, c in clients.items() if c}
     reference: list[Row] | None = None
     for round_ in range(repeats + 1):  # round 0 warms up (and fills the server's caches)
@@ -287,9 +286,9 @@ async def measure(
                 continue
             run, context = entry
             with context():
-                began = time.perf_counter()
+                began = clock()
                 items = await run()
-                elapsed = time.perf_counter() - began
+                elapsed = clock() - began
             if round_ == 0:
                 rows = rows_of(items)
                 if reference is None:
@@ -377,7 +376,10 @@ async def scenario_structuring(count: int, repeats: int) -> dict[str, float]:
         candidates["orjson.loads (dicts only)"] = lambda: orjson.loads(body)
     fetched_at = datetime.now(timezone.utc)
     loads = raw_loads()
-    candidates[FLOOR_D] = lambda: typed_floor(loads(body)["visitors"], fetched_at)
+    candidates[FLOOR_D] = lambda: init_floor(loads(body)["visitors"], fetched_at)
+    candidates[FLOOR_D_BUILDER] = lambda: builder_floor(loads(body)["visitors"], fetched_at)
+    # The core's own floor: stdlib json (no speed extra) and the cheapest build.
+    candidates[FLOOR_D_CORE] = lambda: builder_floor(json.loads(body)["visitors"], fetched_at)
     if HAS_PEER:
         from benchmarks.peer import PeerPage
 
@@ -508,28 +510,36 @@ async def run(args: argparse.Namespace) -> int:
     b_seq, b_pre4 = find(b, "SDK +speed (orjson)"), find(b, "SDK +speed, prefetch=4")
     b_pre1 = find(b, "SDK +speed, prefetch=1")
     c_many, c_gather = find(c, "SDK +speed fetch"), find(c, "SDK +speed (orjson)")
+    pydantic = "pydantic model_validate_json"
+    d_speed, d_core = "SDK +speed parse_visitors_page", "SDK core parse_visitors_page"
     ok = report_targets([
-        ("A  SDK+speed / raw", ratio(a, speed, raw_a), 1.4),
-        ("A  SDK core / raw", ratio(a, core, raw_a), 1.7),
-        ("A  SDK+speed / peer", ratio(a, speed, peer), 0.5),
-        ("C  SDK fetch_visitors_many / peer", ratio(c, c_many, peer), 0.35),
-        ("C  SDK gather of iter_visitors / peer", ratio(c, c_gather, peer), 0.35),
-        ("B  prefetch=4 / sequential SDK", ratio(b, b_pre4, b_seq), 0.3),
-        ("D  SDK+speed / pydantic", ratio(d, "SDK +speed parse_visitors_page",  # type: ignore[arg-type]
-                                          "pydantic model_validate_json"), 1.5),
-        ("D  SDK core / pydantic", ratio(d, "SDK core parse_visitors_page",  # type: ignore[arg-type]
-                                         "pydantic model_validate_json"), 1.5),
+        ("A  SDK+speed / raw", ratio(a, speed, raw_a), 1.3),
+        ("A  SDK core / raw", ratio(a, core, raw_a), 1.5),
+        ("A  SDK+speed / peer", ratio(a, speed, peer), 0.45),
+        ("A  SDK prefetch=1 / raw sequential", ratio(a, SDK_AHEAD, raw_a), 1.0),
+        ("A  SDK prefetch=1 / raw 1-page look-ahead", ratio(a, SDK_AHEAD, RAW_AHEAD), 1.3),
+        ("C  SDK fetch_visitors_many / peer", ratio(c, c_many, peer), 0.2),
+        ("C  SDK gather of iter_visitors / peer", ratio(c, c_gather, peer), 0.2),
+        ("D  SDK+speed / pydantic", ratio(d, d_speed, pydantic), 1.15),  # type: ignore[arg-type]
+        ("D  SDK core / pydantic", ratio(d, d_core, pydantic), 1.7),  # type: ignore[arg-type]
         ("E  peak RSS growth, MB", e, 30),
-        ("F  import / import aiohttp", f, 1.3),
+        ("F  import / import aiohttp", f, 1.15),
     ])
-    d_speed = "SDK +speed parse_visitors_page"
     print("\nContext (not targets): floors are typed attrs results with no checks")
     for text, value in (
-        ("A  floor / raw", ratio(a, FLOOR, raw_a)),
+        ("A  floor (attrs __init__) / raw", ratio(a, FLOOR, raw_a)),
+        ("A  floor (builder) / raw", ratio(a, FLOOR_BUILDER, raw_a)),
+        ("A  SDK+speed / floor (builder)", ratio(a, speed, FLOOR_BUILDER)),
+        ("A  SDK core / floor (builder)", ratio(a, core, FLOOR_BUILDER)),
         ("A  SDK+speed iter_visitor_pages / raw", ratio(a, PAGES, raw_a)),
-        ("A  SDK+speed / floor", ratio(a, speed, FLOOR)),
-        ("D  floor / pydantic", ratio(d, FLOOR_D, "pydantic model_validate_json")),  # type: ignore[arg-type]
-        ("D  SDK+speed / floor", ratio(d, d_speed, FLOOR_D)),  # type: ignore[arg-type]
+        ("A  floor (builder) 1-page look-ahead / raw look-ahead", ratio(a, FLOOR_AHEAD, RAW_AHEAD)),
+        ("A  SDK prefetch=1 / floor (builder) look-ahead", ratio(a, SDK_AHEAD, FLOOR_AHEAD)),
+        ("D  floor (attrs __init__) / pydantic", ratio(d, FLOOR_D, pydantic)),  # type: ignore[arg-type]
+        ("D  floor (builder) / pydantic", ratio(d, FLOOR_D_BUILDER, pydantic)),  # type: ignore[arg-type]
+        ("D  floor core (json + builder) / pydantic", ratio(d, FLOOR_D_CORE, pydantic)),  # type: ignore[arg-type]
+        ("D  SDK+speed / floor (builder)", ratio(d, d_speed, FLOOR_D_BUILDER)),  # type: ignore[arg-type]
+        ("D  SDK core / floor core", ratio(d, d_core, FLOOR_D_CORE)),  # type: ignore[arg-type]
+        ("B  prefetch=4 / sequential SDK (issue 5: <= 0.3)", ratio(b, b_pre4, b_seq)),
         # Two requests in flight at most: half the sequential time is the best it can do.
         ("B  prefetch=1 / sequential SDK (0.5 at best)", ratio(b, b_pre1, b_seq)),
     ):

@@ -734,11 +734,12 @@ class AsyncConnectSafely:
             if stats is not None:
                 stats.requests += 1
             response = await self._send(url, request, timeout)
-            logger.debug(
-                "%s %s start=%s count=%s -> %d in %.3fs (request id %s)",
-                request.method, request.path, query.start, query.count, response.status,
-                time.perf_counter() - began, response.request_id,
-            )
+            if logger.isEnabledFor(logging.DEBUG):  # its arguments cost more than the check
+                logger.debug(
+                    "%s %s start=%s count=%s -> %d in %.3fs (request id %s)",
+                    request.method, request.path, query.start, query.count, response.status,
+                    time.perf_counter() - began, response.request_id,
+                )
             try:
                 page = parse_visitors_page(response)
             except APIStatusError as error:

@@ -5,17 +5,16 @@ strict where the wire could lie (a number where a string belongs fails, it is no
 ``"5"``; ``true`` is not an int) and lenient where the service grows (unknown keys are ignored).
 
 Visitors are the hot path: a page holds up to hundreds of them and cattrs' generic handling of
-``str | None`` costs more than the rest of a request. ``structure_visitors`` checks a whole
-page's values at C speed and builds the instances directly; it accepts only what the strict
-hooks accept (exact ``str`` or ``None``) and hands anything else back to the detailed path,
-which then reports the problem with its wire path.
+``str | None`` costs more than the rest of a request. ``structure_visitors`` runs a builder
+generated from ``Visitor``'s fields (``_builders``): it accepts only what the strict hooks
+accept (exact ``str`` or ``None``) and hands anything else back to the detailed path, which
+then reports the problem with its wire path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from itertools import chain, starmap
 from types import UnionType
 from typing import Any, Final, Union, get_args, get_origin
 
@@ -24,7 +23,8 @@ import cattrs
 from cattrs.cols import homogenous_tuple_structure_factory
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from ._models import Visitor
+from ._builders import make_records_builder
+from ._models import AppliedFilters, Pagination, Visitor
 
 __all__ = ["configure_converter", "converter", "make_converter", "structure_visitors", "to_camel"]
 
@@ -141,28 +141,9 @@ def make_converter() -> cattrs.Converter:
     return new
 
 
-def _visitor_text_keys() -> tuple[str, ...] | None:
-    """The wire keys of ``Visitor``'s text fields, in field order, if the fast path fits.
-
-    It fits while every field but the last is ``str | None`` defaulting to ``None`` and the
-    last is ``fetched_at``; a model change that breaks this turns the fast path off rather
-    than making it wrong.
-    """
-    fields = attrs.fields(attrs.resolve_types(Visitor))
-    *text, last = fields
-    if last.name != "fetched_at" or any(
-        field.type != (str | None) or field.default is not None for field in text
-    ):
-        return None
-    return tuple(to_camel(field.name) for field in text)
-
-
-_VISITOR_KEYS: Final = _visitor_text_keys()
-# Exactly what _strict_str accepts for an optional text field (subclasses of str are refused).
-_TEXT_OR_NULL: Final = frozenset({str, type(None)})
-# The same for a whole row, whose last value is the SDK's own receive time: decoded JSON holds
-# no datetime, so allowing one lets nothing in through the text fields.
-_ROW_TYPES: Final = _TEXT_OR_NULL | {datetime}
+# Built once at import: None if a model change ever makes Visitor unfit for a builder (a
+# validator, say); then every page takes the converter's path, slower but the same.
+_build_visitors: Final = make_records_builder(Visitor, key=to_camel, given=("fetched_at",))
 
 
 def structure_visitors(raw: Any, fetched_at: datetime | None) -> tuple[Visitor, ...] | None:
@@ -174,40 +155,46 @@ def structure_visitors(raw: Any, fetched_at: datetime | None) -> tuple[Visitor, 
     The result equals what ``converter.structure`` gives for the same records with
     ``"fetchedAt"`` set to ``fetched_at``.
     """
-    keys = _VISITOR_KEYS
-    if keys is None or type(raw) is not list:
+    if _build_visitors is None:
         return None
-    if raw and set(map(type, raw)) != {dict}:
-        return None
-    # Each row is the constructor's arguments, in field order (checked by _visitor_text_keys).
-    rows = [(*map(record.get, keys), fetched_at) for record in raw]
-    # One pass over every value of the page, in C, instead of one hook call per value.
-    if not _ROW_TYPES.issuperset(map(type, chain.from_iterable(rows))):
-        return None
-    return tuple(starmap(Visitor, rows))
+    return _build_visitors(raw, fetched_at)
 
 
-def _register_fast_visitor_hook(converter: cattrs.Converter) -> None:
-    """Give ``converter`` a specialised ``Visitor`` hook, equivalent to the generated one.
+def _register_fast_hooks(converter: cattrs.Converter) -> None:
+    """Give ``converter`` builder-backed hooks for the models that have builders.
 
-    Only the package's own converter gets it: a converter from ``make_converter()`` may be
-    given other primitive hooks by its user, which this hook would bypass.
+    Only the package's own converter gets them: a converter from ``make_converter()`` may be
+    given other primitive hooks by its user, which a builder would bypass. Each hook falls
+    back to the converter's generated one for anything the builder does not take.
     """
-    keys = _VISITOR_KEYS
-    if keys is None:
-        return
-    detailed: Callable[[Any, type], Any] = converter.get_structure_hook(Visitor)
 
-    def structure_visitor(value: Any, target: type) -> Any:
-        # A record carrying fetchedAt needs the datetime hook: the detailed path has it.
-        if type(value) is dict and "fetchedAt" not in value:
-            row = tuple(map(value.get, keys))
-            if _TEXT_OR_NULL.issuperset(map(type, row)):
-                return Visitor(*row)
-        return detailed(value, target)
+    def fast_hook(cls: type, build: Callable[..., Any]) -> Any:
+        detailed: Callable[[Any, type], Any] = converter.get_structure_hook(cls)
 
-    converter.register_structure_hook(Visitor, structure_visitor)
+        def structure(value: Any, target: type) -> Any:
+            built = build([value])
+            return built[0] if built is not None else detailed(value, target)
+
+        return structure
+
+    if _build_visitors is not None:
+        detailed_visitor: Callable[[Any, type], Any] = converter.get_structure_hook(Visitor)
+
+        def structure_visitor(value: Any, target: type) -> Any:
+            # A record carrying fetchedAt needs the datetime hook: the detailed path has it.
+            if type(value) is dict and "fetchedAt" not in value:
+                built = _build_visitors([value], None)
+                if built is not None:
+                    return built[0]
+            return detailed_visitor(value, target)
+
+        converter.register_structure_hook(Visitor, structure_visitor)
+    # A page's head holds one of each: the builder saves a few hook calls per page.
+    for cls in (Pagination, AppliedFilters):
+        build = make_records_builder(cls, key=to_camel)
+        if build is not None:
+            converter.register_structure_hook(cls, fast_hook(cls, build))
 
 
 converter = make_converter()
-_register_fast_visitor_hook(converter)
+_register_fast_hooks(converter)

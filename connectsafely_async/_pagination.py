@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import operator
 from collections import deque
 from collections.abc import (
     AsyncGenerator,
@@ -32,9 +33,12 @@ from collections.abc import (
     Callable,
     Coroutine,
     Iterable,
+    Iterator,
     Sequence,
 )
-from typing import Any, Generic, TypeVar
+from collections.abc import Set as AbstractSet
+from operator import length_hint
+from typing import Any, Final, Generic, TypeVar, cast
 
 import attrs
 
@@ -132,7 +136,12 @@ def row_digest(visitor: Visitor) -> str:
     return hashlib.blake2b(repr(identity(visitor)).encode(), digest_size=6).hexdigest()
 
 
-def boundary_overlap(previous: Sequence[Visitor], page: Sequence[Visitor]) -> int:
+def boundary_overlap(
+    previous: Sequence[Visitor],
+    page: Sequence[Visitor],
+    *,
+    previous_urns: AbstractSet[str] | None = None,
+) -> int:
     """How many rows at the head of ``page`` repeat the tail of ``previous``.
 
     An overlap counts only when it holds a named visitor: identical anonymous rows alone
@@ -142,7 +151,9 @@ def boundary_overlap(previous: Sequence[Visitor], page: Sequence[Visitor]) -> in
     if not previous or not page:
         return 0
     urn = page[0].entity_urn
-    if urn is not None and urn not in {v.entity_urn for v in previous}:
+    if urn is not None and urn not in (
+        {v.entity_urn for v in previous} if previous_urns is None else previous_urns
+    ):
         return 0
     head = page[: len(previous)]
     return _overlap([identity(v) for v in previous], [identity(v) for v in head], head)
@@ -222,8 +233,9 @@ class _Batch:
 class _State:
     """Where the consumer of a walk stands.
 
-    The visitors view bumps ``consumed`` once per visitor (the one cost on the hot path);
-    everything else is settled per batch, and the checkpoint is built only when asked for.
+    The visitors view hands out a batch through one iterator (``rows``) and reads how far it
+    got from the iterator itself, so no Python code runs per visitor; everything else is
+    settled per batch, and the checkpoint is built only when asked for.
     """
 
     spec: WalkSpec
@@ -233,7 +245,17 @@ class _State:
     recent: deque[Visitor] = attrs.Factory(lambda: deque(maxlen=RECENT_URNS))
     stats: WalkStats = attrs.Factory(WalkStats)
     batch: _Batch | None = None
-    consumed: int = 0
+    rows: Iterator[Visitor] | None = None  # None: the whole batch is consumed
+
+    @property
+    def consumed(self) -> int:
+        """How many visitors of the current batch were handed out."""
+        batch = self.batch
+        if batch is None:
+            return 0
+        total = len(batch.page.visitors)
+        # A tuple iterator knows how many items it still holds: exact, also when exhausted.
+        return total if self.rows is None else total - length_hint(self.rows)
 
     @classmethod
     def begin(cls, spec: WalkSpec, start: int, resume: Checkpoint | None) -> _State:
@@ -248,10 +270,11 @@ class _State:
             return
         self.next_start = batch.resume_after(consumed) if consumed else self.next_start
         self.yielded += consumed
-        self.recent.extend(batch.page.visitors[:consumed])
-        if consumed == len(batch.page.visitors):
+        visitors = batch.page.visitors
+        self.recent.extend(visitors if consumed == len(visitors) else visitors[:consumed])
+        if consumed == len(visitors):
             self.next_start = batch.end
-        self.batch, self.consumed = None, 0
+        self.batch, self.rows = None, None
 
     def checkpoint(self) -> Checkpoint:
         batch, consumed = self.batch, self.consumed
@@ -359,7 +382,7 @@ def walk_pages(
         batches = _batches(fetch, state)
         try:
             async for batch in batches:
-                state.batch, state.consumed = batch, len(batch.page.visitors)
+                state.batch, state.rows = batch, None
                 state.settle()
                 yield attrs.evolve(batch.page, checkpoint_factory=state.settled_checkpoint())
         finally:
@@ -378,9 +401,9 @@ def walk_visitors(
         batches = _batches(fetch, state)
         try:
             async for batch in batches:
-                state.batch = batch
-                for visitor in batch.page.visitors:
-                    state.consumed += 1
+                rows = iter(batch.page.visitors)
+                state.batch, state.rows = batch, rows
+                for visitor in rows:
                     yield visitor
                 state.settle()
         finally:
@@ -404,6 +427,7 @@ async def _batches(fetch: Fetch, state: _State) -> AsyncGenerator[_Batch, None]:
     seen = _Seen(SEEN_LIMIT, resumed.recent_urns if resumed else ())
     tail = resumed.tail if resumed else ()
     previous: tuple[Visitor, ...] = ()
+    previous_urns: AbstractSet[str] = frozenset()
     repeats = 0
     ahead: deque[tuple[VisitorsQuery, asyncio.Task[VisitorsPage]]] = deque()
 
@@ -416,8 +440,10 @@ async def _batches(fetch: Fetch, state: _State) -> AsyncGenerator[_Batch, None]:
             account_id=spec.account_id, time_range=spec.time_range,
         )
 
-    def send_ahead(query: VisitorsQuery) -> None:
-        # Offsets are predictable while pages come back full: queue the ones after `query`.
+    def send_ahead(query: VisitorsQuery) -> bool:
+        """Queue the pages after ``query`` (offsets are predictable while pages come back
+        full); True when a request was added."""
+        added = False
         while len(ahead) < spec.prefetch:
             last = ahead[-1][0] if ahead else query
             assert last.start is not None  # plan() always sets both
@@ -425,8 +451,10 @@ async def _batches(fetch: Fetch, state: _State) -> AsyncGenerator[_Batch, None]:
             expected = taken + sum(q.count or 0 for q, _ in ahead) + (query.count or 0)
             following = plan(last.start + last.count, expected)
             if following is None:
-                return
+                break
             ahead.append((following, asyncio.ensure_future(fetch(following, stats))))
+            added = True
+        return added
 
     def cancel_ahead() -> list[asyncio.Task[VisitorsPage]]:
         tasks = [task for _, task in ahead]
@@ -441,12 +469,19 @@ async def _batches(fetch: Fetch, state: _State) -> AsyncGenerator[_Batch, None]:
             try:
                 if ahead:
                     _, task = ahead.popleft()
-                    send_ahead(query)
+                    if send_ahead(query) and task.done():
+                        # A new task starts only when the loop runs, and awaiting a finished
+                        # one does not run it: without this step the request would go out
+                        # only after the consumer is done with this page (a client slower
+                        # than its server would get no overlap at all).
+                        await asyncio.sleep(0)
                     page = await task
                 else:
                     pending = fetch(query, stats)
-                    send_ahead(query)
+                    added = send_ahead(query)
                     page = await pending
+                    if added:
+                        await asyncio.sleep(0)  # as above: `pending` may not have suspended
             except ConnectSafelyError as error:
                 error.checkpoint = state.checkpoint()
                 raise
@@ -455,10 +490,11 @@ async def _batches(fetch: Fetch, state: _State) -> AsyncGenerator[_Batch, None]:
             if tail:
                 overlap, tail = resumed_overlap(tail, received), ()
             else:
-                overlap = boundary_overlap(previous, received)
+                overlap = boundary_overlap(previous, received, previous_urns=previous_urns)
             repeats = repeats + 1 if received and received == previous else 0
-            previous = received
-            kept, offsets = _fresh(received, overlap, start, seen)
+            urns = _PageUrns.of(received)
+            previous, previous_urns = received, urns.unique
+            kept, offsets = _fresh(received, overlap, start, seen, urns)
             stats.duplicates_dropped += len(received) - len(kept)
             end = start + len(received)
             room = None if spec.max_visitors is None else spec.max_visitors - taken
@@ -493,15 +529,33 @@ async def _batches(fetch: Fetch, state: _State) -> AsyncGenerator[_Batch, None]:
         await _drain(cancel_ahead())
 
 
+_ENTITY_URN: Final = operator.attrgetter("entity_urn")
+
+
+@attrs.frozen
+class _PageUrns:
+    """A page's entity URNs, read once (in C): the set of the named ones, and whether any
+    named visitor appears twice on the page."""
+
+    unique: set[str]
+    distinct: bool
+
+    @classmethod
+    def of(cls, received: Sequence[Visitor]) -> _PageUrns:
+        urns: list[str | None] = list(map(_ENTITY_URN, received))
+        unique = set(urns)
+        unique.discard(None)
+        named = cast("set[str]", unique)
+        return cls(named, len(named) == len(urns) - urns.count(None))
+
+
 def _fresh(
-    received: tuple[Visitor, ...], overlap: int, start: int, seen: _Seen
+    received: tuple[Visitor, ...], overlap: int, start: int, seen: _Seen, urns: _PageUrns
 ) -> tuple[tuple[Visitor, ...], Sequence[int]]:
     """The visitors of a page not yielded before, and their offsets."""
-    named = [v.entity_urn for v in received if v.entity_urn is not None]
-    unique = set(named)
-    if not overlap and len(unique) == len(named) and seen.isdisjoint(unique):
+    if not overlap and urns.distinct and seen.isdisjoint(urns.unique):
         # The common case: nothing repeats. Whole-page set operations, no per-row work.
-        seen.extend(unique)
+        seen.extend(urns.unique)
         return received, range(start, start + len(received))
     kept: list[Visitor] = []
     offsets: list[int] = []

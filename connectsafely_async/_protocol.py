@@ -127,9 +127,13 @@ class _VisitorsBody(_VisitorsHead):
     visitors: tuple[Visitor, ...]
 
 
+# json.dumps with any option builds a new encoder per call; a request per page reuses this one.
+_COMPACT_JSON: Final = json.JSONEncoder(separators=(",", ":"))
+
+
 def build_visitors_request(query: VisitorsQuery) -> HttpRequest:
     """The ``POST /linkedin/profile/visitors`` request for ``query``."""
-    body = json.dumps(query.to_json(), separators=(",", ":")).encode()
+    body = _COMPACT_JSON.encode(query.to_json()).encode()
     return HttpRequest("POST", VISITORS_PATH, body)
 
 

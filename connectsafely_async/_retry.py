@@ -109,7 +109,8 @@ async def call_with_retries(
 
     ``asyncio.CancelledError`` is never caught, wrapped or retried: only ``ConnectSafelyError``.
     """
-    formula = policy.formula()
+    # Made on the first retry: most requests never need it (a walk sends one per page).
+    formula: Iterator[float] | None = None
     attempt = 0
     while True:
         try:
@@ -119,7 +120,11 @@ async def call_with_retries(
             if attempt > max_retries or not policy.should_retry(error):
                 raise
             hint = policy.server_hint(error)
-            wait = next(formula) if hint is None else hint
+            if hint is None:
+                formula = formula or policy.formula()
+                wait = next(formula)
+            else:
+                wait = hint
             logger.info(
                 "retrying after %s (retry %d of %d, waiting %.3fs)",
                 type(error).__name__, attempt, max_retries, wait,

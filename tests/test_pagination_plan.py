@@ -320,3 +320,21 @@ def test_the_seen_set_is_bounded_and_remembers_the_recent_half() -> None:
     assert not seen.add("urn995")
     assert seen.isdisjoint({"urn0", "urn500"})  # the old ones are forgotten: memory is bounded
     assert len(seen._young) + len(seen._old) <= 10
+
+
+async def test_a_lookahead_request_starts_before_the_page_is_handed_out() -> None:
+    # Answers ready at once, as a fast server's are while the consumer works: the awaited
+    # look-ahead task is already done, so awaiting it lets nothing else run. The next
+    # request must still have started (gone out) before the consumer gets this page, or
+    # the consumer's work and the next request never overlap.
+    items = make_items(50)
+    service = FakeService(lambda query: serve(items, "per-response", query))
+    spec = WalkSpec(
+        count=10, max_visitors=None, account_id="acc", time_range="past_7_days", prefetch=1
+    )
+    handed_out = 0
+    async for _ in walk_pages(service, spec):
+        # Page n is being handed out: the request for page n + 1 has started.
+        assert len(service.queries) >= handed_out + 2
+        handed_out += 1
+    assert handed_out == 5
