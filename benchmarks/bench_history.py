@@ -72,7 +72,7 @@ def _floor_write(conn: sqlite3.Connection, page: Any, sync_id: int, again: bool)
     if again:  # nothing new: look every visitor up, write only the checkpoint
         marks = ",".join("?" * len(keys))
         conn.execute(
-            f"SELECT key, view_id FROM visitors WHERE account_id = ? AND key IN ({marks})",  # noqa: S608 - placeholders only
+            f"SELECT key, view_id FROM visitors WHERE account_id = ? AND key IN ({marks})",
             (ACCOUNT, *keys),
         ).fetchall()
     else:
