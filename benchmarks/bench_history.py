@@ -34,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from benchmarks.memory import _reset_peak, _status_kb
 from benchmarks.run import server
 from connectsafely_async import AsyncConnectSafely
 from connectsafely_async._converters import converter
@@ -173,22 +174,6 @@ async def speed(n: int, count: int, rounds: int, latency: float) -> bool:
 # -- memory ----------------------------------------------------------------------------------
 
 
-def _kb(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def _reset_peak() -> None:
-    try:
-        with open("/proc/self/clear_refs", "w") as refs:
-            refs.write("5")
-    except OSError:
-        pass
-
-
 async def memory_child(url: str, path: str, count: int, collect: bool) -> None:
     """In a fresh process: one sync; prints seconds and MB of peak RSS growth after page 1."""
     baseline = 0
@@ -199,7 +184,7 @@ async def memory_child(url: str, path: str, count: int, collect: bool) -> None:
         pages += 1
         if pages == 2:  # imports, session, the store's thread and schema all warmed up
             _reset_peak()
-            baseline = _kb("VmRSS")
+            baseline = _status_kb("VmRSS")
         return time.time()
 
     async with client(url) as sdk, SQLiteStore(path) as store:
@@ -207,7 +192,7 @@ async def memory_child(url: str, path: str, count: int, collect: bool) -> None:
         result = await sdk.sync_visitors(store, account_id=ACCOUNT, count=count,
                                          time_range="ALL_TIME", clock=clock, collect=collect)
         seconds = time.perf_counter() - began
-    print(json.dumps({"seconds": seconds, "growth_mb": (_kb("VmHWM") - baseline) / 1024,
+    print(json.dumps({"seconds": seconds, "growth_mb": (_status_kb("VmHWM") - baseline) / 1024,
                       "new": result.new_count, "unchanged": result.unchanged,
                       "pages": result.stats.pages}))
 
