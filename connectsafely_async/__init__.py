@@ -27,6 +27,7 @@ from ._errors import (
     NotFoundError,
     PaginationStalledError,
     PermissionDeniedError,
+    RateLimiterFallbackWarning,
     RateLimitError,
     RedirectError,
     ResponseDecodeError,
@@ -34,6 +35,7 @@ from ._errors import (
     ValidationIssue,
 )
 from ._limiter import RateLimits
+from ._limiter_redis import RedisRateLimits
 from ._many import AccountVisitor, AccountVisitors
 from ._models import (
     AppliedFilters,
@@ -72,8 +74,10 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimit",
     "RateLimitError",
+    "RateLimiterFallbackWarning",
     "RateLimits",
     "RedirectError",
+    "RedisRateLimits",
     "ResponseDecodeError",
     "ResponseValidationError",
     "RetryPolicy",
