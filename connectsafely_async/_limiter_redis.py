@@ -27,7 +27,7 @@ import logging
 import math
 import os
 import warnings
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
@@ -35,10 +35,10 @@ import attrs
 
 from ._errors import ConfigurationError, RateLimiterFallbackWarning, RateLimitError
 from ._limiter import RateLimiter, RateLimits, throttle_pause
+from ._models import RateLimit
 
 if TYPE_CHECKING:
     from ._errors import ConnectSafelyError
-    from ._models import RateLimit
     from ._secrets import Secret
 
 __all__ = ["ENV_RATE_LIMIT_URL", "RedisRateLimiter", "RedisRateLimits", "key_digest"]
@@ -49,6 +49,9 @@ ENV_RATE_LIMIT_URL: Final = "CONNECTSAFELY_RATE_LIMIT_URL"
 _SCHEMES: Final = ("redis", "rediss", "unix")
 # "No limit" as a bucket Lua can still do sums with (and pause): it never runs dry.
 _UNLIMITED: Final = 1e9
+# Reservations are handed out at most this far ahead (a later caller sleeps and asks again):
+# the queue Redis holds stays short, and so does the debt a Redis restart forgets.
+_HORIZON: Final = 0.25
 
 
 def _check_url(_: object, __: object, value: str | None) -> None:
@@ -171,7 +174,10 @@ local ttl = tonumber(ARGV[6])
 -- A key bucket Redis does not hold (first use, expired, or Redis restarted empty) starts
 -- from what the caller last heard from the service, not full: after a restart the service's
 -- own bucket may be nearly empty, and a full one here would be a burst of 429s.
-local fresh_key_tokens = tonumber(ARGV[7])
+local fresh_key_tokens = tonumber(ARGV[8])
+-- The furthest ahead a reservation is handed out; a later caller is told to come back.
+-- A short queue in Redis is a small debt to lose when Redis restarts empty.
+local horizon = tonumber(ARGV[7])
 
 local function fmt(x) return string.format('%.6f', x) end
 
@@ -188,7 +194,9 @@ end
 
 local function save(b)
   redis.call('HSET', b.name, 'tokens', fmt(b.tokens), 'updated', fmt(b.updated))
-  redis.call('PEXPIRE', b.name, ttl + math.max(0, math.ceil((b.updated - now) * 1000)))
+  -- Kept while reservations are outstanding (a debt to pay back), then until it is full.
+  local debt = math.max(0, b.updated + math.max(0, -b.tokens) / b.rate - now)
+  redis.call('PEXPIRE', b.name, ttl + math.ceil(debt * 1000))
 end
 
 -- Seconds until the refill, starting at `updated`, has brought the bucket back to `tokens`.
@@ -218,8 +226,9 @@ if op == 'acquire' then
     if wait > 0 then return {'account', fmt(wait)} end
   end
   local k = key()
+  local wait = ready_in(k, k.tokens - 1)
+  if wait > horizon then return {'later', fmt(wait - horizon)} end
   k.tokens = k.tokens - 1
-  local wait = ready_in(k, k.tokens)
   save(k)
   if wait <= 0 and a then
     a.tokens = a.tokens - 1
@@ -236,8 +245,8 @@ elseif op == 'account' then
   end
   return {'account', fmt(wait)}
 elseif op == 'observe' then
-  local remaining, key_pause = tonumber(ARGV[8]), tonumber(ARGV[9])
-  local account_pause = tonumber(ARGV[10])
+  local remaining, key_pause = tonumber(ARGV[9]), tonumber(ARGV[10])
+  local account_pause = tonumber(ARGV[11])
   local k = key()
   if remaining >= 0 then k.tokens = math.min(k.tokens, remaining) end
   if key_pause >= 0 then pause(k, key_pause) end
@@ -304,10 +313,13 @@ class RedisRateLimiter:
         # An idle bucket lives until it would be full again (then it is the same as none).
         idle = max(key_capacity / key_rate, account_capacity / account_rate)
         ttl_ms = math.ceil((idle + 1.0) * 1000)
-        self._params = [key_rate, key_capacity, account_rate, account_capacity, ttl_ms]
+        self._params = [
+            key_rate, key_capacity, account_rate, account_capacity, ttl_ms, _HORIZON
+        ]
         self._key_rate, self._key_capacity = key_rate, key_capacity
-        # The service's last X-RateLimit-Remaining and when it came (this process's clock).
-        self._heard: tuple[float, float] | None = None
+        # The service's last X-RateLimit-Remaining, its Limit (0: not sent), and when it
+        # came (this process's clock).
+        self._heard: tuple[float, float, float] | None = None
         self._redis = redis_asyncio.Redis.from_url(
             url,
             socket_timeout=config.timeout,
@@ -355,16 +367,25 @@ class RedisRateLimiter:
         """
         began = self._clock()
         if self._try_redis():
+            if self._clock() < self._both_until:
+                # Just back: other workers may still be on their local limits, so this one
+                # keeps to its own too. The local wait comes first and the shared queue
+                # after it, so that nothing queued locally goes on top of the shared rate.
+                await self._local.acquire(account)
             try:
                 await self._acquire_shared(account)
             except self._errors as error:
                 self._lost(error)
             else:
-                self._back()
-                if self._clock() < self._both_until:
-                    await self._local.acquire(account)
                 return self._clock() - began
         await self._local.acquire(account)
+        if not self._degraded:
+            # Redis came back while this request waited in the local queue: the others
+            # queue in Redis now, so this one does too.
+            try:
+                await self._acquire_shared(account)
+            except self._errors as error:
+                self._lost(error)
         return self._clock() - began
 
     async def _acquire_shared(self, account: str | None) -> None:
@@ -373,7 +394,7 @@ class RedisRateLimiter:
             keys.append(self._account_base + _account_digest(account))
         while True:
             scope, wait = await self._run(keys, "acquire")
-            if scope == "account":  # the account cools down; nothing was taken
+            if scope in ("account", "later"):  # nothing was taken: come back then
                 await self._sleep(wait)
                 continue
             if wait <= 0:
@@ -390,16 +411,28 @@ class RedisRateLimiter:
     async def _run(self, keys: list[str], op: str, *extra: float) -> tuple[str, float]:
         args = [op, *self._params, self._fresh_key_tokens(), *extra]
         reply = await asyncio.wait_for(self._script(keys=keys, args=args), self._deadline)
+        # Back at the first answer, not after this request's wait: meanwhile every other
+        # request of this process must queue in Redis again, not go by the local limits.
+        self._back()
         return str(reply[0]), float(reply[1])
 
     def _fresh_key_tokens(self) -> float:
-        # The last Remaining heard, refilled since at the key's rate: what the service's
-        # bucket holds now, as far as this process knows.
+        """What a new key bucket starts with: the service's bucket as last heard, less our
+        margin.
+
+        The service's bucket is refilled since at the key's rate. Running at the full rate,
+        the service's bucket stays ahead of ours by the margin we keep (its ``Limit`` over
+        our burst, e.g. 100 - 90); a bucket that starts level with it instead has no room
+        for the network's jitter, and each jitter is a 429. So it starts that much lower.
+        """
         if self._heard is None:
             return self._key_capacity
-        remaining, at = self._heard
-        refilled = remaining + max(0.0, self._clock() - at) * self._key_rate
-        return min(self._key_capacity, refilled)
+        remaining, limit, at = self._heard
+        service = remaining + max(0.0, self._clock() - at) * self._key_rate
+        if limit > 0:
+            service = min(service, limit)
+        margin = max(0.0, limit - self._key_capacity)
+        return min(self._key_capacity, service - margin)
 
     def observe(
         self,
@@ -424,7 +457,8 @@ class RedisRateLimiter:
         throttled = isinstance(error, RateLimitError)
         if rate_limit is not None and rate_limit.remaining is not None:
             remaining = float(max(0, rate_limit.remaining))
-            self._heard = (remaining, self._clock())
+            limit = float(rate_limit.limit) if rate_limit.limit else 0.0
+            self._heard = (remaining, limit, self._clock())
             # A 429's own Retry-After is more precise than the reset time of the whole quota.
             if not throttled and rate_limit.remaining <= 0 and rate_limit.reset_at is not None:
                 seconds = (rate_limit.reset_at - wall).total_seconds()
@@ -463,18 +497,38 @@ class RedisRateLimiter:
         return True
 
     def _lost(self, error: BaseException) -> None:
-        self._retry_at = self._clock() + self._config.retry_interval
         if self._degraded:
+            # A call begun before the outage, or the probe: the next probe is already
+            # scheduled (by _try_redis), and late failures must not keep postponing it.
             logger.debug("the shared rate limiter is still unreachable (%s)", type(error).__name__)
             return
         self._degraded = True
+        self._retry_at = self._clock() + self._config.retry_interval
+        self._take_share_of_remaining()
         # The error's type only: redis-py's messages may carry the URL, password included.
         msg = (
             f"the shared rate limiter at {self._where} is unreachable "
             f"({type(error).__name__}): limiting this process on its own until it is back"
         )
-        logger.warning("%s", msg)
+        # A warning, not also a log line: one message per outage (logging.captureWarnings
+        # routes it to the logs).
         warnings.warn(msg, RateLimiterFallbackWarning, stacklevel=3)
+
+    def _take_share_of_remaining(self) -> None:
+        # Every worker heard the same Remaining; each may spend only its share of it (the
+        # fallback's rate over the shared rate), or together they would overspend it at once.
+        fallback = self._config.fallback
+        if fallback is None or self._heard is None:
+            return
+        shared, own = self._config.limits.per_key_per_minute, fallback.per_key_per_minute
+        if shared is None or own is None:
+            return
+        share = min(1.0, own / shared)
+        remaining = math.floor(max(0.0, self._fresh_key_tokens()) * share)
+        self._local.observe_rate_limit(
+            RateLimit(remaining=remaining), now=self._clock(), wall=datetime.now(timezone.utc),
+            pause=False,
+        )
 
     def _back(self) -> None:
         if self._degraded:

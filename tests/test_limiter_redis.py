@@ -151,6 +151,7 @@ async def test_a_429_pauses_every_worker(
                                                     "X-RateLimit-Remaining": "0"}))
         with pytest.raises(RateLimitError):
             await first.get_visitors(account_id=ids(1)[0], max_retries=0)
+        await asyncio.sleep(0.05)  # the pause reaches Redis in the background
         began = time.monotonic()
         await second.get_visitors(account_id=ids(2)[1], max_retries=0)
         assert time.monotonic() - began >= 0.3
