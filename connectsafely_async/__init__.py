@@ -35,7 +35,7 @@ from ._errors import (
     ValidationIssue,
 )
 from ._limiter import RateLimits
-from ._limiter_redis import RedisRateLimits
+from ._limiter_redis_config import RedisRateLimits
 from ._many import AccountVisitor, AccountVisitors
 from ._models import (
     AppliedFilters,

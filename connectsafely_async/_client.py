@@ -33,7 +33,7 @@ from ._errors import (
 )
 from ._limiter import RateLimits
 from ._limiter_backend import DEFAULT_RATE_LIMITS, build_limiter, limits_from_environment
-from ._limiter_redis import RedisRateLimits
+from ._limiter_redis_config import RedisRateLimits
 from ._many import AccountVisitor, AccountVisitors, check_account_ids, fetch_many, iter_many
 from ._models import RateLimit, TimeRange, Visitor, VisitorsPage
 from ._pagination import Fetch, Walk, WalkSpec, WalkStats, walk_pages, walk_visitors

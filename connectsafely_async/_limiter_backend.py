@@ -12,7 +12,8 @@ import os
 from typing import TYPE_CHECKING, Final, Protocol
 
 from ._limiter import RateLimiter, RateLimits
-from ._limiter_redis import ENV_RATE_LIMIT_URL, RedisRateLimiter, RedisRateLimits
+from ._limiter_redis import RedisRateLimiter
+from ._limiter_redis_config import ENV_RATE_LIMIT_URL, RedisRateLimits
 
 if TYPE_CHECKING:
     from datetime import datetime

@@ -6,6 +6,10 @@ whole budget; four of them make a 429 storm. This backend keeps the same token b
 updated by one Lua script, so a check and a take are atomic across processes. The time is
 Redis's own (``TIME`` inside the script): the workers' clocks never enter the sums.
 
+Redis hands out a turn at most ``_HORIZON`` (0.25 s) ahead; a caller further back sleeps
+and asks again. The queue Redis holds stays short, and a Redis restart (which forgets it)
+loses little; a new bucket starts from the service's last ``X-RateLimit-Remaining``.
+
 The buckets are named after a digest of the API key, never the key itself:
 ``<prefix>:{<digest>}:key`` and ``<prefix>:{<digest>}:account:<digest of the account>``
 (the braces keep a key's buckets in one Redis Cluster slot). They expire when idle.
@@ -25,128 +29,31 @@ import asyncio
 import hashlib
 import logging
 import math
-import os
 import warnings
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import urlsplit
-
-import attrs
 
 from ._errors import ConfigurationError, RateLimiterFallbackWarning, RateLimitError
 from ._limiter import RateLimiter, RateLimits, throttle_pause
+from ._limiter_redis_config import describe_url
+from ._limiter_redis_script import BUCKET_SCRIPT
 from ._models import RateLimit
 
 if TYPE_CHECKING:
     from ._errors import ConnectSafelyError
+    from ._limiter_redis_config import RedisRateLimits
     from ._secrets import Secret
 
-__all__ = ["ENV_RATE_LIMIT_URL", "RedisRateLimiter", "RedisRateLimits", "key_digest"]
+__all__ = ["RedisRateLimiter", "key_digest"]
 
 logger = logging.getLogger("connectsafely_async")
 
-ENV_RATE_LIMIT_URL: Final = "CONNECTSAFELY_RATE_LIMIT_URL"
-_SCHEMES: Final = ("redis", "rediss", "unix")
-# "No limit" as a bucket Lua can still do sums with (and pause): it never runs dry.
 _UNLIMITED: Final = 1e9
 # Reservations are handed out at most this far ahead (a later caller sleeps and asks again):
 # the queue Redis holds stays short, and so does the debt a Redis restart forgets.
 _HORIZON: Final = 0.25
-
-
-def _check_url(_: object, __: object, value: str | None) -> None:
-    if value is None:
-        return
-    if not isinstance(value, str):
-        msg = f"url must be a string or None, got {type(value).__name__}"
-        raise TypeError(msg)
-    _check_url_text(value)
-
-
-def _check_url_text(url: str) -> None:
-    # Never echo the URL: it may carry the Redis password.
-    if any(c.isspace() or not c.isprintable() for c in url):
-        msg = "the Redis URL contains whitespace or control characters; check how it was set"
-        raise ConfigurationError(msg)
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 (reading it validates it)
-    except ValueError:
-        msg = "the Redis URL is not a valid URL (check the host and port)"
-        raise ConfigurationError(msg) from None
-    if parts.scheme not in _SCHEMES or (parts.scheme != "unix" and not parts.hostname):
-        scheme = parts.scheme if parts.scheme.isalnum() else "?"
-        msg = f"the Redis URL must be redis://, rediss:// or unix:// (got scheme {scheme!r})"
-        raise ConfigurationError(msg)
-
-
-def describe_url(url: str | None) -> str:
-    """Where a Redis URL points, without its credentials or query."""
-    if url is None:
-        return f"${ENV_RATE_LIMIT_URL}"
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        return f"unix://{parts.path}"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
-
-
-def _positive(_: object, attribute: attrs.Attribute[float], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        msg = f"{attribute.name} must be a positive number, got {value!r}"
-        raise ValueError(msg)
-
-
-def _check_prefix(_: object, __: object, value: str) -> None:
-    if not isinstance(value, str) or not value or not value.isprintable() or "{" in value:
-        msg = "prefix must be a non-empty printable string without '{'"
-        raise ValueError(msg)
-
-
-@attrs.frozen(kw_only=True)
-class RedisRateLimits:
-    """Rate limits shared by every client (in every process) that uses the same Redis and key.
-
-    Pass it as ``AsyncConnectSafely(rate_limits=RedisRateLimits(url=...))``. Every worker
-    must configure the same ``limits``: they describe the one budget they share.
-
-    Args:
-        url: ``redis://[:password@]host:port/db``, ``rediss://...`` or ``unix:///path``;
-            ``None`` reads ``$CONNECTSAFELY_RATE_LIMIT_URL`` when the client is built.
-        limits: the service's limits for the key and its accounts (the documented ones by
-            default); its ``sleep`` and ``clock`` are used for waiting.
-        fallback: the limits one process keeps while Redis is unreachable (``None``: the
-            same ``limits``). With ``n`` workers, ``limits`` divided by ``n`` keeps even
-            the outage free of 429s; the default only leans on the service's headers.
-        prefix: the start of every Redis key the limiter writes.
-        timeout: seconds a Redis connect or command may take before the limiter falls
-            back (a slow Redis must not stall requests).
-        retry_interval: seconds between attempts to get back to Redis after a failure.
-    """
-
-    url: str | None = attrs.field(default=None, validator=_check_url, repr=describe_url)
-    limits: RateLimits = attrs.field(
-        factory=RateLimits, validator=attrs.validators.instance_of(RateLimits)
-    )
-    fallback: RateLimits | None = attrs.field(
-        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(RateLimits))
-    )
-    prefix: str = attrs.field(default="connectsafely", validator=_check_prefix)
-    timeout: float = attrs.field(default=0.5, validator=_positive)
-    retry_interval: float = attrs.field(default=5.0, validator=_positive)
-
-    def resolve_url(self) -> str:
-        """The URL to use: ``url``, else the environment's.
-
-        Raises:
-            ConfigurationError: neither names a usable Redis URL.
-        """
-        url = self.url or os.environ.get(ENV_RATE_LIMIT_URL) or ""
-        if not url:
-            msg = f"no Redis URL: pass RedisRateLimits(url=...) or set ${ENV_RATE_LIMIT_URL}"
-            raise ConfigurationError(msg)
-        _check_url_text(url)
-        return url
+# Each script call holds a connection for well under a millisecond.
+_MAX_CONNECTIONS: Final = 16
 
 
 def key_digest(api_key: str) -> str:
@@ -158,108 +65,6 @@ def key_digest(api_key: str) -> str:
 
 def _account_digest(account: str) -> str:
     return hashlib.sha256(account.encode()).hexdigest()[:16]
-
-
-# One script, every operation on the buckets, atomic. KEYS[1] is the key's bucket, KEYS[2]
-# (optional) an account's. Each bucket is a hash {tokens, updated}; a missing one is full.
-# Buckets hand out reservations exactly like _limiter.TokenBucket: tokens may go below zero
-# and the caller sleeps until the refill pays its token back; a pause empties the bucket and
-# moves the start of the refill to the pause's end. Numbers travel as strings: Redis would
-# truncate a Lua number returned as a reply to an integer.
-_SCRIPT: Final = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local op = ARGV[1]
-local ttl = tonumber(ARGV[6])
--- A key bucket Redis does not hold (first use, expired, or Redis restarted empty) starts
--- from what the caller last heard from the service, not full: after a restart the service's
--- own bucket may be nearly empty, and a full one here would be a burst of 429s.
-local fresh_key_tokens = tonumber(ARGV[8])
--- The furthest ahead a reservation is handed out; a later caller is told to come back.
--- A short queue in Redis is a small debt to lose when Redis restarts empty.
-local horizon = tonumber(ARGV[7])
-
-local function fmt(x) return string.format('%.6f', x) end
-
-local function load(name, rate, capacity, fresh)
-  local state = redis.call('HMGET', name, 'tokens', 'updated')
-  local b = {name = name, rate = rate, capacity = capacity,
-             tokens = tonumber(state[1]) or fresh, updated = tonumber(state[2]) or now}
-  if now > b.updated then
-    b.tokens = math.min(capacity, b.tokens + (now - b.updated) * rate)
-    b.updated = now
-  end
-  return b
-end
-
-local function save(b)
-  redis.call('HSET', b.name, 'tokens', fmt(b.tokens), 'updated', fmt(b.updated))
-  -- Kept while reservations are outstanding (a debt to pay back), then until it is full.
-  local debt = math.max(0, b.updated + math.max(0, -b.tokens) / b.rate - now)
-  redis.call('PEXPIRE', b.name, ttl + math.ceil(debt * 1000))
-end
-
--- Seconds until the refill, starting at `updated`, has brought the bucket back to `tokens`.
-local function ready_in(b, tokens)
-  return math.max(0, b.updated + math.max(0, -tokens) / b.rate - now)
-end
-
-local function pause(b, seconds)
-  b.tokens = math.min(b.tokens, 0)
-  b.updated = math.max(b.updated, now + seconds)
-end
-
-local function key()
-  return load(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]), fresh_key_tokens)
-end
-local function account()
-  return load(KEYS[2], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[5]))
-end
-
-if op == 'acquire' then
-  -- The account first, without taking its token: a key reservation held while an account
-  -- cools down would waste key capacity every other account could use.
-  local a = nil
-  if KEYS[2] then
-    a = account()
-    local wait = ready_in(a, a.tokens - 1)
-    if wait > 0 then return {'account', fmt(wait)} end
-  end
-  local k = key()
-  local wait = ready_in(k, k.tokens - 1)
-  if wait > horizon then return {'later', fmt(wait - horizon)} end
-  k.tokens = k.tokens - 1
-  save(k)
-  if wait <= 0 and a then
-    a.tokens = a.tokens - 1
-    save(a)
-  end
-  return {'key', fmt(wait)}
-elseif op == 'account' then
-  -- After waiting for a key reservation: the account's token, if it is still free.
-  local a = account()
-  local wait = ready_in(a, a.tokens - 1)
-  if wait <= 0 then
-    a.tokens = a.tokens - 1
-    save(a)
-  end
-  return {'account', fmt(wait)}
-elseif op == 'observe' then
-  local remaining, key_pause = tonumber(ARGV[9]), tonumber(ARGV[10])
-  local account_pause = tonumber(ARGV[11])
-  local k = key()
-  if remaining >= 0 then k.tokens = math.min(k.tokens, remaining) end
-  if key_pause >= 0 then pause(k, key_pause) end
-  save(k)
-  if account_pause >= 0 and KEYS[2] then
-    local a = account()
-    pause(a, account_pause)
-    save(a)
-  end
-  return {'observe', fmt(0)}
-end
-return redis.error_reply('unknown operation')
-"""
 
 
 def _import_redis() -> Any:
@@ -320,8 +125,12 @@ class RedisRateLimiter:
         # The service's last X-RateLimit-Remaining, its Limit (0: not sent), and when it
         # came (this process's clock).
         self._heard: tuple[float, float, float] | None = None
-        self._redis = redis_asyncio.Redis.from_url(
+        # A bounded pool whose callers wait (at most the timeout) for a free connection: a
+        # burst of concurrent requests shares a few connections instead of failing.
+        pool = redis_asyncio.BlockingConnectionPool.from_url(
             url,
+            max_connections=_MAX_CONNECTIONS,
+            timeout=config.timeout,
             socket_timeout=config.timeout,
             socket_connect_timeout=config.timeout,
             # One immediate retry: after a Redis restart the pooled connection is dead and
@@ -330,12 +139,13 @@ class RedisRateLimiter:
             decode_responses=True,
             health_check_interval=0,
         )
-        self._script = self._redis.register_script(_SCRIPT)
+        self._redis = redis_asyncio.Redis.from_pool(pool)  # it owns the pool, closes it
+        self._script = self._redis.register_script(BUCKET_SCRIPT)
         self._errors: tuple[type[BaseException], ...] = (
             redis_error, OSError, asyncio.TimeoutError, TimeoutError
         )
-        # Connect, command, one retry: nothing the limiter sends to Redis waits longer.
-        self._deadline = 4 * config.timeout
+        # A free connection, connect, command, one retry: nothing waits on Redis longer.
+        self._deadline = 5 * config.timeout
         self._degraded = False
         self._retry_at = 0.0
         self._both_until = -math.inf
