@@ -7,6 +7,8 @@
     async with AsyncConnectSafely() as client:  # the key from $CONNECTSAFELY_API_KEY
         async for visitor in client.iter_visitors(max_visitors=100):
             print(visitor.name, visitor.viewed_at)
+
+``ConnectSafely`` is the same client without ``await``, for scripts and notebooks.
 """
 
 from ._accounts import Account
@@ -36,6 +38,7 @@ from ._errors import (
 )
 from ._limiter import RateLimits
 from ._limiter_redis_config import RedisRateLimits
+from ._logs import configure_from_environment as _configure_logging
 from ._many import AccountVisitor, AccountVisitors
 from ._models import (
     AppliedFilters,
@@ -49,6 +52,7 @@ from ._models import (
 )
 from ._pagination import Walk, WalkStats
 from ._retry import RetryPolicy
+from ._sync import ConnectSafely, SyncIterator, SyncWalk
 from ._version import package_version as _package_version
 
 __all__ = [
@@ -65,6 +69,7 @@ __all__ = [
     "Checkpoint",
     "ClientClosedError",
     "ConfigurationError",
+    "ConnectSafely",
     "ConnectSafelyError",
     "InsecureTransportWarning",
     "InternalServerError",
@@ -81,6 +86,8 @@ __all__ = [
     "ResponseDecodeError",
     "ResponseValidationError",
     "RetryPolicy",
+    "SyncIterator",
+    "SyncWalk",
     "TimeRange",
     "ValidationIssue",
     "Visitor",
@@ -92,6 +99,9 @@ __all__ = [
     "collect",
     "make_converter",
 ]
+
+
+_configure_logging()  # CONNECTSAFELY_LOG=debug|info, read once at import
 
 
 def __getattr__(name: str) -> str:

@@ -9,10 +9,30 @@
 
 ``--demo`` starts the in-package fake service on 127.0.0.1 and talks to it through the real
 client over HTTP, so everything runs on a fresh machine with no key. Output is a table on a
-terminal and NDJSON when piped; progress goes to stderr only when stderr is a terminal. Each
-error class has its own exit code (``EXIT_CODES``); Ctrl-C exits with 130 after flushing the
-complete records already written. ``rich`` (the ``cli`` extra) makes the table and progress
-prettier; without it both are plain text.
+terminal and NDJSON when piped; nothing reaches stdout before the first visitor (a command
+that fails first prints only its error). A progress line goes to stderr only when stderr is
+a terminal and the output is not piped (the reader of a pipe, ``head`` or ``jq``, usually
+prints to that same terminal); it is erased on every way out. ``rich`` (the ``cli`` extra)
+makes the table and progress prettier; without it both are plain text.
+
+Exit codes, one per failure class (``EXIT_CODES``), each error one line on stderr:
+
+====  ==========================================================================
+0     success
+1     an unexpected failure of the SDK itself (please report it)
+2     usage: an unknown option, an invalid value, an unwritable ``--output``
+3     configuration: no API key, an unusable base URL
+4     authentication (401): the key was refused
+5     permission (403): LinkedIn Premium or an active subscription is required
+6     not found (404): e.g. an unknown account id
+7     rate limited (429), after the retries
+8     connection: no answer (refused, DNS, TLS, timeout), after the retries
+9     server error (5xx), after the retries
+10    unexpected answer: a body that does not fit, or pages that never end
+11    bad request (400): the service refused the arguments (e.g. ``--time-range``)
+12    any other HTTP status (a redirect, 405, 409...)
+130   interrupted (Ctrl-C); the records already written are complete
+====  ==========================================================================
 """
 
 from __future__ import annotations
@@ -21,6 +41,7 @@ import argparse
 import asyncio
 import logging
 import os
+import re
 import sys
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -28,6 +49,7 @@ from typing import TextIO
 
 from ._cli_output import (
     FORMATS,
+    DeferredWriter,
     Stats,
     format_for_path,
     make_progress,
@@ -38,11 +60,14 @@ from ._client import AsyncConnectSafely
 from ._display import visitor_record
 from ._errors import (
     APIConnectionError,
+    APIStatusError,
     AuthenticationError,
+    BadRequestError,
     ConfigurationError,
     ConnectSafelyError,
     InternalServerError,
     NotFoundError,
+    PaginationStalledError,
     PermissionDeniedError,
     RateLimitError,
     ResponseValidationError,
@@ -54,18 +79,26 @@ __all__ = ["EXIT_CODES", "EXIT_INTERRUPTED", "EXIT_USAGE", "main"]
 EXIT_USAGE = 2  # argparse's own code for a usage error
 EXIT_INTERRUPTED = 130  # the shell's convention for "ended by SIGINT"
 
-# One exit code per error class, most specific first, with what to do about it.
+# One exit code per error class, most specific first, with what to do about it; the
+# module docstring and the README carry the same table.
 EXIT_CODES: tuple[tuple[type[ConnectSafelyError], int, str], ...] = (
     (ConfigurationError, 3, "or try --demo, which needs no key"),
     (AuthenticationError, 4, "the API key was refused: check CONNECTSAFELY_API_KEY"),
     (PermissionDeniedError, 5, "LinkedIn Premium (or an active subscription) is required"),
     (NotFoundError, 6, "check the account id (--account)"),
     (RateLimitError, 7, "rate limited: try again later"),
-    (APIConnectionError, 8, "could not reach the service: check the network"),
+    (APIConnectionError, 8, "could not reach the service: check the network and "
+                            "CONNECTSAFELY_BASE_URL"),
     (InternalServerError, 9, "the service failed: try again later"),
     (ResponseValidationError, 10, "the service answered with something unexpected"),
-    (ConnectSafelyError, 1, ""),
+    (PaginationStalledError, 10, "the service kept sending the same page"),
+    (BadRequestError, 11, "the service refused the request: check the options"),
+    (APIStatusError, 12, "the service answered with a status this tool does not expect"),
+    (ConnectSafelyError, 1, "unexpected: please report it"),
 )
+# "ClientConnectorDNSError: cannot connect..." -> "cannot connect...": a library's class
+# name means nothing to the person at the shell.
+_CLASS_PREFIX = re.compile(r"^(?:[A-Za-z_][\w.]*)?(?:Error|Exception|Timeout)\w*: ")
 
 _DEMO_VISITORS = 45
 _logger = logging.getLogger("connectsafely_async")
@@ -150,9 +183,18 @@ def _report(error: ConnectSafelyError, *, account: str | None = None) -> int:
         line = f"LinkedIn Premium (or an active subscription) is required for {who}: {error}"
     else:
         where = f"account {account}: " if account else ""
-        line = f"{where}{error}" + (f" ({advice})" if advice else "")
+        line = f"{where}{_words(error)}" + (f" ({advice})" if advice else "")
     print(f"connectsafely: {printable(line)}", file=sys.stderr)
     return code
+
+
+def _words(error: ConnectSafelyError) -> str:
+    """The error's line in this tool's words: no library class names, no line breaks."""
+    if isinstance(error, APIConnectionError):
+        return _CLASS_PREFIX.sub("", str(error))
+    if isinstance(error, BadRequestError) and error.issues:
+        return f"HTTP 400: {'; '.join(str(issue) for issue in error.issues)}"
+    return str(error)
 
 
 @asynccontextmanager
@@ -177,6 +219,10 @@ async def _client(args: argparse.Namespace) -> AsyncIterator[AsyncConnectSafely]
 
 async def _visitors(args: argparse.Namespace) -> int:
     interactive = args.output is None and sys.stdout.isatty()
+    # Piped, the reader (head, jq) usually prints to the same terminal as our stderr: a
+    # progress line there would be mixed into its output.
+    show_progress = (not args.quiet and sys.stderr.isatty()
+                     and (args.output is not None or interactive))
     fmt = args.format or (
         format_for_path(args.output) if args.output else ("table" if interactive else "ndjson")
     )
@@ -193,11 +239,14 @@ async def _visitors(args: argparse.Namespace) -> int:
         }
         started = Stats()
         with _open_output(args.output, fmt) as out, \
-                make_progress(enabled=not args.quiet and sys.stderr.isatty()) as progress:
-            writer = make_writer(fmt, out, multi_account=len(accounts) > 1,
-                                 pretty=interactive)
+                make_progress(enabled=show_progress) as progress:
+            writer = DeferredWriter(lambda: make_writer(
+                fmt, out, multi_account=len(accounts) > 1, pretty=interactive))
+            complete = False
             try:
                 async for account, page in _merged_pages(walks, failures):
+                    if interactive and page.visitors:
+                        progress.clear()  # rows and the progress line share the terminal
                     for visitor in page.visitors:
                         writer.write({"account_id": page.account_id or account,
                                       **visitor_record(visitor)})
@@ -206,10 +255,12 @@ async def _visitors(args: argparse.Namespace) -> int:
                     for walk in walks.values():
                         stats.add(walk.stats)
                     progress.update(stats)
+                complete = len(failures) < len(accounts)
             finally:
-                # Runs on Ctrl-C and errors too: what was written stays complete and valid.
+                # Runs on Ctrl-C and errors too: what was written stays complete and valid,
+                # and a command that failed before any visitor prints nothing at all.
                 progress.stop()
-                writer.close()
+                writer.close(complete=complete)
     code = 0
     for account, error in failures:
         code = code or _report(error, account=account)

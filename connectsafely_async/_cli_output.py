@@ -12,7 +12,7 @@ import csv
 import json
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final, Protocol, TextIO
@@ -24,6 +24,7 @@ from ._pagination import WalkStats
 
 __all__ = [
     "FORMATS",
+    "DeferredWriter",
     "Progress",
     "Stats",
     "Writer",
@@ -95,6 +96,41 @@ def make_writer(fmt: str, out: TextIO, *, multi_account: bool, pretty: bool) -> 
         return _PlainTableWriter(out, multi_account=multi_account)
     msg = f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}"
     raise ValueError(msg)
+
+
+class DeferredWriter:
+    """A writer that opens its document with the first record, not before.
+
+    A command that fails before any visitor arrives then prints nothing on stdout: no
+    table header, no ``0 visitor(s)``, no CSV header, no ``[]`` that would read as "no
+    visitors" to the next program in a pipe.
+    """
+
+    def __init__(self, make: Callable[[], Writer]) -> None:
+        self._make = make
+        self._writer: Writer | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._writer is not None
+
+    def write(self, record: Record) -> None:
+        if self._writer is None:
+            self._writer = self._make()
+        self._writer.write(record)
+
+    def close(self, *, complete: bool) -> None:
+        """Complete the document.
+
+        Args:
+            complete: the walk succeeded; with no record written, an empty document (a
+                table saying ``0 visitor(s)``, ``[]``) is written only then.
+        """
+        if self._writer is None:
+            if not complete:
+                return
+            self._writer = self._make()
+        self._writer.close()
 
 
 class _NdjsonWriter:
@@ -256,6 +292,7 @@ class Stats:
 
 class Progress(Protocol):
     def update(self, stats: Stats) -> None: ...
+    def clear(self) -> None: ...
     def stop(self) -> None: ...
 
 
@@ -285,6 +322,9 @@ class _NoProgress:
     def update(self, stats: Stats) -> None:
         pass
 
+    def clear(self) -> None:
+        pass
+
     def stop(self) -> None:
         pass
 
@@ -301,11 +341,15 @@ class _PlainProgress:
         self._err.flush()
         self._shown = True
 
-    def stop(self) -> None:
+    def clear(self) -> None:
+        """Erase the line until the next update: rows are about to share the terminal."""
         if self._shown:
             self._err.write("\r\x1b[K")
             self._err.flush()
             self._shown = False
+
+    def stop(self) -> None:
+        self.clear()
 
 
 class _RichProgress:
@@ -323,6 +367,10 @@ class _RichProgress:
 
     def update(self, stats: Stats) -> None:
         self._progress.update(self._task, description=stats.describe())
+
+    def clear(self) -> None:
+        # Nothing to do: with rich installed the table is rich's too, drawn after stop().
+        pass
 
     def stop(self) -> None:
         self._progress.stop()

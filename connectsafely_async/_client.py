@@ -7,6 +7,7 @@ transport.
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import logging
 import os
@@ -38,6 +39,7 @@ from ._many import AccountVisitor, AccountVisitors, check_account_ids, fetch_man
 from ._models import RateLimit, TimeRange, Visitor, VisitorsPage
 from ._pagination import Fetch, Walk, WalkSpec, WalkStats, walk_pages, walk_visitors
 from ._protocol import (
+    HttpRequest,
     HttpResponse,
     VisitorsQuery,
     build_visitors_request,
@@ -56,7 +58,7 @@ if TYPE_CHECKING:
 
     import aiohttp
 
-__all__ = ["DEFAULT_BASE_URL", "AsyncConnectSafely"]
+__all__ = ["DEFAULT_BASE_URL", "UNSET", "AsyncConnectSafely"]
 
 logger = logging.getLogger("connectsafely_async")
 
@@ -67,6 +69,16 @@ DEFAULT_MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024
 ENV_API_KEY: Final = "CONNECTSAFELY_API_KEY"
 ENV_BASE_URL: Final = "CONNECTSAFELY_BASE_URL"
 ENV_ACCOUNT_ID: Final = "CONNECTSAFELY_ACCOUNT_ID"
+
+
+class _Unset:
+    """The "keep this client's value" sentinel of ``with_options`` (``None`` means "off")."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final = _Unset()
 
 
 class AsyncConnectSafely:
@@ -145,9 +157,10 @@ class AsyncConnectSafely:
                 or f"connectsafely-async/{package_version()}",
             }
         )
+        self._timeout = check_timeout(timeout)
         self._transport = AiohttpTransport(
             session=session,
-            timeout=check_timeout(timeout),
+            timeout=self._timeout,
             max_response_bytes=check_positive_int("max_response_bytes", max_response_bytes),
             connection_limit=check_positive_int("connection_limit", connection_limit),
         )
@@ -156,6 +169,8 @@ class AsyncConnectSafely:
             limits_from_environment(rate_limits), api_key=self._api_key
         )
         self._closed = False
+        # A with_options() copy points at the client it was made from: one lifecycle.
+        self._root = self
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -171,8 +186,12 @@ class AsyncConnectSafely:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the client and the session it created (a borrowed one stays open)."""
-        self._closed = True
+        """Close the client and the session it created (a borrowed one stays open).
+
+        On a ``with_options()`` copy this closes the client it was made from, and so every
+        copy: they share one session (and one rate limiter).
+        """
+        self._root._closed = True
         try:
             if self._limiter is not None:
                 await self._limiter.aclose()
@@ -181,7 +200,56 @@ class AsyncConnectSafely:
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self._root._closed
+
+    @property
+    def timeout(self) -> float:
+        """Seconds one request (connect to last byte) may take, unless a call says less."""
+        return self._timeout
+
+    def with_options(
+        self,
+        *,
+        account_id: str | _Unset | None = UNSET,
+        timeout: float | _Unset = UNSET,
+        max_retries: int | _Unset = UNSET,
+        retry: RetryPolicy | _Unset = UNSET,
+    ) -> AsyncConnectSafely:
+        """A copy of this client with other defaults, for a call or a part of a program.
+
+        ``client.with_options(max_retries=0).get_visitors(...)`` changes one call's defaults
+        without building a second client. The copy shares everything that is expensive or
+        must be counted once: the session and its connection pool, the rate limiter (so
+        the copy's requests count against the same limits), the key and the base URL. It
+        has its own default account, timeout and retry settings. Closing either closes the
+        shared session, so close the original (or any one copy) once, when done with all.
+
+        Args:
+            account_id: the default account of the copy (``None``: the workspace's).
+            timeout: seconds one request may take; at most this client's ``timeout``,
+                which sets the session's own limit.
+            max_retries: retries of one failed request.
+            retry: when and how long to wait between retries.
+
+        Returns:
+            A new ``AsyncConnectSafely`` sharing this one's session and limiter.
+
+        Raises:
+            TypeError, ValueError: an argument of the wrong type or value, before any copy.
+        """
+        clone = copy.copy(self)
+        if not isinstance(account_id, _Unset):
+            clone._account_id = check_optional_text("account_id", account_id)
+        if not isinstance(timeout, _Unset):
+            clone._timeout = self._check_call_timeout(timeout)
+        if not isinstance(max_retries, _Unset):
+            clone._max_retries = check_non_negative_int("max_retries", max_retries)
+        if not isinstance(retry, _Unset):
+            if not isinstance(retry, RetryPolicy):
+                msg = f"retry must be a RetryPolicy, got {type(retry).__name__}"
+                raise TypeError(msg)
+            clone._retry = retry
+        return clone
 
     @property
     def base_url(self) -> str:
@@ -203,6 +271,8 @@ class AsyncConnectSafely:
     def __del__(self, _warn: Any = warnings.warn) -> None:
         # Only a session we created can leak; say so the way aiohttp and svcs do.
         transport = getattr(self, "_transport", None)
+        if getattr(self, "_root", None) is not self:
+            return  # a with_options() copy: the client it came from owns the session
         if transport is not None and transport.has_open_owned_session:
             _warn(
                 f"unclosed {type(self).__name__}: use 'async with' or await aclose()",
@@ -223,6 +293,7 @@ class AsyncConnectSafely:
         account_id: str | None = None,
         fetch_all: bool = False,
         max_retries: int | None = None,
+        timeout: float | None = None,
     ) -> VisitorsPage:
         """Fetch one page of profile visitors: one request, sent as given.
 
@@ -234,6 +305,8 @@ class AsyncConnectSafely:
             account_id: the LinkedIn account (``None``: the client's default).
             fetch_all: let the service page by itself up to ``max_visitors``.
             max_retries: retries for this call (``None``: the client's).
+            timeout: seconds each request of this call may take (``None``: the client's
+                ``timeout``, which is also the most a call may ask for).
 
         Raises:
             APIStatusError: a subclass by status, after retries of the transient ones.
@@ -248,7 +321,8 @@ class AsyncConnectSafely:
             fetch_all=check_bool("fetch_all", fetch_all) or None,
             max_visitors=check_positive_int("max_visitors", max_visitors),
         )
-        return await self._fetch_page(query, max_retries=self._resolve_retries(max_retries))
+        return await self._fetch_page(query, max_retries=self._resolve_retries(max_retries),
+                                      timeout=self._resolve_timeout(timeout))
 
     def iter_visitor_pages(
         self,
@@ -259,6 +333,7 @@ class AsyncConnectSafely:
         time_range: TimeRange | str | None = None,
         account_id: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         resume: Checkpoint | None = None,
         prefetch: int = 0,
     ) -> Walk[VisitorsPage]:
@@ -278,6 +353,7 @@ class AsyncConnectSafely:
             time_range: a ``TimeRange`` or any string the service accepts.
             account_id: the LinkedIn account (``None``: the client's default).
             max_retries: retries per page request (``None``: the client's).
+            timeout: seconds each page request may take (``None``: the client's).
             resume: a ``Checkpoint`` (from a page, a walk or an error) to continue from.
             prefetch: pages to request ahead while the consumer works on the current one.
                 Off by default: every request costs LinkedIn-side activity on the account
@@ -295,7 +371,8 @@ class AsyncConnectSafely:
             max_visitors=max_visitors, count=count, start=start, time_range=time_range,
             account_id=account_id, resume=resume, prefetch=prefetch,
         )
-        return walk_pages(self._page_fetcher(max_retries), spec, start=start, resume=resume)
+        fetch = self._page_fetcher(max_retries, timeout)
+        return walk_pages(fetch, spec, start=start, resume=resume)
 
     def iter_visitors(
         self,
@@ -306,6 +383,7 @@ class AsyncConnectSafely:
         time_range: TimeRange | str | None = None,
         account_id: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         resume: Checkpoint | None = None,
         prefetch: int = 0,
     ) -> Walk[Visitor]:
@@ -319,7 +397,8 @@ class AsyncConnectSafely:
             max_visitors=max_visitors, count=count, start=start, time_range=time_range,
             account_id=account_id, resume=resume, prefetch=prefetch,
         )
-        return walk_visitors(self._page_fetcher(max_retries), spec, start=start, resume=resume)
+        fetch = self._page_fetcher(max_retries, timeout)
+        return walk_visitors(fetch, spec, start=start, resume=resume)
 
     def _plan_walk(
         self,
@@ -367,6 +446,7 @@ class AsyncConnectSafely:
         time_range: TimeRange | str | None = None,
         concurrency: int = 8,
         max_retries: int | None = None,
+        timeout: float | None = None,
         prefetch: int = 0,
         on_complete: Callable[[AccountVisitors], object] | None = None,
     ) -> dict[str, AccountVisitors]:
@@ -386,6 +466,7 @@ class AsyncConnectSafely:
             time_range: a ``TimeRange`` or any string the service accepts.
             concurrency: how many accounts are walked at once.
             max_retries: retries per page request (``None``: the client's).
+            timeout: seconds each page request may take (``None``: the client's).
             prefetch: pages each walk requests ahead (see ``iter_visitor_pages``).
             on_complete: called with each account's result as soon as its walk ends
                 (progress reporting).
@@ -399,7 +480,7 @@ class AsyncConnectSafely:
         ids = check_account_ids(account_ids)
         walk = self._account_walk(
             max_visitors=max_visitors, count=count, time_range=time_range,
-            max_retries=max_retries, prefetch=prefetch,
+            max_retries=max_retries, timeout=timeout, prefetch=prefetch,
         )
         return await fetch_many(
             walk, ids, concurrency=check_positive_int("concurrency", concurrency),
@@ -415,6 +496,7 @@ class AsyncConnectSafely:
         time_range: TimeRange | str | None = None,
         concurrency: int = 8,
         max_retries: int | None = None,
+        timeout: float | None = None,
         prefetch: int = 0,
         on_complete: Callable[[AccountVisitors], object] | None = None,
     ) -> AsyncGenerator[AccountVisitor, None]:
@@ -433,7 +515,7 @@ class AsyncConnectSafely:
         ids = check_account_ids(account_ids)
         walk = self._account_walk(
             max_visitors=max_visitors, count=count, time_range=time_range,
-            max_retries=max_retries, prefetch=prefetch,
+            max_retries=max_retries, timeout=timeout, prefetch=prefetch,
         )
         return iter_many(
             walk, ids, concurrency=check_positive_int("concurrency", concurrency),
@@ -441,13 +523,19 @@ class AsyncConnectSafely:
         )
 
     async def list_accounts(
-        self, query: str | None = None, *, max_retries: int | None = None
+        self,
+        query: str | None = None,
+        *,
+        max_retries: int | None = None,
+        timeout: float | None = None,
     ) -> tuple[Account, ...]:
         """The LinkedIn accounts of the workspace (``GET /linkedin/accounts``).
 
         Args:
             query: the service's ``q`` filter (a name or public id fragment); ``None``: all.
             max_retries: retries for this call (``None``: the client's).
+            timeout: seconds each request of this call may take (``None``: the client's
+                ``timeout``, which is also the most a call may ask for).
 
         Raises:
             APIStatusError: a subclass by status, after retries of the transient ones.
@@ -457,11 +545,12 @@ class AsyncConnectSafely:
         request = build_accounts_request(check_optional_text("query", query))
         url = self._base_url + request.path
         retries = self._resolve_retries(max_retries)
+        deadline = self._resolve_timeout(timeout)
 
         async def attempt() -> tuple[Account, ...]:
             if self._limiter is not None:
                 await self._limiter.acquire(None)  # a workspace call: the key's limit only
-            response = self._redact(await self._transport.send(url, request, self._headers))
+            response = await self._send(url, request, deadline)
             try:
                 accounts = parse_accounts(response)
             except APIStatusError as error:
@@ -480,6 +569,7 @@ class AsyncConnectSafely:
         count: int,
         time_range: TimeRange | str | None,
         max_retries: int | None,
+        timeout: float | None,
         prefetch: int,
     ) -> Callable[[str], Walk[VisitorsPage]]:
         # Checked once here, so a bad argument fails the call rather than every account.
@@ -488,11 +578,13 @@ class AsyncConnectSafely:
             account_id=None, resume=None, prefetch=prefetch,
         )
         self._resolve_retries(max_retries)
+        self._resolve_timeout(timeout)
 
         def walk(account_id: str) -> Walk[VisitorsPage]:
             return self.iter_visitor_pages(
                 account_id=account_id, max_visitors=max_visitors, count=count,
-                time_range=time_range, max_retries=max_retries, prefetch=prefetch,
+                time_range=time_range, max_retries=max_retries, timeout=timeout,
+                prefetch=prefetch,
             )
 
         return walk
@@ -500,7 +592,12 @@ class AsyncConnectSafely:
     # -- plumbing ----------------------------------------------------------------------------
 
     async def _fetch_page(
-        self, query: VisitorsQuery, *, max_retries: int, stats: WalkStats | None = None
+        self,
+        query: VisitorsQuery,
+        *,
+        max_retries: int,
+        timeout: float,
+        stats: WalkStats | None = None,
     ) -> VisitorsPage:
         request = build_visitors_request(query)
         url = self._base_url + request.path
@@ -516,7 +613,7 @@ class AsyncConnectSafely:
             began = time.perf_counter()
             if stats is not None:
                 stats.requests += 1
-            response = self._redact(await self._transport.send(url, request, self._headers))
+            response = await self._send(url, request, timeout)
             logger.debug(
                 "%s %s start=%s count=%s -> %d in %.3fs (request id %s)",
                 request.method, request.path, query.start, query.count, response.status,
@@ -538,6 +635,14 @@ class AsyncConnectSafely:
             attempt, self._retry, max_retries=max_retries, on_retry=count_retry
         )
 
+    async def _send(self, url: str, request: HttpRequest, timeout: float) -> HttpResponse:
+        """One exchange through the transport within *timeout* seconds, scrubbed of the key.
+
+        Every answer passes through the redactor here, before anything parses it: no
+        visitor field, error body or ``request_id`` can then hold the key (see _redaction).
+        """
+        return self._redact(await self._transport.send(url, request, self._headers, timeout))
+
     def _observe(
         self,
         account: str | None,
@@ -551,16 +656,26 @@ class AsyncConnectSafely:
                 account=account, wall=response.received_at, rate_limit=rate_limit, error=error
             )
 
-    def _page_fetcher(self, max_retries: int | None) -> Fetch:
+    def _page_fetcher(self, max_retries: int | None, timeout: float | None) -> Fetch:
         resolved = self._resolve_retries(max_retries)
+        deadline = self._resolve_timeout(timeout)
 
         async def fetch(query: VisitorsQuery, stats: WalkStats) -> VisitorsPage:
-            return await self._fetch_page(query, max_retries=resolved, stats=stats)
+            return await self._fetch_page(query, max_retries=resolved, timeout=deadline,
+                                          stats=stats)
 
         return fetch
 
     def _resolve_account(self, account_id: str | None) -> str | None:
         return check_optional_text("account_id", account_id) or self._account_id
+
+    def _resolve_timeout(self, timeout: float | None) -> float:
+        return self._timeout if timeout is None else self._check_call_timeout(timeout)
+
+    def _check_call_timeout(self, timeout: object) -> float:
+        # Each request carries its own timeout to aiohttp, so a call may ask for more than
+        # the client's as well as for less.
+        return check_timeout(timeout)
 
     def _resolve_retries(self, max_retries: int | None) -> int:
         if max_retries is None:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import enum
 from collections.abc import AsyncIterable, Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import attrs
 
 from ._checkpoint import Checkpoint
-from ._display import records, visitors_html
+from ._display import records, visitor_record, visitors_html
 from ._relative_time import parse_relative_age
 
 __all__ = [
@@ -61,6 +62,14 @@ class Visitor:
     profile_url: str | None = None
     navigation_url: str | None = None
     fetched_at: datetime | None = attrs.field(default=None, eq=False)
+
+    def to_dict(self) -> dict[str, object]:
+        """This visitor as one flat record of JSON-ready values, snake_case keys.
+
+        The record ``to_dicts()`` makes per visitor: the fields, plus ``is_anonymous``,
+        ``viewed_ago_seconds`` and ``estimated_viewed_at``; datetimes as ISO-8601 strings.
+        """
+        return visitor_record(self)
 
     @property
     def is_anonymous(self) -> bool:
@@ -173,6 +182,28 @@ class VisitorList(list[Visitor]):
         ``estimated_viewed_at`` (ISO-8601); datetimes are ISO-8601 strings.
         """
         return records(self)
+
+    def to_pandas(self) -> Any:
+        """A ``pandas.DataFrame``, one row per visitor, the columns of ``to_dicts()``.
+
+        ``fetched_at`` and ``estimated_viewed_at`` are timezone-aware datetimes.
+
+        Raises:
+            ImportError: pandas is not installed (``pip install 'connectsafely-async[pandas]'``).
+        """
+        from ._frames import to_pandas
+
+        return to_pandas(self)
+
+    def to_polars(self) -> Any:
+        """A ``polars.DataFrame``, one row per visitor, the columns of ``to_dicts()``.
+
+        Raises:
+            ImportError: polars is not installed (``pip install 'connectsafely-async[polars]'``).
+        """
+        from ._frames import to_polars
+
+        return to_polars(self)
 
     def _repr_html_(self) -> str:
         return visitors_html(self, caption=f"{len(self)} visitor(s)")

@@ -33,6 +33,8 @@ __all__ = ["Redactor"]
 _REDACTED: Final = REDACTED.encode()
 # An escape of an ASCII character: the only kind that can spell a character of a key.
 _ASCII_ESCAPE: Final = re.compile(rb"\\u00[0-7]")
+_OCTAL_DIGITS: Final = frozenset(bytes([d]) for d in b"01234567")
+_SCAN_LIMIT: Final = 24
 _SHORT_ESCAPES: Final = {'"': rb'\"', "\\": rb"\\", "/": rb"\/"}
 
 
@@ -62,7 +64,7 @@ class Redactor:
         # The escaped spellings, compiled on first need (most clients never see one).
         self._pattern: re.Pattern[bytes] | None = None
         # Short escapes that could spell a character of this key (``\"`` for a key with ").
-        self._escapes = tuple(_SHORT_ESCAPES[c] for c in sorted(set(key) & set(_SHORT_ESCAPES)))
+        self._escapes = frozenset(_SHORT_ESCAPES[c] for c in set(key) & set(_SHORT_ESCAPES))
         del key
 
     def __repr__(self) -> str:
@@ -88,9 +90,27 @@ class Redactor:
         return attrs.evolve(response, body=body, headers=headers)
 
     def _may_spell_escaped(self, body: bytes) -> bool:
-        if b"\\" not in body:
+        """Whether ``body`` holds an escape that could spell a character of the key.
+
+        Backslashes are found with memchr, so a page with a few escaped quotes costs a few
+        µs; past ``_SCAN_LIMIT`` of them (a server that escapes all non-ASCII text), one
+        regex pass over the rest costs less than looking at each.
+        """
+        find = body.find
+        at = find(b"\\")
+        for _ in range(_SCAN_LIMIT):
+            if at == -1:
+                return False
+            if body[at + 1 : at + 4] == b"u00" and body[at + 4 : at + 5] in _OCTAL_DIGITS:
+                return True
+            if body[at : at + 2] in self._escapes:
+                return True
+            at = find(b"\\", at + 2)  # past the escaped character (``\\\\`` included)
+        if at == -1:
             return False
-        return _ASCII_ESCAPE.search(body) is not None or any(e in body for e in self._escapes)
+        return _ASCII_ESCAPE.search(body, at) is not None or any(
+            escape in body for escape in self._escapes
+        )
 
     def _scrub(self, body: bytes) -> bytes:
         if self._pattern is None:

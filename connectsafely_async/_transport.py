@@ -66,15 +66,22 @@ class AiohttpTransport:
             raise ClientClosedError(msg)
         return self._session
 
-    async def send(self, url: str, request: HttpRequest, headers: SecretHeaders) -> HttpResponse:
+    async def send(
+        self, url: str, request: HttpRequest, headers: SecretHeaders, timeout: float | None = None
+    ) -> HttpResponse:
         """Send one request and read its whole body (up to the size cap).
+
+        Args:
+            timeout: seconds for this request, connect to last byte (``None``: the
+                transport's own).
 
         Raises:
             APITimeoutError: no complete answer within the timeout.
             APIConnectionError: no HTTP answer, a cut-off body, or a body over the cap.
             ClientClosedError: the client (or the lent session) was closed.
         """
-        outcome = await self._exchange(url, request, headers)
+        limit = self._timeout if timeout is None else aiohttp.ClientTimeout(total=timeout)
+        outcome = await self._exchange(url, request, headers, limit)
         if isinstance(outcome, ConnectSafelyError):
             # aiohttp's exception carries the request's headers, and so the key: it must not
             # even be the __context__ of ours. Raising outside its except block is not enough
@@ -86,7 +93,7 @@ class AiohttpTransport:
         return outcome
 
     async def _exchange(
-        self, url: str, request: HttpRequest, headers: SecretHeaders
+        self, url: str, request: HttpRequest, headers: SecretHeaders, timeout: aiohttp.ClientTimeout
     ) -> HttpResponse | ConnectSafelyError:
         """The answer, or the error to raise for aiohttp's exception (returned, not raised)."""
         session = self._get_session()
@@ -97,14 +104,15 @@ class AiohttpTransport:
                 data=request.body,
                 headers=headers,
                 allow_redirects=False,
-                timeout=self._timeout,
+                timeout=timeout,
             ) as response:
                 body = await self._read_body(response)
                 return HttpResponse(response.status, response.headers, body)
         except asyncio.TimeoutError:
-            return APITimeoutError(f"no complete answer within {self._timeout.total}s")
+            return APITimeoutError(f"no complete answer within {timeout.total:g}s")
         except aiohttp.ClientError as exc:
-            return APIConnectionError(f"{type(exc).__name__}: {_describe(exc)}")
+            # In our words: aiohttp's class names mean nothing to the person reading this.
+            return APIConnectionError(_describe(exc))
         except RuntimeError as exc:
             if not session.closed:
                 raise

@@ -13,14 +13,16 @@ import io
 import json
 import os
 import pty
+import re
 import select
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from connectsafely_async.testing import FakeConnectSafely, Fault
+from connectsafely_async.testing import FakeConnectSafely, Fault, serve_in_thread
 
 ACCOUNT = "696ce9e780e0483585e4e553"
 OTHER = "aaaaaaaaaaaaaaaaaaaaaaaa"
@@ -49,12 +51,13 @@ async def arun(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
     return process.returncode, out.decode(), err.decode()
 
 
-def run_on_terminal(*args: str) -> tuple[int, str, str]:
+def run_on_terminal(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     """Run with stdout and stderr on two pseudo-terminals; returns (code, stdout, stderr)."""
     out_master, out_slave = pty.openpty()
     err_master, err_slave = pty.openpty()
     process = subprocess.Popen(  # noqa: S603
-        [*COMMAND, *args], stdout=out_slave, stderr=err_slave, env=clean_env(COLUMNS="120")
+        [*COMMAND, *args], stdout=out_slave, stderr=err_slave,
+        env=clean_env(COLUMNS="120", **(env or {})),
     )
     os.close(out_slave)
     os.close(err_slave)
@@ -279,3 +282,140 @@ def test_csv_keeps_formula_like_cells_as_text() -> None:
     assert row["name"] == "'=HYPERLINK(\"http://x\")"
     assert row["headline"] == "'-5 years"
     assert row["is_anonymous"] == "false"
+
+
+# -- one exit code per failure class, each over loopback -------------------------------------
+
+_HOLD = {"success": False, "error": "Too many requests", "holdUntil": "2999-01-01T00:00:00Z"}
+
+
+@pytest.mark.parametrize(
+    ("fault", "args", "code", "words"),
+    [
+        (None, ("--time-range", "yesterday"), 11, "HTTP 400: Invalid timeRange: yesterday"),
+        (Fault(status=400, json={"success": False, "error": "bad"}), (), 11, "HTTP 400: bad"),
+        (Fault(status=401, json={"error": "Unauthorized"}), (), 4, "HTTP 401"),
+        (Fault(status=403, json={"error": "Premium required"}), (), 5, "Premium"),
+        (Fault(status=404, json={"error": "Account not found"}), (), 6, "HTTP 404"),
+        (Fault(status=429, json=_HOLD), (), 7, "HTTP 429"),
+        (Fault(status=500, json={"error": "boom"}), (), 9, "HTTP 500"),
+        (Fault(status=200, json={"visitors": "not a list"}), (), 10, "unexpected"),
+        (Fault(status=302, json={}, headers={"Location": "https://elsewhere.invalid/"}), (),
+         12, "HTTP 302"),
+        (Fault(status=409, json={"error": "conflict"}), (), 12, "HTTP 409"),
+    ],
+    ids=["400-time-range", "400", "401", "403", "404", "429", "500", "bad-body", "302", "409"],
+)
+async def test_every_failure_class_has_its_exit_code_and_prints_nothing_on_stdout(
+    fake: FakeConnectSafely, fault: Fault | None, args: tuple[str, ...], code: int, words: str,
+) -> None:
+    if fault is not None:
+        fake.inject(fault, times=fault_times(fault))
+    env = {"CONNECTSAFELY_API_KEY": fake.api_key, "CONNECTSAFELY_BASE_URL": fake.url}
+    for fmt in ("table", "json", "csv"):
+        if fault is not None and fmt != "table":
+            fake.inject(fault, times=fault_times(fault))
+        returned, out, err = await arun("visitors", "-f", fmt, *args, env=env)
+        assert (returned, out) == (code, ""), err  # no header, no [], no "0 visitor(s)"
+        assert words in err
+        assert len(err.splitlines()) == 1
+        assert "Traceback" not in err
+
+
+def fault_times(fault: Fault) -> int:
+    return 3 if fault.status == 500 else 1  # a 500 is retried twice, then reported
+
+
+def test_documented_exit_codes_match_the_table() -> None:
+    from connectsafely_async import _cli
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    for _, code, _ in _cli.EXIT_CODES:
+        assert f"| {code} |" in readme, code
+        assert f"\n{code} " in _cli.__doc__ or f"\n{code}  " in _cli.__doc__, code
+    assert {code for _, code, _ in _cli.EXIT_CODES} == set(range(1, 13)) - {2}
+
+
+def test_an_unreachable_host_is_described_without_library_names() -> None:
+    for url in ("http://127.0.0.1:9", "https://no-such-host.invalid"):
+        result = run("visitors", "-f", "table",
+                     env={"CONNECTSAFELY_API_KEY": "k", "CONNECTSAFELY_BASE_URL": url})
+        assert result.returncode == 8, result.stderr
+        assert result.stdout == ""
+        assert "cannot connect to" in result.stderr
+        assert "Client" not in result.stderr, result.stderr  # aiohttp's ClientConnector...
+        assert "Error" not in result.stderr, result.stderr
+
+
+def test_a_terminal_sees_nothing_on_stdout_before_a_connection_error() -> None:
+    code, out, err = run_on_terminal("visitors", env={"CONNECTSAFELY_API_KEY": "k",
+                                                      "CONNECTSAFELY_BASE_URL":
+                                                      "http://127.0.0.1:9"})
+    assert code == 8
+    assert out == ""
+    # The spinner was erased before the error: after the last erase, only the error line.
+    tail = re.split(r"\x1b\[2?K", err)[-1]
+    assert tail.strip().startswith("connectsafely: cannot connect to 127.0.0.1:9"), tail
+
+
+def test_piped_output_gets_no_progress_line_even_on_a_terminal() -> None:
+    # `connectsafely visitors | head`: head prints to the terminal our stderr is on.
+    err_master, err_slave = pty.openpty()
+    process = subprocess.Popen(  # noqa: S603
+        [*COMMAND, "visitors", "--demo", "--count", "1", "--demo-latency", "0.05", "-f",
+         "json"], stdout=subprocess.PIPE, stderr=err_slave, env=clean_env(),
+    )
+    os.close(err_slave)
+    assert process.stdout is not None
+    first = process.stdout.readline() + process.stdout.readline()
+    process.stdout.close()  # the reader leaves, like head
+    assert process.wait(timeout=30) == 0
+    assert first.startswith(b"[")
+    assert read_all(err_master) == b""
+
+
+def test_the_progress_line_is_erased_when_a_walk_fails_midway(tmp_path: Path) -> None:
+    with serve_in_thread(FakeConnectSafely(latency=0.2)) as fake:
+        fake.inject(Fault(), times=2)  # two pages as usual, then the account is gone
+        fake.inject(Fault(status=404, json={"error": "gone"}))
+        code, _, err = run_on_terminal(
+            "visitors", "--count", "5", "-o", str(tmp_path / "v.ndjson"),
+            env={"CONNECTSAFELY_API_KEY": fake.api_key, "CONNECTSAFELY_BASE_URL": fake.url},
+        )
+    assert code == 6, err
+    assert "fetching: 10 visitor(s)" in err  # the progress line was shown
+    # What remains on the terminal: the text after the last erase is the error line only.
+    tail = re.split(r"\x1b\[2?K", err)[-1]
+    assert "fetching" not in tail
+    assert "HTTP 404" in tail
+    assert len((tmp_path / "v.ndjson").read_text().splitlines()) == 10
+
+
+def read_all(fd: int) -> bytes:
+    data = b""
+    while select.select([fd], [], [], 0.2)[0]:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    os.close(fd)
+    return data
+
+
+def test_rows_never_land_on_the_progress_line_of_a_shared_terminal() -> None:
+    # One terminal for both streams, as in a real shell: each row starts on a clean line.
+    master, slave = pty.openpty()
+    process = subprocess.Popen(  # noqa: S603
+        [*COMMAND, "visitors", "--demo", "--max", "6", "--count", "2", "--demo-latency", "0.2"],
+        stdout=slave, stderr=slave, env=clean_env(COLUMNS="120"),
+    )
+    os.close(slave)
+    assert process.wait(timeout=60) == 0
+    screen = read_all(master).decode()
+    assert "fetching:" in screen or "connecting" in screen  # the progress line was drawn
+    assert "Chloé Smith" in screen
+    for segment in re.split(r"\r|\n", screen):
+        assert not ("fetching:" in segment and "Viewed" in segment), segment

@@ -307,3 +307,33 @@ async def test_prefetch_has_an_upper_bound_checked_before_any_request() -> None:
         assert [v.name async for v in walk] == ["Visitor 0"]
         await asyncio.sleep(0)
     assert len(server.requests) >= 1
+
+
+# -- the command line ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("answer", "code", "words"),
+    [
+        (Answer(body=DEEP), 10, "nested more than 64 levels deep"),
+        (Answer(status=302, headers={"Location": f"https://evil.example/?k={KEY}"}), 12,
+         "redirect to https://evil.example/ not followed"),
+    ],
+    ids=["deep-json", "redirect"],
+)
+async def test_the_cli_exits_with_its_documented_code_and_no_traceback(
+    answer: Answer, code: int, words: str
+) -> None:
+    async with HostileServer(answer) as server:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "connectsafely_async", "visitors",
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+            env={"PATH": "/usr/bin:/bin", "CONNECTSAFELY_API_KEY": KEY,
+                 "CONNECTSAFELY_BASE_URL": server.url},
+        )
+        out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == code
+    assert out == b""
+    assert words in err.decode()
+    assert b"Traceback" not in err
+    assert KEY.encode() not in err

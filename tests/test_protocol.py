@@ -920,3 +920,26 @@ def test_request_id_absent() -> None:
     assert response(200, {}).request_id is None
     assert response(200, {}, {"X-Request-Id": "abc"}).request_id == "abc"
     assert response(200, {}).content_type == "application/json"
+
+
+@pytest.mark.parametrize("quotes_before", [0, 5, 30, 500])
+@pytest.mark.parametrize(
+    ("key", "spelling"),
+    [
+        ("sk_live_abc123", "sk_live_\\u0061bc123"),
+        ("sk_live_abc123", "\\u0073\\u006B_live_abc123"),
+        ("sk/live/abc", "sk\\/live\\/abc"),
+        ('sk"live', 'sk\\"live'),
+        ("sk\\live", "sk\\\\live"),
+    ],
+)
+def test_every_json_spelling_of_the_key_is_redacted(
+    key: str, spelling: str, quotes_before: int
+) -> None:
+    # Escaped quotes before the echo take the redactor past its backslash scan to its regex.
+    padding = '\\"q\\" ' * quotes_before
+    raw = f'{{"hasMore": false, "visitors": [], "note": "{padding}x {spelling} y"}}'.encode()
+    assert json.loads(raw)["note"].endswith(f"x {key} y")
+    clean = Redactor(Secret(key))(response(200, raw))
+    assert json.loads(clean.body)["note"].endswith("x [REDACTED] y")
+    assert key not in json.dumps(json.loads(clean.body), ensure_ascii=False)

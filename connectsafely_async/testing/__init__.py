@@ -10,7 +10,10 @@
             ...  # point your client at fake.url with the key fake.api_key
 
 This package speaks only HTTP and JSON; it does not import the client, so it can test any
-client, including a broken one.
+client, including a broken one. ``serve_in_thread`` runs a fake on a thread of its own, for
+blocking code such as the sync ``ConnectSafely``; the pytest plugin
+(``connectsafely_async.testing.pytest_plugin``, registered on install) turns both into
+fixtures.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from __future__ import annotations
 from ._data import make_visitors
 from ._faults import Fault
 from ._server import FakeConnectSafely, RecordedRequest
+from ._threaded import serve_in_thread
 from ._visitors import MaxVisitorsMode
 
-__all__ = ["FakeConnectSafely", "Fault", "MaxVisitorsMode", "RecordedRequest", "make_visitors"]
+__all__ = ["FakeConnectSafely", "Fault", "MaxVisitorsMode", "RecordedRequest", "make_visitors",
+           "serve_in_thread"]

@@ -197,8 +197,11 @@ class FakeConnectSafely:
             raise RuntimeError(msg)
         return self._url
 
-    async def start(self) -> None:
-        """Start serving on a free port of 127.0.0.1.
+    async def start(self, *, port: int = 0) -> None:
+        """Start serving on 127.0.0.1.
+
+        Args:
+            port: the port to listen on (0: a free one, what tests want).
 
         Raises:
             RuntimeError: already started, or closed (a fake server cannot be reopened).
@@ -214,7 +217,7 @@ class FakeConnectSafely:
         )
         await runner.setup()
         self._runner = runner
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = web.TCPSite(runner, "127.0.0.1", port)
         await site.start()
         host, port = runner.addresses[0][:2]
         self._url = f"http://{host}:{port}"
