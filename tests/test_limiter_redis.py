@@ -280,3 +280,32 @@ def test_without_redis_py_the_error_says_what_to_install(
         monkeypatch.setitem(sys.modules, name, None)  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match=r"connectsafely-async\[redis\]"):
         AsyncConnectSafely(api_key="k", rate_limits=RedisRateLimits(url="redis://h"))
+
+
+def test_the_sync_client_shares_the_limit_too(redis_server: RedisServer) -> None:
+    from connectsafely_async import ConnectSafely
+    from connectsafely_async.testing import serve_in_thread
+
+    limits = RedisRateLimits(url=redis_server.url, limits=key_limits())
+    fake = FakeConnectSafely(api_key=API_KEY, accounts=dict.fromkeys(ids(1), 5))
+    with serve_in_thread(fake) as served, ConnectSafely(
+        api_key=API_KEY, base_url=served.url, rate_limits=limits
+    ) as sdk:
+        assert len(sdk.get_visitors(account_id=ids(1)[0]).visitors) == 5
+    names = asyncio.run(redis_contents(redis_server.url))
+    assert any(name.endswith(":key") for name in names)
+
+
+async def test_with_options_copies_share_one_redis_limiter(
+    fake_key: FakeConnectSafely, redis_server: RedisServer
+) -> None:
+    limits = RedisRateLimits(url=redis_server.url, limits=key_limits())
+    async with client(fake_key, limits) as sdk:
+        quick = sdk.with_options(max_retries=0)
+        await quick.get_visitors(account_id=ids(1)[0])
+        await sdk.get_visitors(account_id=ids(1)[0])
+    assert quick.closed
+    key = next(n for n in await redis_contents(redis_server.url) if n.endswith(":key"))
+    async with redis_asyncio.Redis.from_url(redis_server.url, decode_responses=True) as conn:
+        tokens = float(await conn.hget(key, "tokens") or "nan")
+    assert tokens < CLIENT_BURST - 1  # both requests took from the same shared bucket
