@@ -6,6 +6,7 @@
                            [--account ID ...] [--format table|json|ndjson|csv | --json]
                            [--output FILE] [--quiet]
     connectsafely check [--demo] [--account ID ...]
+    connectsafely watch --db FILE ... / connectsafely history --db FILE ...  (_cli_history)
 
 ``--demo`` starts the in-package fake service on 127.0.0.1 and talks to it through the real
 client over HTTP, so everything runs on a fresh machine with no key. Output is a table on a
@@ -47,6 +48,8 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import TextIO
 
+from ._cli_history import COMMANDS as HISTORY_COMMANDS
+from ._cli_history import add_parsers as add_history_parsers
 from ._cli_output import (
     FORMATS,
     DeferredWriter,
@@ -114,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit code: 0, ``EXIT_USAGE``, ``EXIT_INTERRUPTED`` or one of ``EXIT_CODES``.
     """
     args = _parser().parse_args(argv)
-    command = _check if args.command == "check" else _visitors
+    command = {"check": _check, "visitors": _visitors, **HISTORY_COMMANDS}[args.command]
     try:
         return asyncio.run(command(args))
     except KeyboardInterrupt:
@@ -171,6 +174,7 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("check", parents=[common], help="verify the key and the accounts",
                         description="Verify the API key and show the accounts it reaches.")
+    add_history_parsers(commands, common)
     return parser
 
 

@@ -58,6 +58,8 @@ if TYPE_CHECKING:
 
     import aiohttp
 
+    from .history import SyncResult, VisitorStore
+
 __all__ = ["DEFAULT_BASE_URL", "UNSET", "AsyncConnectSafely"]
 
 logger = logging.getLogger("connectsafely_async")
@@ -521,6 +523,130 @@ class AsyncConnectSafely:
             walk, ids, concurrency=check_positive_int("concurrency", concurrency),
             on_complete=on_complete,
         )
+
+    async def sync_visitors(
+        self,
+        store: VisitorStore,
+        *,
+        account_id: str | None = None,
+        time_range: TimeRange | str | None = None,
+        max_visitors: int | None = None,
+        count: int | None = None,
+        max_retries: int | None = None,
+        timeout: float | None = None,
+        clock: Callable[[], float] | None = None,
+        collect: bool = True,
+    ) -> SyncResult:
+        """Walk the visitors into ``store`` and report who is new since the last sync.
+
+        Each page is recorded with the walk's checkpoint in one transaction; a sync that
+        dies resumes at its last recorded page the next time it runs with the same account
+        and time range. See ``connectsafely_async.history`` for identity and view times.
+
+        Args:
+            store: a ``VisitorStore``, e.g. an open ``history.SQLiteStore``.
+            account_id: the account (``None``: the client's default).
+            time_range, max_visitors, count, max_retries, timeout: as for
+                ``iter_visitor_pages``.
+            clock: seconds since the epoch a page counts as received (``None``: when it
+                was received); for replaying a fake with a moving clock.
+            collect: put the new/returning/anonymous visitors in the result
+                (``False``: counts only, for very large syncs).
+
+        Returns:
+            A ``SyncResult``: new, returning, unchanged and anonymous visitors; a walk
+            failure is in its ``error`` (what was recorded stays, and resumes next time).
+
+        Raises:
+            TypeError, ValueError: at the call, before any request, for a bad argument.
+            StoreError: the store failed (``StoreLockedError``: another process syncs it).
+        """
+        from .history._sync import sync_account
+
+        account = self._resolve_account(account_id)
+        walk_from, filters = self._sync_walk(
+            store, account, time_range=time_range, max_visitors=max_visitors, count=count,
+            max_retries=max_retries, timeout=timeout, clock=clock,
+        )
+        return await sync_account(walk_from, store, account_id=account or "", filters=filters,
+                                  clock=clock, collect=check_bool("collect", collect))
+
+    async def sync_visitors_many(
+        self,
+        store: VisitorStore,
+        account_ids: Iterable[str],
+        *,
+        time_range: TimeRange | str | None = None,
+        max_visitors: int | None = None,
+        count: int | None = None,
+        concurrency: int = 8,
+        max_retries: int | None = None,
+        timeout: float | None = None,
+        clock: Callable[[], float] | None = None,
+        collect: bool = True,
+    ) -> dict[str, SyncResult]:
+        """``sync_visitors`` for many accounts into one store, ``concurrency`` at once.
+
+        Every request goes through the client's shared rate limiter; one account's API
+        failure is in its own result and never stops the others.
+
+        Returns:
+            Account id -> ``SyncResult``, in input order.
+
+        Raises:
+            TypeError, ValueError: at the call, before any request, for a bad argument.
+            StoreError: the store failed.
+        """
+        from .history._sync import sync_accounts
+
+        ids = check_account_ids(account_ids)
+        walks = {
+            account: self._sync_walk(store, account, time_range=time_range,
+                                     max_visitors=max_visitors, count=count,
+                                     max_retries=max_retries, timeout=timeout, clock=clock)
+            for account in ids
+        }
+        return await sync_accounts(
+            lambda account: walks[account][0], store,
+            [(account, walks[account][1]) for account in ids],
+            concurrency=check_positive_int("concurrency", concurrency), clock=clock,
+            collect=check_bool("collect", collect),
+        )
+
+    def _sync_walk(
+        self,
+        store: VisitorStore,
+        account: str | None,
+        *,
+        time_range: TimeRange | str | None,
+        max_visitors: int | None,
+        count: int | None,
+        max_retries: int | None,
+        timeout: float | None,
+        clock: Callable[[], float] | None,
+    ) -> tuple[Callable[[Checkpoint | None], Walk[VisitorsPage]], str]:
+        """A sync's walk callable and filters fingerprint, every argument checked first."""
+        from .history import VisitorStore
+
+        if not isinstance(store, VisitorStore):
+            msg = f"store must be a VisitorStore (e.g. SQLiteStore), got {type(store).__name__}"
+            raise TypeError(msg)
+        if clock is not None and not callable(clock):
+            msg = f"clock must be callable or None, got {type(clock).__name__}"
+            raise TypeError(msg)
+        spec = self._plan_walk(max_visitors=max_visitors, count=count, start=0,
+                               time_range=time_range, account_id=account, resume=None,
+                               prefetch=0)
+        self._resolve_retries(max_retries)
+        self._resolve_timeout(timeout)
+
+        def walk_from(resume: Checkpoint | None) -> Walk[VisitorsPage]:
+            return self.iter_visitor_pages(account_id=account, time_range=time_range,
+                                           max_visitors=max_visitors, count=count,
+                                           max_retries=max_retries, timeout=timeout,
+                                           resume=resume)
+
+        return walk_from, spec.fingerprint
 
     async def list_accounts(
         self,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-__all__ = ["parse_relative_age"]
+__all__ = ["parse_relative_age", "parse_relative_bucket"]
 
 _SECOND = 1.0
 _MINUTE = 60.0
@@ -52,3 +52,21 @@ def parse_relative_age(text: str | None) -> timedelta | None:
     digits, _article, unit = match.groups()
     number = int(digits) if digits else 1
     return timedelta(seconds=number * _UNITS[unit.lower()])
+
+
+def parse_relative_bucket(text: str | None) -> tuple[timedelta, timedelta] | None:
+    """The age a relative text describes and the width of its rounding bucket.
+
+    "Viewed 2d ago" is ``(2 days, 1 day)``: the age lies in ``[2d, 3d)`` when the text is
+    rounded down, as LinkedIn's is. "just now" is ``(0, 1 minute)``. ``None`` when the text
+    says nothing we can read.
+    """
+    if not text:
+        return None
+    match = _AGE.search(text)
+    if match is None:
+        return (timedelta(0), timedelta(seconds=_MINUTE)) if _NOW.search(text) else None
+    digits, _article, unit = match.groups()
+    number = int(digits) if digits else 1
+    width = _UNITS[unit.lower()]
+    return timedelta(seconds=number * width), timedelta(seconds=width)

@@ -323,6 +323,8 @@ class ConnectSafely:
     fetch_visitors_many = _blocking(AsyncConnectSafely.fetch_visitors_many)
     iter_visitors_many = _iterating(AsyncConnectSafely.iter_visitors_many)
     list_accounts = _blocking(AsyncConnectSafely.list_accounts)
+    sync_visitors = _blocking(AsyncConnectSafely.sync_visitors)
+    sync_visitors_many = _blocking(AsyncConnectSafely.sync_visitors_many)
     with_options = _copying(AsyncConnectSafely.with_options)
 
 

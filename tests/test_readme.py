@@ -107,6 +107,7 @@ def test_python_block_runs_as_pasted(
     line: int, source: str, fake_env: dict[str, str], tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # what an example writes (a history file) stays out of the repo
     what = kind(source)
     if what == "pytest":
         run_pytest_file(source, tmp_path, fake_env)

@@ -22,7 +22,15 @@ from ._data import make_visitors
 from ._faults import Fault
 from ._server import FakeConnectSafely, RecordedRequest
 from ._threaded import serve_in_thread
+from ._timeline import visitors_at
 from ._visitors import MaxVisitorsMode
 
-__all__ = ["FakeConnectSafely", "Fault", "MaxVisitorsMode", "RecordedRequest", "make_visitors",
-           "serve_in_thread"]
+__all__ = [
+    "FakeConnectSafely",
+    "Fault",
+    "MaxVisitorsMode",
+    "RecordedRequest",
+    "make_visitors",
+    "serve_in_thread",
+    "visitors_at",
+]

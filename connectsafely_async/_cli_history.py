@@ -1,0 +1,283 @@
+"""``connectsafely watch`` and ``connectsafely history``: the visitor history from the shell.
+
+::
+
+    connectsafely watch --db FILE [--demo] [--account ID ...] [--time-range R] [--max N]
+                        [--count N] [--format table|json|ndjson|csv | --json] [--output FILE]
+    connectsafely history --db FILE [--account ID ...] [--since DATE] [--until DATE]
+                          [--no-anonymous] [--format ...] [--output FILE]
+
+``watch`` syncs each account into the store and prints the visitors that are new since the
+last run: every "new visitor" event not yet acknowledged, so a run that crashed before
+printing them shows them again. They are acknowledged only after the output was written
+completely. A summary per account goes to stderr (not with ``--quiet``). With ``--demo``
+the embedded fake serves visitors that move on with a clock kept in the store: each run is
+one day later, so two runs show something new (``--demo-clock`` sets the moment instead).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Final, TextIO
+
+from ._cli_output import FORMATS, Writer, _csv_value, format_for_path, make_writer, printable
+from ._client import AsyncConnectSafely
+from ._display import visitor_record
+from .history import HISTORY_FIELDS, SQLiteStore, StoreError, SyncResult, VisitorEvent
+
+__all__ = ["COMMANDS", "add_parsers"]
+
+_DEMO_META: Final = "demo_clock"
+# The demo's first day: a fixed moment, so the first run always shows the same list.
+_DEMO_EPOCH: Final = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc).timestamp()
+_DAY: Final = 86400.0
+_DEMO_ACCOUNT: Final = "696ce9e780e0483585e4e553"
+
+
+def add_parsers(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+) -> None:
+    """Register ``watch`` and ``history`` on the ``connectsafely`` parser."""
+    watch = commands.add_parser(
+        "watch", parents=[common], help="who is new since the last run",
+        description="Sync the visitors into a history file and show who is new since the "
+                    "last run (each new visitor once, after it was shown in full).")
+    watch.add_argument("--db", required=True, metavar="FILE",
+                       help="the history file (SQLite; created on first use)")
+    watch.add_argument("--time-range", default=None, metavar="RANGE",
+                       help="the service's time range (default past_90_days)")
+    watch.add_argument("--max", type=int, default=None, dest="max_visitors", metavar="N",
+                       help="stop after N visitors per account (default: all)")
+    watch.add_argument("--count", type=int, default=None, metavar="N",
+                       help="page size (default 20)")
+    watch.add_argument("--demo-clock", default=None, metavar="WHEN",
+                       help="with --demo: the fake's moment (ISO-8601); default: one day "
+                            "after the previous demo run on this file")
+    _add_output(watch)
+
+    history = commands.add_parser(
+        "history", help="the stored visitor history",
+        description="Print every view recorded in a history file, newest first. View times "
+                    "are estimates read from the service's 'Viewed 2d ago' text.")
+    history.add_argument("--db", required=True, metavar="FILE", help="the history file")
+    history.add_argument("--account", action="append", default=[], metavar="ID",
+                         help="only this account (repeatable)")
+    history.add_argument("--since", type=_date, default=None, metavar="DATE",
+                         help="views estimated at or after DATE (YYYY-MM-DD or ISO-8601, UTC)")
+    history.add_argument("--until", type=_until, default=None, metavar="DATE",
+                         help="views estimated before the end of DATE (or before an "
+                              "ISO-8601 moment)")
+    history.add_argument("--no-anonymous", action="store_true",
+                         help="leave out the anonymous sightings")
+    _add_output(history)
+
+
+def _add_output(parser: argparse.ArgumentParser) -> None:
+    formats = parser.add_mutually_exclusive_group()
+    formats.add_argument("--format", "-f", choices=FORMATS, default=None,
+                         help="output format (default: table on a terminal, else ndjson; "
+                              "with --output, chosen by the file's extension)")
+    formats.add_argument("--json", action="store_const", const="ndjson", dest="format",
+                         help="shorthand for --format ndjson")
+    parser.add_argument("--output", "-o", default=None, metavar="FILE",
+                        help="write to FILE instead of stdout")
+
+
+def _date(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        msg = f"not a date: {text!r} (expected YYYY-MM-DD or ISO-8601)"
+        raise argparse.ArgumentTypeError(msg) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _until(text: str) -> datetime:
+    moment = _date(text)
+    # A bare date means "up to the end of that day", as people read "--until 2026-03-01".
+    return moment + timedelta(days=1) if len(text.strip()) == 10 else moment
+
+
+# -- connectsafely watch ---------------------------------------------------------------------
+
+
+async def _watch(args: argparse.Namespace) -> int:
+    from ._cli import _open_output, _report
+
+    fmt = _format(args)
+    accounts: list[str | None] = list(dict.fromkeys(args.account)) or [None]
+    async with SQLiteStore(args.db) as store:
+        clock = await _demo_clock(args, store) if args.demo else None
+        async with _watch_client(args, clock) as client:
+            results = await _sync(client, store, accounts, args, clock)
+        code = 0
+        for account, result in results.items():
+            if not args.quiet:
+                print(printable(_summary(account, result)), file=sys.stderr)  # noqa: T201
+            if result.error is not None:
+                code = code or _report(result.error, account=account or None)
+        events = await _all_pending(store, [a or "" for a in accounts])
+        with _open_output(args.output, fmt) as out:
+            writer = make_writer(fmt, out, multi_account=len(accounts) > 1,
+                                 pretty=args.output is None and sys.stdout.isatty())
+            try:
+                for event in events:
+                    writer.write(_event_record(event))
+            finally:
+                writer.close()
+        # Only now, with every record written and flushed: a crash before this line shows
+        # the same visitors again next time (at least once), never loses them.
+        await store.ack(*(event.id for event in events))
+    return code
+
+
+async def _sync(
+    client: AsyncConnectSafely,
+    store: SQLiteStore,
+    accounts: Sequence[str | None],
+    args: argparse.Namespace,
+    clock: float | None,
+) -> dict[str | None, SyncResult]:
+    options: dict[str, Any] = {
+        "time_range": args.time_range, "max_visitors": args.max_visitors, "count": args.count,
+        "clock": None if clock is None else (lambda: clock),
+    }
+    if len(accounts) == 1:
+        return {accounts[0]: await client.sync_visitors(store, account_id=accounts[0],
+                                                        **options)}
+    many = await client.sync_visitors_many(store, [a for a in accounts if a], **options)
+    return dict(many.items())
+
+
+async def _all_pending(store: SQLiteStore, accounts: Sequence[str]) -> list[VisitorEvent]:
+    events: list[VisitorEvent] = []
+    for account in accounts:
+        after = 0
+        while chunk := await store.pending_events(account_id=account, after=after, limit=500):
+            events.extend(chunk)
+            after = chunk[-1].id
+    return events
+
+
+def _event_record(event: VisitorEvent) -> dict[str, Any]:
+    seen = event.visitor
+    record: dict[str, Any] = {"account_id": seen.account_id or None,
+                              **visitor_record(seen.visitor)}
+    record.update(
+        estimated_viewed_at=_iso(seen.estimated_viewed_at),
+        viewed_after=_iso(seen.viewed_after),
+        viewed_before=_iso(seen.viewed_before),
+        first_seen_at=_iso(seen.first_seen_at),
+        event_id=event.id,
+    )
+    return record
+
+
+def _summary(account: str | None, result: SyncResult) -> str:
+    who = account or "default account"
+    state = "resumed, " if result.resumed else ""
+    failed = f", stopped early: {result.error}" if result.error is not None else ""
+    return (f"{who}: {state}{len(result.new)} new, {len(result.returning)} returning, "
+            f"{result.unchanged} unchanged, {len(result.anonymous)} anonymous{failed}")
+
+
+async def _demo_clock(args: argparse.Namespace, store: SQLiteStore) -> float:
+    """The demo's moment: ``--demo-clock``, else one day after the last demo run's."""
+    if args.demo_clock is not None:
+        moment = _date(args.demo_clock).timestamp()
+    else:
+        previous = await store.meta(_DEMO_META)
+        moment = _DEMO_EPOCH if previous is None else float(previous) + _DAY
+    await store.set_meta(_DEMO_META, repr(moment))
+    return moment
+
+
+@asynccontextmanager
+async def _watch_client(
+    args: argparse.Namespace, clock: float | None
+) -> AsyncIterator[AsyncConnectSafely]:
+    """The real client, or with ``--demo`` one on a fake serving the visitors of ``clock``."""
+    from ._cli import _client
+
+    if clock is None:
+        async with _client(args) as client:
+            yield client
+        return
+    from .testing import FakeConnectSafely, visitors_at
+
+    accounts = dict.fromkeys(args.account or [_DEMO_ACCOUNT], 0)
+    async with FakeConnectSafely(accounts=accounts, latency=args.demo_latency) as fake, \
+            AsyncConnectSafely(api_key=fake.api_key, base_url=fake.url,
+                               rate_limits=None) as client:
+        for account in accounts:
+            fake.set_visitors(account, visitors_at(clock, account_id=account))
+        yield client
+
+
+# -- connectsafely history -------------------------------------------------------------------
+
+
+async def _history(args: argparse.Namespace) -> int:
+    from ._cli import _open_output
+
+    if not Path(args.db).exists():  # noqa: ASYNC240 - one stat before anything runs
+        msg = f"{args.db} does not exist (connectsafely watch --db {args.db} creates it)"
+        raise StoreError(msg)
+    fmt = _format(args)
+    async with SQLiteStore(args.db) as store:
+        accounts: list[str | None] = list(dict.fromkeys(args.account)) or [None]
+        records: list[dict[str, Any]] = []
+        for account in accounts:
+            records += await store.history(account_id=account, since=args.since,
+                                           until=args.until,
+                                           include_anonymous=not args.no_anonymous)
+    with _open_output(args.output, fmt) as out:
+        writer: Writer = (_HistoryCsv(out) if fmt == "csv" else
+                  make_writer(fmt, out, multi_account=True,
+                              pretty=args.output is None and sys.stdout.isatty()))
+        try:
+            for record in records:
+                writer.write(record)
+        finally:
+            writer.close()
+    return 0
+
+
+class _HistoryCsv:
+    """CSV with the history's own columns (``HISTORY_FIELDS``), cells made spreadsheet-safe."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._csv = csv.DictWriter(out, fieldnames=HISTORY_FIELDS, extrasaction="ignore")
+        self._csv.writeheader()
+
+    def write(self, record: Mapping[str, Any]) -> None:
+        self._csv.writerow({key: _csv_value(value) for key, value in record.items()})
+
+    def close(self) -> None:
+        self._out.flush()
+
+
+def _format(args: argparse.Namespace) -> str:
+    interactive = args.output is None and sys.stdout.isatty()
+    return str(args.format or (
+        format_for_path(args.output) if args.output else ("table" if interactive else "ndjson")
+    ))
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+#: Subcommand name -> its coroutine, for ``_cli.main``.
+COMMANDS: Final[dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]]] = {
+    "watch": _watch,
+    "history": _history,
+}

@@ -1,0 +1,54 @@
+"""Who is new since last time: a durable visitor history, on SQLite by default.
+
+::
+
+    from connectsafely_async import AsyncConnectSafely
+    from connectsafely_async.history import SQLiteStore
+
+    async with AsyncConnectSafely() as client, SQLiteStore("visitors.db") as store:
+        result = await client.sync_visitors(store, max_visitors=200)
+        for seen in result.new:
+            print("new:", seen.visitor.name, seen.estimated_viewed_at)
+        async for event in store.events():   # each acknowledged when the loop moves on
+            ...
+
+A sync records each page in one transaction together with the walk's checkpoint, so a sync
+that dies resumes where it stopped. Named visitors are recognised by their URN, public id or
+profile link; anonymous entries are recorded as sightings and never merged. View times are
+intervals read from the relative "Viewed 2d ago" text, tightened by every later sync.
+"""
+
+from ._errors import SchemaVersionError, StoreError, StoreLockedError
+from ._identity import identity_keys, profile_slug, visitor_key
+from ._intervals import SLACK, ViewDecision, ViewInterval, decide, view_interval
+from ._models import AnonymousSighting, SeenVisitor, SyncResult, VisitorEvent
+from ._queries import HISTORY_FIELDS
+from ._schema import SCHEMA_VERSION
+from ._sqlite import SQLiteStore
+from ._store import Observation, PageOutcome, SyncStart, VisitorStore, observe
+
+__all__ = [
+    "HISTORY_FIELDS",
+    "SCHEMA_VERSION",
+    "SLACK",
+    "AnonymousSighting",
+    "Observation",
+    "PageOutcome",
+    "SQLiteStore",
+    "SchemaVersionError",
+    "SeenVisitor",
+    "StoreError",
+    "StoreLockedError",
+    "SyncResult",
+    "SyncStart",
+    "ViewDecision",
+    "ViewInterval",
+    "VisitorEvent",
+    "VisitorStore",
+    "decide",
+    "identity_keys",
+    "observe",
+    "profile_slug",
+    "view_interval",
+    "visitor_key",
+]

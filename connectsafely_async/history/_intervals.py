@@ -1,0 +1,126 @@
+"""When a view happened, as an interval: pure functions, no I/O.
+
+The service says only "Viewed 2d ago". Received at ``T`` and rounded down (as LinkedIn
+rounds), that text means the age lies in ``[2d, 3d)``, so the view happened in
+``(T - 3d, T - 2d]``. Every later sync that still shows the same view gives another such
+interval, and the view lies in all of them: their intersection is the estimate, and it gets
+tighter run after run. Two intervals that cannot overlap cannot be the same view, so the
+later one is a new view.
+
+A small ``SLACK`` absorbs what is not in the text: the time between the service writing it
+and the SDK receiving it, and clocks that are not exact. Intervals are stored as float
+seconds since the epoch (UTC).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+from typing import Final
+
+import attrs
+
+from .._relative_time import parse_relative_bucket
+
+__all__ = ["SLACK", "ViewDecision", "ViewInterval", "decide", "view_interval"]
+
+#: Seconds by which two intervals may miss each other and still be the same view.
+SLACK: Final = 60.0
+#: The earliest moment a ``datetime`` can hold (year 1, a day of margin for time zones):
+#: "Viewed 999999y ago" is clamped here rather than failing to become a datetime.
+EARLIEST: Final = datetime(1, 1, 2, tzinfo=timezone.utc).timestamp()
+
+
+@attrs.frozen
+class ViewInterval:
+    """When a view happened, as far as the relative text tells: ``earliest < t <= latest``.
+
+    Attributes:
+        earliest: seconds since the epoch (UTC), exclusive bound.
+        latest: seconds since the epoch (UTC), inclusive bound.
+    """
+
+    earliest: float
+    latest: float
+
+    @property
+    def estimate(self) -> float:
+        """The best single estimate: the middle of the interval."""
+        return (self.earliest + self.latest) / 2
+
+    @property
+    def width(self) -> float:
+        """How many seconds the interval spans (its uncertainty)."""
+        return self.latest - self.earliest
+
+    def overlaps(self, other: ViewInterval, *, slack: float = SLACK) -> bool:
+        """Whether both intervals can hold the same moment, give or take ``slack``."""
+        return self.earliest < other.latest + slack and other.earliest < self.latest + slack
+
+    def intersect(self, other: ViewInterval) -> ViewInterval:
+        """The moments both intervals allow; a point when they only touch within the slack."""
+        earliest, latest = max(self.earliest, other.earliest), min(self.latest, other.latest)
+        if earliest > latest:
+            # Within the slack only: the truth is near where they (almost) meet.
+            middle = (earliest + latest) / 2
+            return ViewInterval(middle, middle)
+        return ViewInterval(earliest, latest)
+
+    def as_datetimes(self) -> tuple[datetime, datetime]:
+        """``(earliest, latest)`` as aware UTC datetimes."""
+        return _utc(self.earliest), _utc(self.latest)
+
+
+def view_interval(viewed_at: str | None, received_at: float) -> ViewInterval | None:
+    """The interval in which a view shown as ``viewed_at`` at ``received_at`` happened.
+
+    Args:
+        viewed_at: the service's text, e.g. ``"Viewed 2d ago"``.
+        received_at: seconds since the epoch when the text was received.
+
+    Returns:
+        ``(received_at - age - bucket, received_at - age]``, or ``None`` when the text is
+        unreadable.
+    """
+    bucket = parse_relative_bucket(viewed_at)
+    if bucket is None:
+        return None
+    age, width = bucket
+    latest = max(received_at - age.total_seconds(), EARLIEST)
+    return ViewInterval(max(latest - width.total_seconds(), EARLIEST), latest)
+
+
+class ViewDecision(str, enum.Enum):
+    """What an observed view is, against the latest view a store knows of that visitor."""
+
+    NEW_VISITOR = "new_visitor"
+    NEW_VIEW = "new_view"
+    SAME_VIEW = "same_view"
+
+
+def decide(
+    known: ViewInterval | None, observed: ViewInterval | None, *, is_known: bool
+) -> tuple[ViewDecision, ViewInterval | None]:
+    """Classify an observation and return the interval to keep for the visitor's latest view.
+
+    - not known before: a new visitor, with the observed interval;
+    - both intervals can hold the same moment: the same view, with their intersection;
+    - the observed one lies after the known one: a new view, with the observed interval;
+    - the observed one lies before the known one: the service shows only the latest view,
+      so this is the same view seen through skewed clocks; the known interval is kept;
+    - either text unreadable: nothing proves a new view, so the same view, and whichever
+      interval exists is kept.
+    """
+    if not is_known:
+        return ViewDecision.NEW_VISITOR, observed
+    if known is None or observed is None:
+        return ViewDecision.SAME_VIEW, known if known is not None else observed
+    if known.overlaps(observed):
+        return ViewDecision.SAME_VIEW, known.intersect(observed)
+    if observed.earliest >= known.latest:
+        return ViewDecision.NEW_VIEW, observed
+    return ViewDecision.SAME_VIEW, known
+
+
+def _utc(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc)

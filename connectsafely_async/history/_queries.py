@@ -1,0 +1,188 @@
+"""Reading the SQLite store back: a sync's result, pending events, the history records.
+
+Called on the store's thread. Rows become the public models here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any, Final
+
+from .._models import Visitor
+from ._intervals import EARLIEST
+from ._models import AnonymousSighting, SeenVisitor, SyncResult, VisitorEvent
+
+__all__ = ["history_records", "read_events", "read_sync"]
+
+_LATEST: Final = datetime(9999, 12, 30, tzinfo=timezone.utc).timestamp()
+
+# The visitor's columns (aliased v) and its latest view's (aliased w), as _seen() reads them.
+_SEEN_COLUMNS: Final = (
+    "v.account_id, v.key, v.entity_urn, v.public_identifier, v.name, v.headline, "
+    "v.profile_picture, v.viewed_at, v.connection_degree, v.profile_url, v.navigation_url, "
+    "v.last_seen, v.first_seen, v.views, w.earliest, w.latest"
+)
+
+
+def _utc(seconds: float | None) -> datetime | None:
+    if seconds is None:
+        return None
+    # Clamped like view_interval(): a file written by anything else still reads back.
+    return datetime.fromtimestamp(min(max(seconds, EARLIEST), _LATEST), tz=timezone.utc)
+
+
+def _iso(seconds: float | None) -> str | None:
+    moment = _utc(seconds)
+    return None if moment is None else moment.isoformat()
+
+
+def _middle(earliest: float | None, latest: float | None) -> float | None:
+    return None if earliest is None or latest is None else (earliest + latest) / 2
+
+
+def _seen(row: Sequence[Any]) -> SeenVisitor:
+    (account_id, key, urn, public_id, name, headline, picture, viewed_at, degree, url, nav,
+     last_seen, first_seen, views, earliest, latest) = row
+    visitor = Visitor(
+        entity_urn=urn, public_identifier=public_id, name=name, headline=headline,
+        profile_picture=picture, viewed_at=viewed_at, connection_degree=degree,
+        profile_url=url, navigation_url=nav, fetched_at=_utc(last_seen),
+    )
+    first = _utc(first_seen)
+    assert first is not None
+    return SeenVisitor(
+        account_id=account_id, key=key, visitor=visitor, viewed_after=_utc(earliest),
+        viewed_before=_utc(latest), estimated_viewed_at=_utc(_middle(earliest, latest)),
+        first_seen_at=first, views=views,
+    )
+
+
+def _anonymous(row: Sequence[Any]) -> AnonymousSighting:
+    account_id, name, headline, viewed_at, earliest, latest, observed = row
+    observed_at = _utc(observed)
+    assert observed_at is not None
+    return AnonymousSighting(
+        account_id=account_id, name=name, headline=headline, viewed_at=viewed_at,
+        viewed_after=_utc(earliest), viewed_before=_utc(latest),
+        estimated_viewed_at=_utc(_middle(earliest, latest)), observed_at=observed_at,
+    )
+
+
+def read_sync(conn: sqlite3.Connection, sync_id: int, *, collect: bool) -> SyncResult:
+    """The result of a whole sync (every run of it), from what the store recorded."""
+    row = conn.execute(
+        "SELECT account_id, first_view, first_event, first_anonymous, unchanged_count, "
+        "new_count, returning_count, anonymous_count FROM syncs WHERE id = ?", (sync_id,),
+    ).fetchone()
+    account_id, first_view_id, first_event, first_anonymous, unchanged = row[:5]
+    counts = {"new_count": row[5], "returning_count": row[6], "anonymous_count": row[7]}
+    if not collect:
+        return SyncResult(account_id=account_id, unchanged=unchanged, **counts)
+    new = tuple(_seen(r) for r in conn.execute(
+        f"SELECT {_SEEN_COLUMNS} FROM events e JOIN visitors v ON v.account_id = e.account_id "  # noqa: S608 - fixed columns
+        "AND v.key = e.key JOIN views w ON w.id = v.view_id "
+        "WHERE e.id >= ? AND e.sync_id = ? ORDER BY e.id", (first_event, sync_id)))
+    returning = tuple(_seen(r) for r in conn.execute(
+        f"SELECT {_SEEN_COLUMNS} FROM views x JOIN visitors v ON v.account_id = x.account_id "  # noqa: S608 - fixed columns
+        "AND v.key = x.key JOIN views w ON w.id = v.view_id "
+        "WHERE x.id >= ? AND x.sync_id = ? AND NOT x.first_view ORDER BY x.id",
+        (first_view_id, sync_id)))
+    anonymous = tuple(_anonymous(r) for r in conn.execute(
+        "SELECT account_id, name, headline, viewed_at, earliest, latest, observed "
+        "FROM anonymous WHERE id >= ? AND sync_id = ? ORDER BY id",
+        (first_anonymous, sync_id)))
+    return SyncResult(account_id=account_id, new=new, returning=returning,
+                      unchanged=unchanged, anonymous=anonymous, **counts)
+
+
+def read_events(
+    conn: sqlite3.Connection, account_id: str | None, after: int, limit: int
+) -> list[VisitorEvent]:
+    """Pending events with an id above ``after``, oldest first, at most ``limit``."""
+    where = "e.acked IS NULL AND e.id > ?"
+    params: list[Any] = [after]
+    if account_id is not None:
+        where += " AND e.account_id = ?"
+        params.append(account_id)
+    rows = conn.execute(
+        f"SELECT e.id, e.kind, e.created, {_SEEN_COLUMNS} FROM events e "  # noqa: S608 - fixed columns
+        "JOIN visitors v ON v.account_id = e.account_id AND v.key = e.key "
+        f"JOIN views w ON w.id = v.view_id WHERE {where} ORDER BY e.id LIMIT ?",
+        (*params, limit),
+    ).fetchall()
+    events = []
+    for row in rows:
+        created = _utc(row[2])
+        assert created is not None
+        events.append(VisitorEvent(id=row[0], kind=row[1], created_at=created,
+                                   visitor=_seen(row[3:])))
+    return events
+
+
+#: The columns of a history record, in order (also the CSV header of ``connectsafely history``).
+HISTORY_FIELDS: Final = (
+    "account_id", "visitor_key", "is_anonymous", "name", "headline", "public_identifier",
+    "profile_url", "connection_degree", "viewed_at", "viewed_after", "viewed_before",
+    "estimated_viewed_at", "first_view", "first_observed_at", "last_observed_at",
+    "observations",
+)
+
+
+def history_records(
+    conn: sqlite3.Connection,
+    account_id: str | None,
+    since: float | None,
+    until: float | None,
+    include_anonymous: bool,
+) -> list[dict[str, Any]]:
+    """Every view (and anonymous sighting) as a flat record, newest estimate first."""
+    where: list[str] = ["1 = 1"]
+    params: list[Any] = []
+    if account_id is not None:
+        where.append("account_id = ?")
+        params.append(account_id)
+    if since is not None:
+        where.append("(earliest + latest) / 2 >= ?")
+        params.append(since)
+    if until is not None:
+        where.append("(earliest + latest) / 2 < ?")
+        params.append(until)
+    condition = " AND ".join(where)
+    named = (
+        "SELECT x.account_id, x.key, 0, v.name, v.headline, v.public_identifier, "
+        "v.profile_url, v.connection_degree, x.viewed_at, x.earliest, x.latest, "
+        "x.first_view, x.first_observed, x.last_observed, x.observations "
+        "FROM views x JOIN visitors v ON v.account_id = x.account_id AND v.key = x.key"
+    )
+    anonymous = (
+        "SELECT account_id, NULL AS key, 1, name, headline, NULL, NULL, NULL, viewed_at, "
+        "earliest, latest, 0, observed, observed, 1 FROM anonymous"
+    )
+    source = f"{named} UNION ALL {anonymous}" if include_anonymous else named
+    query = (
+        f"WITH h ({', '.join(_HISTORY_COLUMNS)}) AS ({source}) "  # noqa: S608 - fixed text
+        f"SELECT * FROM h WHERE {condition} ORDER BY (earliest + latest) / 2 DESC"
+    )
+    records = []
+    for row in conn.execute(query, params):
+        (account, key, is_anonymous, name, headline, public_id, url, degree, viewed_at,
+         earliest, latest, first_view, first_observed, last_observed, observations) = row
+        records.append({
+            "account_id": account, "visitor_key": key, "is_anonymous": bool(is_anonymous),
+            "name": name, "headline": headline, "public_identifier": public_id,
+            "profile_url": url, "connection_degree": degree, "viewed_at": viewed_at,
+            "viewed_after": _iso(earliest), "viewed_before": _iso(latest),
+            "estimated_viewed_at": _iso(_middle(earliest, latest)),
+            "first_view": bool(first_view), "first_observed_at": _iso(first_observed),
+            "last_observed_at": _iso(last_observed), "observations": observations,
+        })
+    return records
+
+
+_HISTORY_COLUMNS: Final = (
+    "account_id", "key", "is_anonymous", "name", "headline", "public_identifier",
+    "profile_url", "connection_degree", "viewed_at", "earliest", "latest", "first_view",
+    "first_observed", "last_observed", "observations",
+)

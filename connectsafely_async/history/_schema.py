@@ -1,0 +1,92 @@
+"""The SQLite schema, as forward migrations numbered by ``PRAGMA user_version``.
+
+Migration ``n`` takes a database from version ``n - 1`` to ``n``; a new file runs them all.
+Each runs in the transaction that also sets ``user_version``, so a crash mid-migration
+leaves the previous version intact. Times are REAL seconds since the epoch (UTC).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
+
+MIGRATIONS: Final[tuple[str, ...]] = (
+    # 1: visitors, their aliases and views; anonymous sightings; events; syncs.
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE visitors (
+        account_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        entity_urn TEXT, public_identifier TEXT, name TEXT, headline TEXT,
+        profile_picture TEXT, viewed_at TEXT, connection_degree TEXT, profile_url TEXT,
+        first_seen REAL NOT NULL,
+        last_seen REAL NOT NULL,
+        view_id INTEGER NOT NULL,
+        views INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (account_id, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE aliases (
+        account_id TEXT NOT NULL,
+        alias TEXT NOT NULL,
+        key TEXT NOT NULL,
+        PRIMARY KEY (account_id, alias)
+    ) WITHOUT ROWID;
+    CREATE TABLE views (
+        id INTEGER PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        viewed_at TEXT,
+        earliest REAL,
+        latest REAL,
+        first_observed REAL NOT NULL,
+        last_observed REAL NOT NULL,
+        observations INTEGER NOT NULL DEFAULT 1,
+        first_view INTEGER NOT NULL DEFAULT 0,
+        sync_id INTEGER NOT NULL
+    );
+    CREATE TABLE anonymous (
+        id INTEGER PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        name TEXT, headline TEXT, viewed_at TEXT,
+        earliest REAL, latest REAL,
+        observed REAL NOT NULL,
+        sync_id INTEGER NOT NULL
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        created REAL NOT NULL,
+        acked REAL,
+        sync_id INTEGER NOT NULL
+    );
+    CREATE TABLE syncs (
+        id INTEGER PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        filters TEXT NOT NULL,
+        started REAL NOT NULL,
+        finished REAL,
+        error TEXT,
+        checkpoint TEXT,
+        first_view INTEGER NOT NULL,
+        first_event INTEGER NOT NULL,
+        first_anonymous INTEGER NOT NULL,
+        pages INTEGER NOT NULL DEFAULT 0,
+        new_count INTEGER NOT NULL DEFAULT 0,
+        returning_count INTEGER NOT NULL DEFAULT 0,
+        unchanged_count INTEGER NOT NULL DEFAULT 0,
+        anonymous_count INTEGER NOT NULL DEFAULT 0
+    );
+    """,
+    # 2: the undocumented navigationUrl is kept; pending events are found without a scan.
+    """
+    ALTER TABLE visitors ADD COLUMN navigation_url TEXT;
+    CREATE INDEX events_pending ON events (id) WHERE acked IS NULL;
+    CREATE INDEX syncs_open ON syncs (account_id, filters) WHERE finished IS NULL;
+    """,
+)
+
+#: The version this SDK writes; a file with a higher one is refused, untouched.
+SCHEMA_VERSION: Final = len(MIGRATIONS)

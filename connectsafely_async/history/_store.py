@@ -1,0 +1,130 @@
+"""The store interface a sync writes through, and what crosses it.
+
+A store keeps, per account, the visitors seen (by identity key and aliases), each of their
+views with the interval it happened in, the anonymous sightings, the "new visitor" events
+and the syncs with their checkpoints. The sync runner never writes SQL: it hands the store
+one page of observations and the walk's checkpoint, and the store records both in one
+transaction. ``SQLiteStore`` is the embedded default; another backend implements this
+protocol and runs the same tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+
+from .._models import Visitor
+from ._identity import identity_keys
+from ._intervals import ViewInterval, view_interval
+from ._models import SyncResult, VisitorEvent
+
+__all__ = ["Observation", "PageOutcome", "SyncStart", "VisitorStore", "observe"]
+
+
+@attrs.frozen
+class Observation:
+    """One row of a page, prepared for the store (pure: identity and interval computed).
+
+    Attributes:
+        visitor: the row as received.
+        keys: its identity keys, strongest first; ``()`` for an anonymous entry.
+        interval: when the view happened, or ``None`` when the text was unreadable.
+    """
+
+    visitor: Visitor
+    keys: tuple[str, ...]
+    interval: ViewInterval | None
+
+
+def observe(visitors: Sequence[Visitor], received_at: float) -> list[Observation]:
+    """The rows of a page with their identity keys and view intervals (pure)."""
+    return [
+        Observation(visitor, identity_keys(visitor), view_interval(visitor.viewed_at, received_at))
+        for visitor in visitors
+    ]
+
+
+@attrs.frozen(kw_only=True)
+class SyncStart:
+    """A sync as the store opened it.
+
+    Attributes:
+        sync_id: the sync's id in the store.
+        checkpoint: the walk's checkpoint (a JSON-ready dict) after the last page an
+            interrupted sync of the same account and filters recorded; ``None``: start over.
+        resumed: this continues an interrupted sync.
+    """
+
+    sync_id: int
+    checkpoint: dict[str, Any] | None
+    resumed: bool = False
+
+
+@attrs.frozen
+class PageOutcome:
+    """How one page's rows were classified."""
+
+    new: int = 0
+    returning: int = 0
+    unchanged: int = 0
+    anonymous: int = 0
+
+
+@runtime_checkable
+class VisitorStore(Protocol):
+    """Where syncs record what they see. Every method is a coroutine; none blocks the loop."""
+
+    async def begin_sync(self, account_id: str, filters: str) -> SyncStart:
+        """Open a sync of ``account_id`` (continuing an interrupted one with these filters)."""
+        ...
+
+    async def record_page(
+        self,
+        sync_id: int,
+        account_id: str,
+        visitors: Sequence[Visitor],
+        *,
+        received_at: float,
+        checkpoint: Callable[[], dict[str, Any] | None],
+    ) -> PageOutcome:
+        """Record one page and the checkpoint after it, atomically.
+
+        ``visitors`` become ``observe(visitors, received_at)``; ``checkpoint()`` gives the
+        walk's checkpoint after the page as a JSON-ready dict. Both are pure and may run
+        off the event loop, which is where a store should do its work.
+        """
+        ...
+
+    async def finish_sync(
+        self, sync_id: int, *, error: str | None = None, collect: bool = True
+    ) -> SyncResult:
+        """Close a sync (``error``: it stopped early and stays resumable) and report it."""
+        ...
+
+    async def pending_events(
+        self, *, account_id: str | None = None, after: int = 0, limit: int = 100
+    ) -> list[VisitorEvent]:
+        """Events not yet acknowledged, oldest first."""
+        ...
+
+    async def ack(self, *event_ids: int) -> int:
+        """Mark events handled; returns how many were pending."""
+        ...
+
+    def events(self, *, account_id: str | None = None) -> AsyncIterator[VisitorEvent]:
+        """Pending events; each is acknowledged when the consumer asks for the next."""
+        ...
+
+    async def history(
+        self,
+        *,
+        account_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        include_anonymous: bool = True,
+    ) -> list[dict[str, Any]]:
+        """Every recorded view as a flat record, newest estimate first."""
+        ...

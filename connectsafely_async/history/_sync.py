@@ -1,0 +1,155 @@
+"""The sync runner: one walk of an account's visitors, recorded page by page in a store.
+
+Like ``_many``, it takes a walk callable, never the client: ``walk_from(checkpoint)``
+starts the page walk (from the beginning when ``None``). The store says whether an
+interrupted sync of the same account and filters is open; if so, the walk resumes from the
+checkpoint the store committed with the last page it recorded, so no page is recorded twice
+and none is skipped.
+
+Writes are pipelined one page deep: while the store's thread records page ``n`` (rows and
+checkpoint, one transaction), the walk already fetches page ``n + 1``. Pages are recorded
+strictly in order, and a page counts as done only once its transaction committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import attrs
+
+from .._checkpoint import Checkpoint
+from .._converters import make_converter
+from .._errors import ConnectSafelyError
+from .._models import VisitorsPage
+from .._pagination import Walk
+from ._models import SyncResult
+from ._store import VisitorStore
+
+__all__ = ["Clock", "WalkFrom", "sync_account", "sync_accounts"]
+
+#: Starts an account's page walk, resuming from a checkpoint when one is given.
+WalkFrom = Callable[[Checkpoint | None], Walk[VisitorsPage]]
+#: Seconds since the epoch "now", when a sync should not use the pages' receive times.
+Clock = Callable[[], float]
+
+_converter = make_converter()
+
+
+async def sync_account(
+    walk_from: WalkFrom,
+    store: VisitorStore,
+    *,
+    account_id: str,
+    filters: str,
+    clock: Clock | None = None,
+    collect: bool = True,
+) -> SyncResult:
+    """Walk one account and record every page in ``store``.
+
+    A failure of the walk (``ConnectSafelyError``: 403, retries exhausted...) ends the sync
+    early: what was recorded stays, the sync stays open, and the result carries the error.
+    A failure of the store (``StoreError``) or a cancellation propagates; the store is
+    consistent either way, at the last committed page.
+
+    Args:
+        walk_from: starts the account's page walk (see the module).
+        store: where the pages go.
+        account_id: the store's name for the account (``""``: the workspace default).
+        filters: the walk's filters fingerprint (``Checkpoint.filters``).
+        clock: the time a page counts as received (``None``: when the SDK received it).
+        collect: put the new/returning/anonymous visitors in the result (``False``: counts
+            only; they stay readable in the store).
+    """
+    start = await store.begin_sync(account_id, filters)
+    resume = None
+    if start.checkpoint is not None:
+        resume = _converter.structure(start.checkpoint, Checkpoint)
+    pages = walk_from(resume)
+    error: ConnectSafelyError | None = None
+    writing: asyncio.Future[Any] | None = None
+    try:
+        while True:
+            try:
+                page = await anext(pages)
+            except StopAsyncIteration:
+                break
+            except ConnectSafelyError as exc:
+                error = exc
+                break
+            received = _received_at(page, clock)
+            if writing is not None:
+                await writing  # strictly in order: page n commits before page n + 1 starts
+            writing = asyncio.ensure_future(store.record_page(
+                start.sync_id, account_id, page.visitors, received_at=received,
+                checkpoint=functools.partial(_encoded_checkpoint, page),
+            ))
+        if writing is not None:
+            await writing
+            writing = None
+    finally:
+        if writing is not None:
+            # Leaving on a cancellation or an error: let the write in flight finish (its
+            # transaction completes on the store's thread anyway), without hiding ours.
+            await asyncio.gather(writing, return_exceptions=True)
+        await pages.aclose()
+    result = await store.finish_sync(
+        start.sync_id, error=None if error is None else str(error), collect=collect
+    )
+    return attrs.evolve(result, resumed=start.resumed, error=error,
+                        stats=pages.stats)
+
+
+async def sync_accounts(
+    walk_for: Callable[[str], WalkFrom],
+    store: VisitorStore,
+    accounts: Iterable[tuple[str, str]],
+    *,
+    concurrency: int,
+    clock: Clock | None = None,
+    collect: bool = True,
+) -> dict[str, SyncResult]:
+    """Sync many accounts into one store, at most ``concurrency`` at once.
+
+    Args:
+        walk_for: the walk callable of an account id.
+        accounts: ``(account_id, filters)`` pairs, each account once.
+
+    Returns:
+        Account id -> its ``SyncResult``, in input order; one account's API failure is in
+        its own result only.
+    """
+    pairs = list(accounts)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(account_id: str, filters: str) -> SyncResult:
+        async with gate:
+            return await sync_account(walk_for(account_id), store, account_id=account_id,
+                                      filters=filters, clock=clock, collect=collect)
+
+    tasks = [asyncio.ensure_future(one(a, f)) for a, f in pairs]
+    try:
+        results = await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return {account_id: result for (account_id, _), result in zip(pairs, results, strict=True)}
+
+
+def _encoded_checkpoint(page: VisitorsPage) -> dict[str, Any] | None:
+    # The page's checkpoint is a snapshot of the walk after it: safe to build later, on the
+    # store's thread.
+    checkpoint = page.checkpoint
+    return None if checkpoint is None else _converter.unstructure(checkpoint)
+
+
+def _received_at(page: VisitorsPage, clock: Clock | None) -> float:
+    if clock is not None:
+        return float(clock())
+    if page.fetched_at is not None:
+        return page.fetched_at.timestamp()
+    return time.time()

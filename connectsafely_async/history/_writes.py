@@ -1,0 +1,188 @@
+"""One page into the SQLite store: look up, classify (pure ``decide``), write in batches.
+
+Called inside the page's transaction, on the store's thread. Per page it runs two lookups
+(aliases, then the known visitors with their latest view) and one ``executemany`` per kind
+of write, so the cost is a handful of statements per page, not per visitor.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
+
+from ._intervals import ViewDecision, ViewInterval, decide
+from ._store import Observation, PageOutcome
+
+__all__ = ["apply_page"]
+
+# SQLite's default limit on host parameters is 999 in old builds; stay well under it.
+_CHUNK: Final = 400
+_NEW_VISITOR: Final = "new_visitor"
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for index in range(0, len(items), _CHUNK):
+        yield items[index : index + _CHUNK]
+
+
+def _lookup_aliases(
+    conn: sqlite3.Connection, account_id: str, aliases: Sequence[str]
+) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for chunk in _chunks(aliases):
+        marks = ",".join("?" * len(chunk))
+        found.update(conn.execute(
+            f"SELECT alias, key FROM aliases WHERE account_id = ? AND alias IN ({marks})",  # noqa: S608 - placeholders only
+            (account_id, *chunk),
+        ).fetchall())
+    return found
+
+
+def _lookup_known(
+    conn: sqlite3.Connection, account_id: str, keys: Sequence[str]
+) -> dict[str, tuple[Any, ...]]:
+    known: dict[str, tuple[Any, ...]] = {}
+    for chunk in _chunks(keys):
+        marks = ",".join("?" * len(chunk))
+        for row in conn.execute(
+            "SELECT v.key, v.view_id, w.earliest, w.latest, v.entity_urn, "  # noqa: S608 - placeholders only
+            "v.public_identifier, v.name, v.headline, v.profile_picture, v.connection_degree, "
+            "v.profile_url, v.navigation_url FROM visitors v JOIN views w ON w.id = v.view_id "
+            f"WHERE v.account_id = ? AND v.key IN ({marks})",
+            (account_id, *chunk),
+        ):
+            known[row[0]] = row[1:]
+    return known
+
+
+def apply_page(
+    conn: sqlite3.Connection,
+    sync_id: int,
+    account_id: str,
+    observations: Sequence[Observation],
+    received_at: float,
+    checkpoint: str | None,
+) -> PageOutcome:
+    """Record ``observations`` and ``checkpoint``; the caller holds the transaction."""
+    # A visitor's own key is its row's key; only its other identifiers are aliases. So the
+    # common case (the URN) is one lookup in visitors, and a new visitor costs one alias row
+    # less in a randomly ordered index (most of a page's commit).
+    candidates = list(dict.fromkeys(key for obs in observations for key in obs.keys))
+    known = _lookup_known(conn, account_id, candidates) if candidates else {}
+    missing = [key for key in candidates if key not in known]
+    aliases = _lookup_aliases(conn, account_id, missing) if missing else {}
+    keys_of: list[str | None] = []
+    for obs in observations:
+        if not obs.keys:
+            keys_of.append(None)
+            continue
+        keys_of.append(next((k for k in obs.keys if k in known),
+                            next((aliases[k] for k in obs.keys if k in aliases), obs.keys[0])))
+    unloaded = [k for k in {k for k in keys_of if k is not None} if k not in known]
+    if unloaded:
+        known.update(_lookup_known(conn, account_id, unloaded))
+    aliases.update((key, key) for key in known)
+    next_view = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM views").fetchone()[0]
+
+    new_visitors: list[tuple[Any, ...]] = []
+    new_views: list[tuple[Any, ...]] = []
+    new_aliases: list[tuple[str, str, str]] = []
+    events: list[tuple[Any, ...]] = []
+    moved: list[tuple[Any, ...]] = []  # visitors whose latest view is a new one
+    refreshed: list[tuple[Any, ...]] = []  # visitors whose fields changed, same view
+    same: list[tuple[Any, ...]] = []  # views seen again, interval intersected
+    anonymous: list[tuple[Any, ...]] = []
+    counts = {ViewDecision.NEW_VISITOR: 0, ViewDecision.NEW_VIEW: 0, ViewDecision.SAME_VIEW: 0}
+
+    for obs, key in zip(observations, keys_of, strict=True):
+        v = obs.visitor
+        if key is None:
+            bounds = (None, None) if obs.interval is None else (obs.interval.earliest,
+                                                                obs.interval.latest)
+            anonymous.append((account_id, v.name, v.headline, v.viewed_at, *bounds,
+                              received_at, sync_id))
+            continue
+        fields = (v.entity_urn, v.public_identifier, v.name, v.headline, v.profile_picture,
+                  v.connection_degree, v.profile_url, v.navigation_url)
+        state = known.get(key)
+        interval = None
+        if state is not None and state[1] is not None:
+            interval = ViewInterval(state[1], state[2])
+        decision, kept = decide(interval, obs.interval, is_known=state is not None)
+        counts[decision] += 1
+        bounds = (None, None) if kept is None else (kept.earliest, kept.latest)
+        new_aliases.extend((account_id, alias, key) for alias in obs.keys
+                           if alias != key and alias not in aliases)
+        if decision is ViewDecision.SAME_VIEW:
+            assert state is not None
+            view_id = state[0]
+            same.append((*bounds, received_at, view_id))
+            if fields != state[3:]:
+                refreshed.append((*fields, v.viewed_at, received_at, account_id, key))
+            known[key] = (view_id, *bounds, *fields)
+            continue
+        view_id, next_view = next_view, next_view + 1
+        first = decision is ViewDecision.NEW_VISITOR
+        new_views.append((view_id, account_id, key, v.viewed_at, *bounds, received_at,
+                          received_at, first, sync_id))
+        if first:
+            new_visitors.append((account_id, key, *fields, v.viewed_at, received_at,
+                                 received_at, view_id))
+            events.append((account_id, key, _NEW_VISITOR, received_at, sync_id))
+        else:
+            moved.append((*fields, v.viewed_at, received_at, view_id, account_id, key))
+        known[key] = (view_id, *bounds, *fields)
+        aliases.update((alias, key) for alias in obs.keys)
+
+    if new_views:
+        conn.executemany(
+            "INSERT INTO views (id, account_id, key, viewed_at, earliest, latest, "
+            "first_observed, last_observed, first_view, sync_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            new_views)
+    if new_visitors:
+        conn.executemany(
+            "INSERT INTO visitors (account_id, key, entity_urn, public_identifier, name, "
+            "headline, profile_picture, connection_degree, profile_url, navigation_url, "
+            "viewed_at, first_seen, last_seen, view_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", new_visitors)
+    if new_aliases:
+        conn.executemany("INSERT OR IGNORE INTO aliases (account_id, alias, key) "
+                         "VALUES (?, ?, ?)", new_aliases)
+    if events:
+        conn.executemany("INSERT INTO events (account_id, key, kind, created, sync_id) "
+                         "VALUES (?, ?, ?, ?, ?)", events)
+    if moved:
+        conn.executemany(
+            "UPDATE visitors SET entity_urn = ?, public_identifier = ?, name = ?, "
+            "headline = ?, profile_picture = ?, connection_degree = ?, profile_url = ?, "
+            "navigation_url = ?, viewed_at = ?, last_seen = ?, view_id = ?, "
+            "views = views + 1 WHERE account_id = ? AND key = ?", moved)
+    if refreshed:
+        conn.executemany(
+            "UPDATE visitors SET entity_urn = ?, public_identifier = ?, name = ?, "
+            "headline = ?, profile_picture = ?, connection_degree = ?, profile_url = ?, "
+            "navigation_url = ?, viewed_at = ?, last_seen = ? "
+            "WHERE account_id = ? AND key = ?", refreshed)
+    if same:
+        conn.executemany(
+            "UPDATE views SET earliest = ?, latest = ?, last_observed = ?, "
+            "observations = observations + 1 WHERE id = ?", same)
+    if anonymous:
+        conn.executemany(
+            "INSERT INTO anonymous (account_id, name, headline, viewed_at, earliest, latest, "
+            "observed, sync_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", anonymous)
+    outcome = PageOutcome(
+        new=counts[ViewDecision.NEW_VISITOR], returning=counts[ViewDecision.NEW_VIEW],
+        unchanged=counts[ViewDecision.SAME_VIEW], anonymous=len(anonymous),
+    )
+    conn.execute(
+        "UPDATE syncs SET checkpoint = ?, error = NULL, pages = pages + 1, "
+        "new_count = new_count + ?, returning_count = returning_count + ?, "
+        "unchanged_count = unchanged_count + ?, anonymous_count = anonymous_count + ? "
+        "WHERE id = ?",
+        (checkpoint, outcome.new, outcome.returning, outcome.unchanged, outcome.anonymous,
+         sync_id),
+    )
+    return outcome

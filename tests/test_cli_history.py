@@ -1,0 +1,118 @@
+"""``connectsafely watch`` and ``connectsafely history``, run through main() on the demo."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from connectsafely_async._cli import main
+from connectsafely_async.history import HISTORY_FIELDS
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def ndjson(text: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_two_demo_runs_show_everyone_then_only_the_new_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "watch.db")
+    code, out, err = run(capsys, "watch", "--demo", "--db", db, "--json")
+    assert code == 0
+    first = ndjson(out)
+    assert first
+    assert all(r["is_anonymous"] is False for r in first)
+    assert {"viewed_after", "viewed_before", "estimated_viewed_at", "event_id"} <= set(first[0])
+    assert f"{len(first)} new, 0 returning, 0 unchanged" in err
+
+    code, out, err = run(capsys, "watch", "--demo", "--db", db, "--json")
+    assert code == 0
+    second = ndjson(out)
+    assert second, "the demo's clock moved one day on: someone new came"
+    assert not {r["entity_urn"] for r in second} & {r["entity_urn"] for r in first}
+    assert f"{len(second)} new" in err
+    assert "unchanged" in err
+
+
+def test_every_format_and_several_accounts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "watch.db")
+    accounts = ["aaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbb"]
+    code, out, err = run(capsys, "watch", "--demo", "--db", db, "--account", accounts[0],
+                         "--account", accounts[1], "--format", "csv")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert {row["account_id"] for row in rows} == set(accounts)
+    assert err.count("new,") == 2
+    for fmt in ("json", "table", "ndjson"):
+        code, out, _ = run(capsys, "watch", "--demo", "--db", db, "--account", accounts[0],
+                           "--format", fmt)
+        assert code == 0
+        assert out
+    code, out, err = run(capsys, "watch", "--demo", "--db", db, "--demo-clock",
+                         "2026-01-01T00:00:00Z", "--format", "json", "--quiet")
+    assert (code, err) == (0, "")
+    assert isinstance(json.loads(out), list)
+
+
+def test_what_was_not_written_is_shown_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "watch.db"
+    # An --output that cannot be written: the sync happens, the events stay pending.
+    code, _, err = run(capsys, "watch", "--demo", "--db", str(db), "--output",
+                       str(tmp_path / "missing" / "out.json"))
+    assert code != 0
+    assert "new" in err
+    code, out, _ = run(capsys, "watch", "--demo", "--db", str(db), "--json",
+                       "--demo-clock", "2026-01-05T09:00:00Z")  # the same moment again
+    assert code == 0
+    assert len(ndjson(out)) > 10  # the first run's visitors, delivered now
+
+
+def test_history_as_csv_filtered_by_date(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "watch.db")
+    run(capsys, "watch", "--demo", "--db", db, "--json")
+    code, out, _ = run(capsys, "history", "--db", db, "--format", "csv")
+    assert code == 0
+    everything = list(csv.DictReader(io.StringIO(out)))
+    assert list(everything[0]) == list(HISTORY_FIELDS)
+    assert any(row["is_anonymous"] == "true" for row in everything)
+    code, out, _ = run(capsys, "history", "--db", db, "--format", "csv", "--since",
+                       "2026-01-01", "--no-anonymous")
+    recent = list(csv.DictReader(io.StringIO(out)))
+    assert 0 < len(recent) < len(everything)
+    assert all(row["estimated_viewed_at"] >= "2026-01-01" for row in recent)
+    code, out, _ = run(capsys, "history", "--db", db, "--json", "--until", "2025-12-31")
+    assert all(r["estimated_viewed_at"] < "2026-01-01" for r in ndjson(out))
+    code, out, _ = run(capsys, "history", "--db", db, "--json", "--account", "nobody")
+    assert (code, out) == (0, "")
+
+
+def test_clear_errors_for_bad_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "history", "--db", str(tmp_path / "none.db"))
+    assert code == 1
+    assert "does not exist" in err
+    code, _, err = run(capsys, "watch", "--demo", "--db", str(tmp_path))
+    assert code == 1
+    assert "is a directory" in err
+    (tmp_path / "text.db").write_text("hello")
+    code, _, err = run(capsys, "watch", "--demo", "--db", str(tmp_path / "text.db"))
+    assert code == 1
+    assert "not an SQLite database" in err
+    with pytest.raises(SystemExit):
+        main(["history", "--db", "x.db", "--since", "last tuesday"])
+    assert "not a date" in capsys.readouterr().err

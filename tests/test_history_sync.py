@@ -1,0 +1,289 @@
+"""client.sync_visitors() into an SQLiteStore, over real HTTP against the fake service."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connectsafely_async import AsyncConnectSafely, AuthenticationError, InternalServerError
+from connectsafely_async.history import SQLiteStore, StoreLockedError, SyncResult
+from connectsafely_async.testing import FakeConnectSafely, Fault, visitors_at
+
+from .conftest import ACCOUNT, OTHER_ACCOUNT
+
+NOW = 1.8e9
+DAY = 86400.0
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
+    async with SQLiteStore(tmp_path / "history.db") as opened:
+        yield opened
+
+
+def named(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in records if r.get("entityUrn")]
+
+
+def anonymous(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in records if not r.get("entityUrn")]
+
+
+async def sync(client: AsyncConnectSafely, store: SQLiteStore, at: float,
+               **options: Any) -> SyncResult:
+    return await client.sync_visitors(store, account_id=ACCOUNT, count=10, clock=lambda: at,
+                                      **options)
+
+
+async def test_a_first_sync_finds_everyone_new_and_a_second_nothing(
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: SQLiteStore
+) -> None:
+    served = fake.visitors(ACCOUNT)
+    first = await sync(client, store, NOW)
+    assert [s.visitor.entity_urn for s in first.new] == [r["entityUrn"] for r in named(served)]
+    assert (first.returning, first.unchanged, first.resumed, first.ok) == ((), 0, False, True)
+    assert [a.name for a in first.anonymous] == [r["name"] for r in anonymous(served)]
+    assert first.stats.pages == 5
+
+    assert (first.new_count, first.anonymous_count) == (len(first.new), len(first.anonymous))
+    second = await sync(client, store, NOW + 60, collect=False)
+    assert (second.new, second.returning, second.anonymous) == ((), (), ())
+    assert second.anonymous_count == len(anonymous(served))
+    second = await sync(client, store, NOW + 60)
+    assert (second.new, second.returning) == ((), ())
+    assert second.unchanged == len(named(served))
+    assert len(second.anonymous) == len(anonymous(served))  # sightings, never merged
+
+
+async def test_new_returning_and_unchanged_as_time_passes(
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: SQLiteStore
+) -> None:
+    today, tomorrow = visitors_at(NOW), visitors_at(NOW + DAY)
+    fake.set_visitors(ACCOUNT, today)
+    await sync(client, store, NOW)
+    fake.set_visitors(ACCOUNT, tomorrow)
+    result = await sync(client, store, NOW + DAY)
+
+    before = {r["entityUrn"]: r["viewedAt"] for r in named(today)}
+    fresh = [r["entityUrn"] for r in named(tomorrow) if r["entityUrn"] not in before]
+    assert fresh, "the timeline brings a newcomer every day"
+    assert [s.visitor.entity_urn for s in result.new] == fresh
+    # A regular who came back today: the store sees a later view than it knew.
+    assert {s.visitor.entity_urn for s in result.returning} <= set(before)
+    assert all(s.views == 2 for s in result.returning)
+    assert result.unchanged == len(named(tomorrow)) - len(fresh) - len(result.returning)
+
+
+async def test_intervals_tighten_run_after_run(
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: SQLiteStore
+) -> None:
+    fake.set_visitors(ACCOUNT, [{"entityUrn": "urn:li:x:1", "name": "A",
+                                 "viewedAt": "Viewed 2d ago"}])
+    first = await sync(client, store, NOW)
+    (seen,) = first.new
+    assert seen.viewed_after is not None
+    assert seen.viewed_before is not None
+    assert (seen.viewed_before - seen.viewed_after).total_seconds() == DAY
+    # Twelve hours later it still says 2d: the view is in the later half of the first guess.
+    await sync(client, store, NOW + DAY / 2)
+    (record,) = await store.history()
+    assert record["viewed_after"] == _iso(NOW - 3 * DAY + DAY / 2)
+    assert record["viewed_before"] == _iso(NOW - 2 * DAY)
+    assert record["observations"] == 2
+    assert record["first_view"] is True
+
+
+async def test_a_view_that_cannot_be_the_same_is_a_new_view(
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: SQLiteStore
+) -> None:
+    fake.set_visitors(ACCOUNT, [{"entityUrn": "urn:li:x:1", "viewedAt": "Viewed 3d ago"}])
+    await sync(client, store, NOW)
+    fake.set_visitors(ACCOUNT, [{"entityUrn": "urn:li:x:1", "viewedAt": "Viewed 5m ago"}])
+    result = await sync(client, store, NOW + 60)
+    assert [s.visitor.entity_urn for s in result.returning] == ["urn:li:x:1"]
+    history = await store.history()
+    assert [r["viewed_at"] for r in history] == ["Viewed 5m ago", "Viewed 3d ago"]
+    assert [r["first_view"] for r in history] == [False, True]
+
+
+async def test_a_visitor_is_recognised_by_an_alias_when_the_urn_goes_missing(
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: SQLiteStore
+) -> None:
+    fake.set_visitors(ACCOUNT, [{"entityUrn": "urn:li:x:1", "publicIdentifier": "ana-b",
+                                 "viewedAt": "Viewed 1h ago"}])
+    await sync(client, store, NOW)
+    fake.set_visitors(ACCOUNT, [{"profileUrl": "https://www.linkedin.com/in/ana-b?trk=x",
+                                 "viewedAt": "Viewed 1h ago"}])
+    result = await sync(client, store, NOW + 30)
+    assert (result.new, result.unchanged) == ((), 1)
+
+
+async def test_anonymous_entries_are_never_merged(
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: SQLiteStore
+) -> None:
+    twins = [{"name": "LinkedIn Member", "viewedAt": "Viewed 1d ago"}] * 3
+    fake.set_visitors(ACCOUNT, [*twins, {"entityUrn": "urn:li:x:1", "name": "LinkedIn Member",
+                                         "viewedAt": "Viewed 1d ago"}])
+    result = await sync(client, store, NOW)
+    assert len(result.anonymous) == 3
+    assert len(result.new) == 1
+    records = await store.history()
+    assert sum(r["is_anonymous"] for r in records) == 3
+    assert len(await store.history(include_anonymous=False)) == 1
+
+
+async def test_events_stay_pending_until_acknowledged(
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: SQLiteStore
+) -> None:
+    await sync(client, store, NOW)
+    total = len(named(fake.visitors(ACCOUNT)))
+    handled = []
+    async for event in store.events():
+        handled.append(event.id)
+        if len(handled) == 5:
+            break  # the consumer stops (or crashes) while handling the fifth
+    assert len(await store.pending_events(limit=1000)) == total - 4
+    again = [event.id async for event in store.events()]
+    assert again[0] == handled[-1]  # delivered again: it was never acknowledged
+    assert len(again) == total - 4
+    assert await store.pending_events() == []
+    # Acknowledged events are never delivered again, even after another sync.
+    await sync(client, store, NOW + 60)
+    assert [event async for event in store.events()] == []
+
+
+async def test_explicit_ack_is_idempotent(
+    client: AsyncConnectSafely, store: SQLiteStore
+) -> None:
+    await sync(client, store, NOW)
+    first, second = await store.pending_events(limit=2)
+    assert first.kind == "new_visitor"
+    assert await store.ack(first.id, second.id) == 2
+    assert await store.ack(first.id) == 0
+    assert first.id not in [e.id for e in await store.pending_events(limit=1000)]
+    with pytest.raises(TypeError):
+        await store.ack("1")  # type: ignore[arg-type]
+
+
+async def test_a_failed_sync_keeps_its_pages_and_resumes_after_them(
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: SQLiteStore
+) -> None:
+    served = named(fake.visitors(ACCOUNT))
+    boom = Fault(status=500, json={"success": False, "error": "boom"})
+    for fault in (Fault(), Fault(), boom):  # two normal pages, then a failure
+        fake.inject(fault)
+    failed = await sync(client, store, NOW, max_retries=0)
+    assert isinstance(failed.error, InternalServerError)
+    assert not failed.ok
+    assert len(failed.new) == 18  # the two pages recorded before it failed (20 - 2 anonymous)
+    requests = len(fake.requests)
+
+    done = await sync(client, store, NOW + 60)
+    assert done.ok
+    assert done.resumed
+    assert fake.requests[requests].json["start"] == 20  # after the recorded pages
+    # The result is the whole sync's: nothing lost, nothing twice.
+    assert [s.visitor.entity_urn for s in done.new] == [r["entityUrn"] for r in served]
+    with sqlite3.connect(store.path) as db:
+        urns = [row[0] for row in db.execute("SELECT entity_urn FROM visitors")]
+        (views,) = db.execute("SELECT count(*) FROM views").fetchone()
+        (open_syncs,) = db.execute("SELECT count(*) FROM syncs WHERE finished IS NULL"
+                                   ).fetchone()
+    db.close()
+    assert sorted(urns) == sorted(r["entityUrn"] for r in served)
+    assert (views, open_syncs) == (len(served), 0)
+
+
+async def test_many_accounts_on_one_store_with_isolated_failures(
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: SQLiteStore
+) -> None:
+    missing = "bbbbbbbbbbbbbbbbbbbbbbbb"
+    results = await client.sync_visitors_many(store, [ACCOUNT, missing, OTHER_ACCOUNT],
+                                              concurrency=2, count=10)
+    assert list(results) == [ACCOUNT, missing, OTHER_ACCOUNT]
+    assert len(results[ACCOUNT].new) == len(named(fake.visitors(ACCOUNT)))
+    assert results[missing].error is not None
+    assert results[OTHER_ACCOUNT].ok
+    assert results[OTHER_ACCOUNT].new == ()
+    assert {r["account_id"] for r in await store.history()} == {ACCOUNT}
+
+
+async def test_bad_arguments_fail_before_any_request(
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: SQLiteStore
+) -> None:
+    with pytest.raises(TypeError, match="VisitorStore"):
+        await client.sync_visitors("visitors.db")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="count"):
+        await client.sync_visitors(store, count=0)
+    with pytest.raises(TypeError, match="clock"):
+        await client.sync_visitors(store, clock=5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        await client.sync_visitors_many(store, ACCOUNT)
+    assert fake.requests == []
+
+
+async def test_an_authentication_failure_is_in_the_result(
+    fake: FakeConnectSafely, store: SQLiteStore
+) -> None:
+    async with AsyncConnectSafely(api_key="wrong", base_url=fake.url, rate_limits=None,
+                                  max_retries=0) as client:
+        result = await client.sync_visitors(store)
+    assert isinstance(result.error, AuthenticationError)
+    assert "wrong" not in str(result.error)
+
+
+async def test_a_second_process_gets_a_clear_lock_error(
+    client: AsyncConnectSafely, store: SQLiteStore
+) -> None:
+    await store.begin_sync(ACCOUNT, "filters")  # holds the sync lock, like a running sync
+    async with SQLiteStore(store.path, lock_timeout=0) as other:
+        with pytest.raises(StoreLockedError, match="another process"):
+            await client.sync_visitors(other, account_id=ACCOUNT)
+        assert isinstance(StoreLockedError("x"), TimeoutError)
+        assert await other.history() == []  # reading is never blocked
+
+
+async def test_records_and_pandas(client: AsyncConnectSafely, store: SQLiteStore) -> None:
+    await sync(client, store, NOW)
+    records = await store.records(account_id=ACCOUNT)
+    assert records == await store.history(account_id=ACCOUNT)
+    pd = pytest.importorskip("pandas")
+    frame = await store.to_pandas(account_id=ACCOUNT)
+    assert len(frame) == len(records)
+    assert isinstance(frame["estimated_viewed_at"].dtype, pd.DatetimeTZDtype)
+
+
+async def test_to_pandas_without_pandas_says_how_to_get_it(
+    client: AsyncConnectSafely, store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas -> ImportError
+    with pytest.raises(ImportError, match=r"connectsafely-async\[pandas\]"):
+        await store.to_pandas()
+
+
+async def test_history_filters_by_account_and_date(
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: SQLiteStore
+) -> None:
+    from datetime import datetime, timezone
+
+    fake.set_visitors(ACCOUNT, [{"entityUrn": "urn:li:x:1", "viewedAt": "Viewed 1d ago"},
+                                {"entityUrn": "urn:li:x:2", "viewedAt": "Viewed 2w ago"}])
+    await sync(client, store, NOW)
+    since = datetime.fromtimestamp(NOW - 3 * DAY, tz=timezone.utc)
+    assert [r["visitor_key"] for r in await store.history(since=since)] == ["urn:li:x:1"]
+    assert [r["visitor_key"] for r in await store.history(until=since)] == ["urn:li:x:2"]
+    assert await store.history(account_id=OTHER_ACCOUNT) == []
+    with pytest.raises(TypeError):
+        await store.history(since="yesterday")  # type: ignore[arg-type]
+
+
+def _iso(seconds: float) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat()
