@@ -29,6 +29,7 @@ from ._errors import (
     NotFoundError,
     PaginationStalledError,
     PermissionDeniedError,
+    RateLimiterFallbackWarning,
     RateLimitError,
     RedirectError,
     ResponseDecodeError,
@@ -36,6 +37,7 @@ from ._errors import (
     ValidationIssue,
 )
 from ._limiter import RateLimits
+from ._limiter_redis_config import RedisRateLimits
 from ._logs import configure_from_environment as _configure_logging
 from ._many import AccountVisitor, AccountVisitors
 from ._models import (
@@ -77,8 +79,10 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimit",
     "RateLimitError",
+    "RateLimiterFallbackWarning",
     "RateLimits",
     "RedirectError",
+    "RedisRateLimits",
     "ResponseDecodeError",
     "ResponseValidationError",
     "RetryPolicy",

@@ -32,7 +32,9 @@ from ._errors import (
     ConnectSafelyError,
     InsecureTransportWarning,
 )
-from ._limiter import RateLimiter, RateLimits
+from ._limiter import RateLimits
+from ._limiter_backend import DEFAULT_RATE_LIMITS, build_limiter, limits_from_environment
+from ._limiter_redis_config import RedisRateLimits
 from ._many import AccountVisitor, AccountVisitors, check_account_ids, fetch_many, iter_many
 from ._models import RateLimit, TimeRange, Visitor, VisitorsPage
 from ._pagination import Fetch, Walk, WalkSpec, WalkStats, walk_pages, walk_visitors
@@ -69,7 +71,6 @@ DEFAULT_MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024
 ENV_API_KEY: Final = "CONNECTSAFELY_API_KEY"
 ENV_BASE_URL: Final = "CONNECTSAFELY_BASE_URL"
 ENV_ACCOUNT_ID: Final = "CONNECTSAFELY_ACCOUNT_ID"
-DEFAULT_RATE_LIMITS: Final = RateLimits()
 
 
 class _Unset:
@@ -104,8 +105,10 @@ class AsyncConnectSafely:
         max_response_bytes: larger answers are refused rather than held in memory.
         connection_limit: the connection pool size of the session the client creates.
         allow_insecure_http: allow ``http://`` to a host that is not loopback.
-        rate_limits: the client-side rate limits shared by every request of this client;
-            the documented limits by default, ``None`` for none (e.g. against a fake).
+        rate_limits: the client-side rate limits shared by every request of this client:
+            the documented limits by default (shared through the Redis named by
+            ``$CONNECTSAFELY_RATE_LIMIT_URL`` when it is set), a ``RedisRateLimits`` to share
+            them between processes, ``None`` for none (e.g. against a fake).
 
     Raises:
         ConfigurationError: no API key, or an unusable base URL.
@@ -126,7 +129,7 @@ class AsyncConnectSafely:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         connection_limit: int = 100,
         allow_insecure_http: bool = False,
-        rate_limits: RateLimits | None = DEFAULT_RATE_LIMITS,
+        rate_limits: RateLimits | RedisRateLimits | None = DEFAULT_RATE_LIMITS,
     ) -> None:
         self._api_key = Secret(api_key or os.environ.get(ENV_API_KEY) or "")
         # The plain key must not outlive this line as a local: a traceback rendered with
@@ -163,11 +166,10 @@ class AsyncConnectSafely:
             max_response_bytes=check_positive_int("max_response_bytes", max_response_bytes),
             connection_limit=check_positive_int("connection_limit", connection_limit),
         )
-        if rate_limits is not None and not isinstance(rate_limits, RateLimits):
-            msg = f"rate_limits must be a RateLimits or None, got {type(rate_limits).__name__}"
-            raise TypeError(msg)
         # One limiter per client: every walk and every account of this client shares it.
-        self._limiter = None if rate_limits is None else RateLimiter(rate_limits)
+        self._limiter = build_limiter(
+            limits_from_environment(rate_limits), api_key=self._api_key
+        )
         self._closed = False
         # A with_options() copy points at the client it was made from: one lifecycle.
         self._root = self
@@ -189,10 +191,14 @@ class AsyncConnectSafely:
         """Close the client and the session it created (a borrowed one stays open).
 
         On a ``with_options()`` copy this closes the client it was made from, and so every
-        copy: they share one session.
+        copy: they share one session (and one rate limiter).
         """
         self._root._closed = True
-        await self._transport.aclose()
+        try:
+            if self._limiter is not None:
+                await self._limiter.aclose()
+        finally:
+            await self._transport.aclose()
 
     @property
     def closed(self) -> bool:

@@ -20,6 +20,8 @@
      └── PaginationStalledError        pages keep coming with nothing new: the walk stops
 
     InsecureTransportWarning           (a UserWarning) the key goes over plain http
+    RateLimiterFallbackWarning         (a RuntimeWarning) the shared limiter is unreachable:
+                                       this process limits itself until it is back
 
 An error that ends a walk carries ``checkpoint``: pass it to ``resume=`` to continue there.
 
@@ -55,6 +57,7 @@ __all__ = [
     "PaginationStalledError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimiterFallbackWarning",
     "RedirectError",
     "ResponseDecodeError",
     "ResponseValidationError",
@@ -235,6 +238,14 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
 
 class InsecureTransportWarning(UserWarning):
     """The client sends the API key over plain http to a host that is not loopback."""
+
+
+class RateLimiterFallbackWarning(RuntimeWarning):
+    """The shared (Redis) rate limiter is unreachable: this process limits itself meanwhile.
+
+    Issued once each time the shared limiter is lost; the client goes back to it when it
+    answers again (logged at INFO).
+    """
 
 
 def error_class_for_status(status: int) -> type[APIStatusError]:

@@ -27,14 +27,14 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import attrs
 
 from ._errors import ConnectSafelyError, RateLimitError
 from ._models import RateLimit
 
-__all__ = ["RateLimiter", "RateLimits", "TokenBucket"]
+__all__ = ["Pause", "RateLimiter", "RateLimits", "TokenBucket", "throttle_pause"]
 
 logger = logging.getLogger("connectsafely_async")
 
@@ -249,21 +249,48 @@ class RateLimiter:
         """A 429: pause the key, or only the account when the key still had requests left."""
         self.throttled += 1
         now = self._clock()
-        wall = wall or datetime.now(timezone.utc)
-        if error.hold_until is not None:
-            seconds = (error.hold_until - wall).total_seconds()
-        elif error.retry_after is not None:
-            seconds = error.retry_after
-        elif error.rate_limit is not None and error.rate_limit.reset_at is not None:
-            seconds = (error.rate_limit.reset_at - wall).total_seconds()
-        else:
-            seconds = _DEFAULT_PAUSE
-        until = now + min(max(0.0, seconds), self._limits.max_pause)
-        remaining = None if error.rate_limit is None else error.rate_limit.remaining
-        if account is not None and remaining is not None and remaining > 0:
+        pause = throttle_pause(
+            error, account=account, wall=wall or datetime.now(timezone.utc),
+            max_pause=self._limits.max_pause,
+        )
+        until = now + pause.seconds
+        if pause.scope == "account" and account is not None:
             self._account(account).pause(until, now)
-            scope = "account"
         else:
             self._key.pause(until, now)
-            scope = "key"
-        logger.info("rate limited (429): pausing the %s for %.3fs", scope, until - now)
+        logger.info("rate limited (429): pausing the %s for %.3fs", pause.scope, pause.seconds)
+
+    async def aclose(self) -> None:
+        """Nothing to release: the state lives in this process."""
+
+
+@attrs.frozen
+class Pause:
+    """What a 429 asks of the limiter: hold the key or one account for ``seconds``."""
+
+    scope: Literal["key", "account"]
+    seconds: float
+
+
+def throttle_pause(
+    error: RateLimitError, *, account: str | None, wall: datetime, max_pause: float
+) -> Pause:
+    """The pause a 429 imposes; pure, shared by every limiter backend.
+
+    The most precise hint wins (a hold-until time, then ``Retry-After``, then the quota's
+    reset); none at all pauses one second. When the key still had requests left it was the
+    account's limit, so only the account is held.
+    """
+    if error.hold_until is not None:
+        seconds = (error.hold_until - wall).total_seconds()
+    elif error.retry_after is not None:
+        seconds = error.retry_after
+    elif error.rate_limit is not None and error.rate_limit.reset_at is not None:
+        seconds = (error.rate_limit.reset_at - wall).total_seconds()
+    else:
+        seconds = _DEFAULT_PAUSE
+    remaining = None if error.rate_limit is None else error.rate_limit.remaining
+    scope: Literal["key", "account"] = (
+        "account" if account is not None and remaining is not None and remaining > 0 else "key"
+    )
+    return Pause(scope=scope, seconds=min(max(0.0, seconds), max_pause))

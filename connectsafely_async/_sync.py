@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar,
 from ._client import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
-    DEFAULT_RATE_LIMITS,
     DEFAULT_TIMEOUT,
     AsyncConnectSafely,
 )
+from ._limiter_backend import DEFAULT_RATE_LIMITS
 from ._loop_thread import LoopThread
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
     from ._checkpoint import Checkpoint
     from ._limiter import RateLimits
+    from ._limiter_redis_config import RedisRateLimits
     from ._pagination import Walk, WalkStats
     from ._retry import RetryPolicy
 
@@ -220,7 +221,7 @@ class ConnectSafely:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         connection_limit: int = 100,
         allow_insecure_http: bool = False,
-        rate_limits: RateLimits | None = DEFAULT_RATE_LIMITS,
+        rate_limits: RateLimits | RedisRateLimits | None = DEFAULT_RATE_LIMITS,
     ) -> None:
         # Built here, in the caller's thread: a bad argument fails before a thread starts.
         # The session is created lazily, on the private loop, by the first request.

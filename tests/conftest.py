@@ -1,14 +1,17 @@
-"""Shared fixtures: the fake service over real loopback HTTP, and a clock that never sleeps."""
+"""Shared fixtures: the fake service over real loopback HTTP, a clock that never sleeps, and
+throwaway Redis and PostgreSQL servers (tests/servers.py)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from connectsafely_async import AsyncConnectSafely, RetryPolicy
 from connectsafely_async.testing import FakeConnectSafely
+
+from .servers import PostgresServer, RedisServer, find_postgres_bin
 
 ACCOUNT = "696ce9e780e0483585e4e553"
 OTHER_ACCOUNT = "aaaaaaaaaaaaaaaaaaaaaaaa"
@@ -54,3 +57,30 @@ async def client(fake: FakeConnectSafely, sleep: FakeSleep) -> AsyncIterator[Asy
         rate_limits=None,
     ) as sdk:
         yield sdk
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A fresh redis-server on a loopback port; ``stop()``/``start()`` restart it in place."""
+    if RedisServer.binary is None:
+        pytest.skip("redis-server is not installed (Debian: apt-get install redis-server)")
+    server = RedisServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL cluster for the session (initdb costs about a second)."""
+    bin_dir = find_postgres_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL is not installed (Debian: apt-get install postgresql)")
+    server = PostgresServer(bin_dir)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
