@@ -51,9 +51,9 @@ from typing import TextIO
 from ._cli_history import COMMANDS as HISTORY_COMMANDS
 from ._cli_history import add_parsers as add_history_parsers
 from ._cli_output import (
-    FORMATS,
     DeferredWriter,
     Stats,
+    add_output_options,
     format_for_path,
     make_progress,
     make_writer,
@@ -163,14 +163,7 @@ def _parser() -> argparse.ArgumentParser:
     visitors.add_argument("--time-range", default=None, metavar="RANGE",
                           help=f"one of {', '.join(t.value for t in TimeRange)} "
                                "(default: the service's, past_90_days)")
-    formats = visitors.add_mutually_exclusive_group()
-    formats.add_argument("--format", "-f", choices=FORMATS, default=None,
-                         help="output format (default: table on a terminal, else ndjson; "
-                              "with --output, chosen by the file's extension)")
-    formats.add_argument("--json", action="store_const", const="ndjson", dest="format",
-                         help="shorthand for --format ndjson")
-    visitors.add_argument("--output", "-o", default=None, metavar="FILE",
-                          help="write to FILE instead of stdout")
+    add_output_options(visitors)
 
     commands.add_parser("check", parents=[common], help="verify the key and the accounts",
                         description="Verify the API key and show the accounts it reaches.")

@@ -26,7 +26,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Final, TextIO
 
-from ._cli_output import FORMATS, Writer, _csv_value, format_for_path, make_writer, printable
+from ._cli_output import (
+    Writer,
+    add_output_options,
+    csv_value,
+    format_for_path,
+    make_writer,
+    printable,
+)
 from ._client import AsyncConnectSafely
 from ._display import visitor_record
 from .history import HISTORY_FIELDS, SQLiteStore, StoreError, SyncResult, VisitorEvent
@@ -60,7 +67,7 @@ def add_parsers(
     watch.add_argument("--demo-clock", default=None, metavar="WHEN",
                        help="with --demo: the fake's moment (ISO-8601); default: one day "
                             "after the previous demo run on this file")
-    _add_output(watch)
+    add_output_options(watch)
 
     history = commands.add_parser(
         "history", help="the stored visitor history",
@@ -76,18 +83,7 @@ def add_parsers(
                               "ISO-8601 moment)")
     history.add_argument("--no-anonymous", action="store_true",
                          help="leave out the anonymous sightings")
-    _add_output(history)
-
-
-def _add_output(parser: argparse.ArgumentParser) -> None:
-    formats = parser.add_mutually_exclusive_group()
-    formats.add_argument("--format", "-f", choices=FORMATS, default=None,
-                         help="output format (default: table on a terminal, else ndjson; "
-                              "with --output, chosen by the file's extension)")
-    formats.add_argument("--json", action="store_const", const="ndjson", dest="format",
-                         help="shorthand for --format ndjson")
-    parser.add_argument("--output", "-o", default=None, metavar="FILE",
-                        help="write to FILE instead of stdout")
+    add_output_options(history)
 
 
 def _date(text: str) -> datetime:
@@ -259,7 +255,7 @@ class _HistoryCsv:
         self._csv.writeheader()
 
     def write(self, record: Mapping[str, Any]) -> None:
-        self._csv.writerow({key: _csv_value(value) for key, value in record.items()})
+        self._csv.writerow({key: csv_value(value) for key, value in record.items()})
 
     def close(self) -> None:
         self._out.flush()

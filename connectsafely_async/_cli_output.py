@@ -8,6 +8,7 @@ table and the progress line are plain text.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import sys
@@ -28,6 +29,8 @@ __all__ = [
     "Progress",
     "Stats",
     "Writer",
+    "add_output_options",
+    "csv_value",
     "format_for_path",
     "make_progress",
     "make_writer",
@@ -170,13 +173,13 @@ class _CsvWriter:
 
     def write(self, record: Record) -> None:
         # Spreadsheets and pandas read true/false; Python's True/False would be text.
-        self._csv.writerow({key: _csv_value(value) for key, value in record.items()})
+        self._csv.writerow({key: csv_value(value) for key, value in record.items()})
 
     def close(self) -> None:
         self._out.flush()
 
 
-def _csv_value(value: object) -> object:
+def csv_value(value: object) -> object:
     if isinstance(value, bool):
         return "true" if value else "false"
     # Names and headlines are written by strangers: a cell a spreadsheet would run as a
@@ -374,3 +377,15 @@ class _RichProgress:
 
     def stop(self) -> None:
         self._progress.stop()
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    """``--format`` / ``--json`` and ``--output``, the same on every command that writes rows."""
+    formats = parser.add_mutually_exclusive_group()
+    formats.add_argument("--format", "-f", choices=FORMATS, default=None,
+                         help="output format (default: table on a terminal, else ndjson; "
+                              "with --output, chosen by the file's extension)")
+    formats.add_argument("--json", action="store_const", const="ndjson", dest="format",
+                         help="shorthand for --format ndjson")
+    parser.add_argument("--output", "-o", default=None, metavar="FILE",
+                        help="write to FILE instead of stdout")
