@@ -12,7 +12,6 @@ import os
 from typing import TYPE_CHECKING, Final, Protocol
 
 from ._limiter import RateLimiter, RateLimits
-from ._limiter_redis import RedisRateLimiter
 from ._limiter_redis_config import ENV_RATE_LIMIT_URL, RedisRateLimits
 
 if TYPE_CHECKING:
@@ -78,6 +77,9 @@ def build_limiter(
     if isinstance(rate_limits, RateLimits):
         return RateLimiter(rate_limits)
     if isinstance(rate_limits, RedisRateLimits):
+        # Imported here: hashlib and the script cost import time every client would pay.
+        from ._limiter_redis import RedisRateLimiter
+
         return RedisRateLimiter(rate_limits, api_key=api_key)
     msg = (
         "rate_limits must be a RateLimits, a RedisRateLimits or None, "
