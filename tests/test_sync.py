@@ -239,3 +239,22 @@ def test_a_request_timeout_is_raised_as_the_async_client_raises_it() -> None:
             ConnectSafely(**options(slow), timeout=0.2, max_retries=0) as client, \
             pytest.raises(APITimeoutError, match=r"within 0\.2s"):
         client.get_visitors()
+
+
+def test_a_sync_script_syncs_into_a_store_it_opens_without_an_event_loop(
+    fake: FakeConnectSafely, tmp_path: Any
+) -> None:
+    from connectsafely_async.history import SQLiteStore, StoreError
+
+    path = tmp_path / "visitors.db"
+    with ConnectSafely(**options(fake)) as client, SQLiteStore(path) as store:
+        first = client.sync_visitors(store, account_id=ACCOUNT, time_range="ALL_TIME")
+        again = client.sync_visitors(store, account_id=ACCOUNT, time_range="ALL_TIME")
+        with pytest.raises(StoreError, match="already open"):
+            store.__enter__()
+    assert len(first.new) + len(first.anonymous) == 45
+    assert first.new
+    assert (again.new, again.returning) == ((), ())
+    assert not [t for t in threading.enumerate() if t.name.startswith("connectsafely-store")]
+    with pytest.raises(StoreError, match="not open"), ConnectSafely(**options(fake)) as client:
+        client.sync_visitors(store, account_id=ACCOUNT)  # closed with its with block

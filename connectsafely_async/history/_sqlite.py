@@ -46,6 +46,11 @@ class SQLiteStore:
         async with SQLiteStore("visitors.db") as store:
             result = await client.sync_visitors(store, max_visitors=200)
 
+    or, beside the sync client, as a plain one (its reading methods stay async)::
+
+        with ConnectSafely() as client, SQLiteStore("visitors.db") as store:
+            result = client.sync_visitors(store, max_visitors=200)
+
     Args:
         path: the database file; created (with its schema) when missing.
         lock_timeout: seconds a sync waits for another process's sync of the same file.
@@ -93,6 +98,39 @@ class SQLiteStore:
 
     async def __aexit__(self, *_exc: object) -> None:
         await self.aclose()
+
+    def __enter__(self) -> SQLiteStore:
+        # The store's work runs on its own thread whichever loop awaits it, so opening and
+        # closing need no event loop: a sync script waits for that thread directly.
+        self._open_executor().submit(self._connect_here).result()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        conn, self._conn = self._conn, None
+        with contextlib.suppress(sqlite3.Error):
+            if conn is not None:
+                executor.submit(conn.close).result()
+        self._release_lock()
+        executor.shutdown(wait=True)
+
+    def _open_executor(self) -> ThreadPoolExecutor:
+        if self._executor is not None:
+            msg = "the store is already open"
+            raise StoreError(msg)
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="connectsafely-store")
+        return self._executor
+
+    def _connect_here(self) -> None:
+        try:
+            self._conn = ops.connect(self._path, self._busy_timeout)
+        except BaseException:
+            assert self._executor is not None
+            self._executor.shutdown(wait=False)
+            self._executor = None
+            raise
 
     async def open(self) -> None:
         """Open the file, creating or migrating its schema.
