@@ -13,7 +13,7 @@ import logging
 import os
 import time
 import warnings
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 from urllib.parse import urlsplit
 
 from ._accounts import Account, build_accounts_request, parse_accounts
@@ -63,6 +63,8 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_BASE_URL", "UNSET", "AsyncConnectSafely"]
 
 logger = logging.getLogger("connectsafely_async")
+
+T = TypeVar("T")
 
 DEFAULT_BASE_URL: Final = "https://api.connectsafely.ai"
 DEFAULT_TIMEOUT: Final = 30.0
@@ -669,24 +671,11 @@ class AsyncConnectSafely:
             ResponseValidationError: an answer that is not an array of accounts.
         """
         request = build_accounts_request(check_optional_text("query", query))
-        url = self._base_url + request.path
-        retries = self._resolve_retries(max_retries)
-        deadline = self._resolve_timeout(timeout)
-
-        async def attempt() -> tuple[Account, ...]:
-            if self._limiter is not None:
-                await self._limiter.acquire(None)  # a workspace call: the key's limit only
-            response = await self._send(url, request, deadline)
-            try:
-                accounts = parse_accounts(response)
-            except APIStatusError as error:
-                self._observe(None, response, error.rate_limit, error)
-                raise
-            self._observe(None, response, parse_rate_limit(response.headers,
-                                                           now=response.received_at))
-            return accounts
-
-        return await call_with_retries(attempt, self._retry, max_retries=retries)
+        # A workspace call: it counts against the key's limit only (account None).
+        return await self._request(
+            request, parse_accounts, account=None, max_retries=self._resolve_retries(max_retries),
+            timeout=self._resolve_timeout(timeout),
+        )
 
     def _account_walk(
         self,
@@ -725,13 +714,35 @@ class AsyncConnectSafely:
         timeout: float,
         stats: WalkStats | None = None,
     ) -> VisitorsPage:
-        request = build_visitors_request(query)
+        # The default account is an account too: its reads count under the key "".
+        return await self._request(
+            build_visitors_request(query), parse_visitors_page, account=query.account_id or "",
+            max_retries=max_retries, timeout=timeout, stats=stats,
+            rate_limit_of=_page_rate_limit,
+        )
+
+    async def _request(
+        self,
+        request: HttpRequest,
+        parse: Callable[[HttpResponse], T],
+        *,
+        account: str | None,
+        max_retries: int,
+        timeout: float,
+        stats: WalkStats | None = None,
+        rate_limit_of: Callable[[T], RateLimit | None] | None = None,
+    ) -> T:
+        """The one way a request goes out: limiter, send, parse, learn, retry.
+
+        Every endpoint comes here with its request and its parser; the limiter waits for
+        ``account``'s turn (``None``: the key's alone), the shared limiter learns from every
+        answer (error or not), and ``max_retries`` transient failures are retried under the
+        client's policy. ``rate_limit_of`` reads the limits a parser already read from the
+        headers (a page's), so they are not parsed twice.
+        """
         url = self._base_url + request.path
 
-        # The default account is an account too: its reads count under the key "".
-        account = query.account_id or ""
-
-        async def attempt() -> VisitorsPage:
+        async def attempt() -> T:
             if self._limiter is not None:
                 waited = await self._limiter.acquire(account)
                 if stats is not None:
@@ -742,17 +753,18 @@ class AsyncConnectSafely:
             response = await self._send(url, request, timeout)
             if logger.isEnabledFor(logging.DEBUG):  # its arguments cost more than the check
                 logger.debug(
-                    "%s %s start=%s count=%s -> %d in %.3fs (request id %s)",
-                    request.method, request.path, query.start, query.count, response.status,
+                    "%s %s %s -> %d in %.3fs (request id %s)", request.method, request.path,
+                    (request.body or b"").decode(errors="replace"), response.status,
                     time.perf_counter() - began, response.request_id,
                 )
             try:
-                page = parse_visitors_page(response)
+                result = parse(response)
             except APIStatusError as error:
                 self._observe(account, response, error.rate_limit, error)
                 raise
-            self._observe(account, response, page.rate_limit)
-            return page
+            self._observe(account, response, rate_limit_of(result) if rate_limit_of
+                          else parse_rate_limit(response.headers, now=response.received_at))
+            return result
 
         def count_retry(_error: ConnectSafelyError, _wait: float) -> None:
             if stats is not None:
@@ -872,3 +884,7 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _page_rate_limit(page: VisitorsPage) -> RateLimit | None:
+    return page.rate_limit
