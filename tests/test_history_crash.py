@@ -89,6 +89,8 @@ class Chain:
     redelivered_after_ack: list[int] = attrs.Factory(list)
 
     def note(self, line: str, acked: set[int]) -> None:
+        if not line.endswith("\n"):
+            return  # cut short by the kill: the event was not handled to the end
         if line.startswith("event"):
             event_id = int(line.split()[1])
             self.handled.append(event_id)
@@ -136,7 +138,7 @@ def _run_chain(script: Path, db: Path, url: str, account: str, seed: int) -> Cha
                 break
         # What it printed between the target and the kill, from the same buffered reader
         # (communicate() would miss what the line iterator already buffered).
-        for line in child.stdout.read().splitlines():
+        for line in child.stdout.read().splitlines(keepends=True):
             chain.note(line, acked)
         child.wait(timeout=30)
         assert child.stderr is not None
