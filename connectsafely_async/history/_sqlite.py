@@ -102,35 +102,14 @@ class SQLiteStore:
     def __enter__(self) -> SQLiteStore:
         # The store's work runs on its own thread whichever loop awaits it, so opening and
         # closing need no event loop: a sync script waits for that thread directly.
-        self._open_executor().submit(self._connect_here).result()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        executor, self._executor = self._executor, None
-        if executor is None:
-            return
-        conn, self._conn = self._conn, None
-        with contextlib.suppress(sqlite3.Error):
-            if conn is not None:
-                executor.submit(conn.close).result()
-        self._release_lock()
-        executor.shutdown(wait=True)
-
-    def _open_executor(self) -> ThreadPoolExecutor:
         if self._executor is not None:
             msg = "the store is already open"
             raise StoreError(msg)
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="connectsafely-store")
-        return self._executor
+        self._connect(self._start())
+        return self
 
-    def _connect_here(self) -> None:
-        try:
-            self._conn = ops.connect(self._path, self._busy_timeout)
-        except BaseException:
-            assert self._executor is not None
-            self._executor.shutdown(wait=False)
-            self._executor = None
-            raise
+    def __exit__(self, *_exc: object) -> None:
+        self._close()
 
     async def open(self) -> None:
         """Open the file, creating or migrating its schema.
@@ -139,26 +118,35 @@ class SQLiteStore:
             StoreError: the path cannot hold a database (see the class).
             SchemaVersionError: the file's schema is newer than this SDK's.
         """
-        if self._executor is not None:
-            return
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="connectsafely-store")
-        try:
-            self._conn = await self._run(ops.connect, self._path, self._busy_timeout)
-        except BaseException:
-            self._executor.shutdown(wait=False)
-            self._executor = None
-            raise
+        if self._executor is None:  # set before the await: a concurrent open() starts no 2nd
+            await asyncio.to_thread(self._connect, self._start())
 
     async def aclose(self) -> None:
         """Close the connection and release the sync lock. Safe to call more than once."""
+        await asyncio.to_thread(self._close)
+
+    def _start(self) -> ThreadPoolExecutor:
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="connectsafely-store")
+        return self._executor
+
+    def _connect(self, executor: ThreadPoolExecutor) -> None:
+        """Open the file on the store's thread; blocks until done, stops the thread on failure."""
+        try:
+            self._conn = executor.submit(ops.connect, self._path, self._busy_timeout).result()
+        except BaseException:
+            self._executor = None
+            executor.shutdown(wait=False)
+            raise
+
+    def _close(self) -> None:
+        """Close the connection on the store's thread, release the lock, stop the thread."""
         executor, self._executor = self._executor, None
         if executor is None:
             return
         conn, self._conn = self._conn, None
-        loop = asyncio.get_running_loop()
         with contextlib.suppress(sqlite3.Error):
             if conn is not None:
-                await loop.run_in_executor(executor, conn.close)
+                executor.submit(conn.close).result()
         self._release_lock()
         executor.shutdown(wait=True)
 
