@@ -299,11 +299,19 @@ class AsyncConnectSafely:
         max_retries: int | None = None,
         timeout: float | None = None,
     ) -> VisitorsPage:
-        """Fetch one page of profile visitors: one request, sent as given.
+        """Fetch one page of profile visitors: one request.
+
+        The page holds the visitors from ``start`` on, at most ``count`` (``None``:
+        ``max_visitors``) and at most ``max_visitors`` of them, whichever way the service
+        reads its ``maxVisitors`` (the request is planned as the walks plan theirs), and
+        ``page.checkpoint`` resumes a walk right after it. With ``fetch_all=True`` the
+        service pages by itself and the arguments are sent as given.
 
         Args:
-            max_visitors: the service's ``maxVisitors``.
-            count: the page size (``None``: the service's default, 20).
+            max_visitors: the most visitors of the page (``fetchAll``: the service's
+                ``maxVisitors``).
+            count: the page size (``None``: ``max_visitors``; ``fetchAll``: the service's
+                default, 20).
             start: the 0-based offset.
             time_range: a ``TimeRange`` or any string the service accepts.
             account_id: the LinkedIn account (``None``: the client's default).
@@ -317,13 +325,28 @@ class AsyncConnectSafely:
             APIConnectionError: no answer, after retries.
             ResponseValidationError: an answer that does not fit the model.
         """
+        max_visitors = check_positive_int("max_visitors", max_visitors)
+        if not check_bool("fetch_all", fetch_all):
+            # One page of a walk: planned right under every reading of maxVisitors,
+            # deduplicated, and carrying the checkpoint that continues after it.
+            size = max_visitors if count is None else min(
+                check_positive_int("count", count), max_visitors
+            )
+            walk = self.iter_visitor_pages(
+                max_visitors=size, count=size, start=start, time_range=time_range,
+                account_id=account_id, max_retries=max_retries, timeout=timeout,
+            )
+            try:
+                return await anext(walk)
+            finally:
+                await walk.aclose()
         query = VisitorsQuery(
             account_id=self._resolve_account(account_id),
             time_range=check_optional_text("time_range", time_range),
             count=None if count is None else check_positive_int("count", count),
             start=check_non_negative_int("start", start),
-            fetch_all=check_bool("fetch_all", fetch_all) or None,
-            max_visitors=check_positive_int("max_visitors", max_visitors),
+            fetch_all=True,
+            max_visitors=max_visitors,
         )
         return await self._fetch_page(query, max_retries=self._resolve_retries(max_retries),
                                       timeout=self._resolve_timeout(timeout))

@@ -15,7 +15,6 @@ from typing import Any
 import attrs
 
 from ._checkpoint import Checkpoint
-from ._display import records, visitor_record, visitors_html
 from ._relative_time import parse_relative_age
 
 __all__ = [
@@ -69,6 +68,8 @@ class Visitor:
         The record ``to_dicts()`` makes per visitor: the fields, plus ``is_anonymous``,
         ``viewed_ago_seconds`` and ``estimated_viewed_at``; datetimes as ISO-8601 strings.
         """
+        from ._display import visitor_record  # the display layer sits above the models
+
         return visitor_record(self)
 
     @property
@@ -160,12 +161,16 @@ class VisitorsPage:
 
     def to_dicts(self) -> list[dict[str, object]]:
         """The page's visitors as plain records (see ``VisitorList.to_dicts``)."""
+        from ._display import records
+
         return records(self.visitors)
 
     def _repr_html_(self) -> str:
         # Jupyter's rich display hook: the page as a table, its context in the caption.
         more = "more available" if self.has_more else "no more"
         caption = f"{len(self.visitors)} visitor(s), account {self.account_id or 'default'}, {more}"
+        from ._display import visitors_html
+
         return visitors_html(self.visitors, caption=caption)
 
 
@@ -181,6 +186,8 @@ class VisitorList(list[Visitor]):
         Besides the ``Visitor`` fields: ``is_anonymous``, ``viewed_ago_seconds`` and
         ``estimated_viewed_at`` (ISO-8601); datetimes are ISO-8601 strings.
         """
+        from ._display import records
+
         return records(self)
 
     def to_pandas(self) -> Any:
@@ -206,6 +213,8 @@ class VisitorList(list[Visitor]):
         return to_polars(self)
 
     def _repr_html_(self) -> str:
+        from ._display import visitors_html
+
         return visitors_html(self, caption=f"{len(self)} visitor(s)")
 
 

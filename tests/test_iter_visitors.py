@@ -133,16 +133,17 @@ async def test_free_account_with_no_visitors(client: AsyncConnectSafely) -> None
     assert pages[0].has_more is False
 
 
-async def test_get_visitors_sends_one_literal_request(
+async def test_get_visitors_sends_one_planned_request(
     fake: FakeConnectSafely, client: AsyncConnectSafely
 ) -> None:
     page = await client.get_visitors(
         max_visitors=20, count=10, start=5, time_range=TimeRange.PAST_30_DAYS,
         account_id=ACCOUNT,
     )
+    # count = the page, maxVisitors one past it: right under every reading of maxVisitors.
     assert visitor_requests(fake) == [
         {"accountId": ACCOUNT, "timeRange": "past_30_days", "count": 10, "start": 5,
-         "maxVisitors": 20}
+         "maxVisitors": 16}
     ]
     truth = fake.visitors(ACCOUNT, time_range="past_30_days")
     assert urns(list(page.visitors)) == expected(truth[5:15])
@@ -154,16 +155,58 @@ async def test_get_visitors_sends_one_literal_request(
     assert page.rate_limit.limit is not None
 
 
-async def test_get_visitors_defaults_leave_the_service_defaults_alone(
+@pytest.mark.parametrize("mode", list(MaxVisitorsMode))
+async def test_get_visitors_returns_the_page_asked_for_under_every_reading(
+    fake: FakeConnectSafely, client: AsyncConnectSafely, mode: MaxVisitorsMode
+) -> None:
+    fake.max_visitors_mode = mode
+    truth = fake.visitors(ACCOUNT)
+
+    page = await client.get_visitors(max_visitors=5, count=10, start=30, account_id=ACCOUNT)
+
+    assert urns(list(page.visitors)) == expected(truth[30:35])
+    assert page.has_more is True
+    assert len(visitor_requests(fake)) == 1
+    # The checkpoint continues right after the page, with no gap and no repeat.
+    assert page.checkpoint is not None
+    assert page.checkpoint.next_start == 35
+    rest = [v async for v in client.iter_visitors(resume=page.checkpoint, account_id=ACCOUNT)]
+    assert urns(rest) == expected(truth[35:])
+
+
+@pytest.mark.parametrize("mode", list(MaxVisitorsMode))
+async def test_get_visitors_at_the_end_says_nothing_more(
+    fake: FakeConnectSafely, client: AsyncConnectSafely, mode: MaxVisitorsMode
+) -> None:
+    fake.max_visitors_mode = mode
+    truth = fake.visitors(ACCOUNT)
+
+    page = await client.get_visitors(max_visitors=20, start=40, account_id=ACCOUNT)
+
+    assert urns(list(page.visitors)) == expected(truth[40:])
+    assert page.has_more is False
+
+
+async def test_get_visitors_defaults_ask_for_one_page_of_twenty(
     fake: FakeConnectSafely, client: AsyncConnectSafely
 ) -> None:
-    await client.get_visitors()
-    assert visitor_requests(fake) == [{"start": 0, "maxVisitors": 20}]
+    page = await client.get_visitors()
+    assert visitor_requests(fake) == [{"count": 20, "start": 0, "maxVisitors": 21}]
+    assert len(page.visitors) == 20
     headers = fake.requests[0].headers
     assert headers["Authorization"] == f"Bearer {fake.api_key}"
     assert headers["Content-Type"] == "application/json"
     assert headers["Accept"] == "application/json"
     assert headers["User-Agent"].startswith("connectsafely-async/")
+
+
+async def test_get_visitors_with_fetch_all_is_sent_as_given(
+    fake: FakeConnectSafely, client: AsyncConnectSafely
+) -> None:
+    await client.get_visitors(max_visitors=30, count=10, start=5, fetch_all=True)
+    assert visitor_requests(fake) == [
+        {"count": 10, "start": 5, "fetchAll": True, "maxVisitors": 30}
+    ]
 
 
 async def test_fetch_all_is_sent_only_when_asked(

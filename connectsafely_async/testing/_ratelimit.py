@@ -1,9 +1,9 @@
 """The fake server's rate limiters and their ``X-RateLimit-*`` headers.
 
 Two kinds: :class:`FixedWindow` (``limit`` requests per ``window`` seconds, the simple
-original) and :class:`TokenBucket` (a sustained rate with a burst capacity, the way the
+original) and :class:`ServerBucket` (a sustained rate with a burst capacity, the way the
 service documents its limits: "60 per minute, bursts up to 100 per 10 seconds"). The server
-uses one of them per API key and, optionally, a :class:`TokenBucket` per LinkedIn account.
+uses one of them per API key and, optionally, a :class:`ServerBucket` per LinkedIn account.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Final
 
 import attrs
 
-__all__ = ["FixedWindow", "TokenBucket"]
+__all__ = ["FixedWindow", "ServerBucket"]
 
 _DOCUMENTED_RATE_LIMIT: Final = 60  # per minute; reported when no limit is enforced
 
@@ -62,7 +62,7 @@ class FixedWindow:
 
 
 @attrs.define
-class TokenBucket:
+class ServerBucket:
     """``rate`` requests per second sustained, up to ``burst`` back to back.
 
     The bucket starts full. In any ``T`` seconds at most ``burst + rate * T`` requests pass.

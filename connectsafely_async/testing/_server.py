@@ -32,7 +32,7 @@ from aiohttp import web
 from ._data import DEFAULT_ACCOUNT_ID, filter_by_time_range, make_account, make_visitors
 from ._delivery import deliver_fault, json_response
 from ._faults import Fault
-from ._ratelimit import FixedWindow, TokenBucket
+from ._ratelimit import FixedWindow, ServerBucket
 from ._visitors import MaxVisitorsMode, Reply, paginate, parse_query, visitors_body
 
 __all__ = ["FakeConnectSafely", "RecordedRequest"]
@@ -156,13 +156,13 @@ class FakeConnectSafely:
         self._rate = FixedWindow(rate_limit, rate_limit_window)
         self._key_bucket = (
             None if key_rate is None
-            else TokenBucket(key_rate, key_burst if key_burst is not None else max(1.0, key_rate))
+            else ServerBucket(key_rate, key_burst if key_burst is not None else max(1.0, key_rate))
         )
         self._account_rate = account_rate
         self._account_burst = (
             account_burst if account_burst is not None else max(1.0, account_rate or 1.0)
         )
-        self._account_buckets: dict[str, TokenBucket] = {}
+        self._account_buckets: dict[str, ServerBucket] = {}
         #: How many requests were answered 429 by the rate limits (faults not counted).
         self.throttled_count = 0
         #: :func:`time.monotonic` of each of those 429 answers.
@@ -412,7 +412,7 @@ class FakeConnectSafely:
         # Milliseconds, rounded up: at scaled-up rates a whole second would be far too long.
         return f"{max(0.001, math.ceil(max(waits) * 1000) / 1000):.3f}"
 
-    def _account_bucket(self, path: str, body: Any) -> TokenBucket | None:
+    def _account_bucket(self, path: str, body: Any) -> ServerBucket | None:
         if self._account_rate is None or path != _VISITORS_PATH:
             return None
         account_id = body.get("accountId") if isinstance(body, dict) else None
@@ -420,7 +420,7 @@ class FakeConnectSafely:
             account_id = self.default_account_id
         bucket = self._account_buckets.get(account_id)
         if bucket is None:
-            bucket = TokenBucket(self._account_rate, self._account_burst)
+            bucket = ServerBucket(self._account_rate, self._account_burst)
             self._account_buckets[account_id] = bucket
         return bucket
 
