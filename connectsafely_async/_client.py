@@ -16,6 +16,8 @@ import warnings
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 from urllib.parse import urlsplit
 
+import attrs
+
 from ._accounts import Account, build_accounts_request, parse_accounts
 from ._arguments import (
     check_bool,
@@ -394,12 +396,11 @@ class AsyncConnectSafely:
             TypeError, ValueError: at the call, before any request, for a bad argument or a
                 checkpoint made for other filters.
         """
-        spec = self._plan_walk(
-            max_visitors=max_visitors, count=count, start=start, time_range=time_range,
-            account_id=account_id, resume=resume, prefetch=prefetch,
+        return self._walk(
+            walk_pages, max_visitors=max_visitors, count=count, start=start,
+            time_range=time_range, account_id=account_id, max_retries=max_retries,
+            timeout=timeout, resume=resume, prefetch=prefetch,
         )
-        fetch = self._page_fetcher(max_retries, timeout)
-        return walk_pages(fetch, spec, start=start, resume=resume)
 
     def iter_visitors(
         self,
@@ -420,12 +421,33 @@ class AsyncConnectSafely:
         time; ``walk.checkpoint`` moves with every visitor, so a walk stopped mid-page
         resumes with the next visitor. Arguments are checked here, before any request.
         """
+        return self._walk(
+            walk_visitors, max_visitors=max_visitors, count=count, start=start,
+            time_range=time_range, account_id=account_id, max_retries=max_retries,
+            timeout=timeout, resume=resume, prefetch=prefetch,
+        )
+
+    def _walk(
+        self,
+        view: Callable[..., Walk[T]],
+        *,
+        max_visitors: int | None,
+        count: int | None,
+        start: int,
+        time_range: TimeRange | str | None,
+        account_id: str | None,
+        max_retries: int | None,
+        timeout: float | None,
+        resume: Checkpoint | None,
+        prefetch: int,
+    ) -> Walk[T]:
+        """One walk (``view``: its pages or its visitors), every argument checked now."""
         spec = self._plan_walk(
             max_visitors=max_visitors, count=count, start=start, time_range=time_range,
             account_id=account_id, resume=resume, prefetch=prefetch,
         )
         fetch = self._page_fetcher(max_retries, timeout)
-        return walk_visitors(fetch, spec, start=start, resume=resume)
+        return view(fetch, spec, start=start, resume=resume)
 
     def _plan_walk(
         self,
@@ -710,20 +732,17 @@ class AsyncConnectSafely:
         timeout: float | None,
         prefetch: int,
     ) -> Callable[[str], Walk[VisitorsPage]]:
-        # Checked once here, so a bad argument fails the call rather than every account.
-        self._plan_walk(
+        # Planned and checked once, so a bad argument fails the call rather than every
+        # account; each account's walk is the same spec with its own account (its ids were
+        # checked by check_account_ids).
+        spec = self._plan_walk(
             max_visitors=max_visitors, count=count, start=0, time_range=time_range,
             account_id=None, resume=None, prefetch=prefetch,
         )
-        self._resolve_retries(max_retries)
-        self._resolve_timeout(timeout)
+        fetch = self._page_fetcher(max_retries, timeout)
 
         def walk(account_id: str) -> Walk[VisitorsPage]:
-            return self.iter_visitor_pages(
-                account_id=account_id, max_visitors=max_visitors, count=count,
-                time_range=time_range, max_retries=max_retries, timeout=timeout,
-                prefetch=prefetch,
-            )
+            return walk_pages(fetch, attrs.evolve(spec, account_id=account_id))
 
         return walk
 
