@@ -69,11 +69,13 @@ async def test_with_options_changes_defaults_and_shares_the_rest(
                                retry=RetryPolicy(initial_delay=1))
     assert (copy.account_id, copy.timeout, client.account_id, client.timeout) == \
         (other, 3, None, 30)
-    assert copy._transport is client._transport
     assert copy._limiter is client._limiter  # one budget for both
     page = await copy.get_visitors(max_visitors=1)
     assert fake.requests[-1].json["accountId"] == other
     assert page.account_id == other
+    await client.get_visitors(max_visitors=1)
+    # One session, one pool: the original's request reused the copy's kept-alive connection.
+    assert fake.open_connections == 1
     with pytest.raises(TypeError, match="retry"):
         client.with_options(retry=3)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="max_retries"):
