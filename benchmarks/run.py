@@ -29,8 +29,9 @@ import aiohttp
 import attrs
 
 import connectsafely_async
-from connectsafely_async import AsyncConnectSafely, Visitor, _protocol
+from connectsafely_async import AsyncConnectSafely, Visitor
 from connectsafely_async._protocol import HttpResponse, parse_visitors_page
+from connectsafely_async._protocol import visitors as _protocol
 
 from .floors import (
     API_KEY,

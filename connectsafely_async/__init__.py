@@ -11,7 +11,6 @@
 ``ConnectSafely`` is the same client without ``await``, for scripts and notebooks.
 """
 
-from ._accounts import Account
 from ._checkpoint import Checkpoint
 from ._client import AsyncConnectSafely
 from ._converters import make_converter
@@ -51,6 +50,7 @@ from ._models import (
     collect,
 )
 from ._pagination import Walk, WalkStats
+from ._protocol import Account
 from ._retry import RetryPolicy
 from ._sync import ConnectSafely, SyncIterator, SyncWalk
 from ._version import package_version as _package_version

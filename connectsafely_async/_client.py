@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from ._accounts import Account, build_accounts_request, parse_accounts
 from ._arguments import (
     check_bool,
     check_non_negative_int,
@@ -41,14 +40,17 @@ from ._many import AccountVisitor, AccountVisitors, check_account_ids, fetch_man
 from ._models import RateLimit, TimeRange, Visitor, VisitorsPage
 from ._pagination import Fetch, Walk, WalkSpec, WalkStats, walk_pages, walk_visitors
 from ._protocol import (
+    Account,
     HttpRequest,
     HttpResponse,
+    Redactor,
     VisitorsQuery,
+    build_accounts_request,
     build_visitors_request,
+    parse_accounts,
     parse_rate_limit,
     parse_visitors_page,
 )
-from ._redaction import Redactor
 from ._retry import RetryPolicy, call_with_retries
 from ._secrets import Secret, SecretHeaders
 from ._transport import AiohttpTransport
@@ -140,7 +142,7 @@ class AsyncConnectSafely:
         # locals (pytest --showlocals, rich, Sentry) would print it if validation failed.
         del api_key
         _check_api_key(self._api_key)
-        # Every answer passes through it before it is parsed: see _redaction.
+        # Every answer passes through it before it is parsed: see _protocol.http.
         self._redact = Redactor(self._api_key)
         self._base_url = _check_base_url(
             base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL,
@@ -820,7 +822,7 @@ class AsyncConnectSafely:
         """One exchange through the transport within *timeout* seconds, scrubbed of the key.
 
         Every answer passes through the redactor here, before anything parses it: no
-        visitor field, error body or ``request_id`` can then hold the key (see _redaction).
+        visitor field, error body or ``request_id`` can then hold the key (see _protocol.http).
         """
         return self._redact(await self._transport.send(url, request, self._headers, timeout))
 

@@ -29,6 +29,7 @@ from connectsafely_async import (
 from connectsafely_async._protocol import (
     VISITORS_PATH,
     HttpResponse,
+    Redactor,
     VisitorsQuery,
     build_visitors_request,
     error_from_response,
@@ -37,7 +38,6 @@ from connectsafely_async._protocol import (
     parse_retry_after,
     parse_visitors_page,
 )
-from connectsafely_async._redaction import Redactor
 from connectsafely_async._secrets import Secret
 
 FIXTURE = Path(__file__).parent / "fixtures" / "vendor_example.json"

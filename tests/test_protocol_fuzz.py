@@ -24,12 +24,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from multidict import CIMultiDict, CIMultiDictProxy
 
-import connectsafely_async._protocol as protocol
+import connectsafely_async._protocol.visitors as protocol
 from connectsafely_async import ConnectSafelyError, VisitorsPage
-from connectsafely_async._accounts import parse_accounts
 from connectsafely_async._json import stdlib_loads
-from connectsafely_async._protocol import HttpResponse, parse_visitors_page
-from connectsafely_async._redaction import Redactor
+from connectsafely_async._protocol import (
+    HttpResponse,
+    Redactor,
+    parse_accounts,
+    parse_visitors_page,
+)
 from connectsafely_async._secrets import Secret
 
 try:

@@ -1,4 +1,7 @@
-"""Scrub the API key from an answer, however the server spelled it, before anything reads it.
+"""HTTP values, and the scrub every answer passes before anything reads it.
+
+``HttpRequest`` and ``HttpResponse`` are what the protocol builds and parses and what the
+transport moves: plain values, so every quirk of the service can be tested with bytes.
 
 A server can echo the key back: in an error message, in a visitor's field, in a header. JSON
 lets it spell every character another way (``\\u0061`` or ``\\u0041``-style escapes, ``\\/``
@@ -16,19 +19,44 @@ escape only quotes, backslashes, control characters and, for some, non-ASCII tex
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Final
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Final
 
 import attrs
 from multidict import CIMultiDict, CIMultiDictProxy  # aiohttp's own header type
 
-from ._secrets import REDACTED, Secret
+from .._secrets import REDACTED, Secret
 
-if TYPE_CHECKING:
-    from collections.abc import Mapping
+__all__ = ["HttpRequest", "HttpResponse", "Redactor"]
 
-    from ._protocol import HttpResponse
 
-__all__ = ["Redactor"]
+@attrs.frozen
+class HttpRequest:
+    """What to send, minus the Authorization header (the transport adds it)."""
+
+    method: str
+    path: str
+    body: bytes | None = None
+
+
+@attrs.frozen
+class HttpResponse:
+    """What came back: status, headers (case-insensitive mapping), raw body, receive time."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes = attrs.field(repr=lambda body: f"<{len(body)} bytes>")
+    received_at: datetime = attrs.field(factory=lambda: datetime.now(timezone.utc))
+
+    @property
+    def request_id(self) -> str | None:
+        return self.headers.get("X-Request-Id")
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+
 
 _REDACTED: Final = REDACTED.encode()
 # An escape of an ASCII character: the only kind that can spell a character of a key.

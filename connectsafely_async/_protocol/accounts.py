@@ -13,9 +13,9 @@ from urllib.parse import urlencode
 import attrs
 import cattrs
 
-from ._converters import converter
-from ._errors import ResponseValidationError
-from ._protocol import HttpRequest, HttpResponse, decode_json_answer, error_from_response
+from .._converters import converter
+from .errors import decode_json_answer, error_from_response, raise_misfit
+from .http import HttpRequest, HttpResponse
 
 __all__ = ["ACCOUNTS_PATH", "Account", "build_accounts_request", "parse_accounts"]
 
@@ -61,15 +61,4 @@ def parse_accounts(response: HttpResponse) -> tuple[Account, ...]:
     try:
         return converter.structure(data, tuple[Account, ...])
     except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
-        errors = [
-            str(line)
-            for line in (
-                cattrs.transform_error(exc, path="$")
-                if isinstance(exc, cattrs.BaseValidationError)
-                else [f"{exc} @ $"]
-            )
-        ]
-        msg = f"the accounts answer does not fit the model: {'; '.join(errors[:3])}"
-        raise ResponseValidationError(
-            msg, errors=errors, body=data, request_id=response.request_id
-        ) from None
+        raise_misfit("the accounts answer", exc, data, response)
