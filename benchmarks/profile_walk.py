@@ -119,8 +119,9 @@ async def steps(visitors: int, rounds: int, clock: Callable[[], float]) -> None:
                 out: list[Any] = []
                 for query in queries:
                     request = build_visitors_request(query)
-                    response = await client._transport.send(
-                        client._base_url + request.path, request, client._headers)
+                    sender = client._sender  # the transport alone, below the one door
+                    response = await sender._transport.send(
+                        sender._base_url + request.path, request, sender._headers)
                     if parse:
                         out.extend(parse_visitors_page(response).visitors)
                     else:
@@ -132,7 +133,7 @@ async def steps(visitors: int, rounds: int, clock: Callable[[], float]) -> None:
                 out: list[Any] = []
                 stats = WalkStats()
                 for query in queries:
-                    page = await client._fetch_page(query, max_retries=2, stats=stats)
+                    page = await client._fetch_page(query, max_retries=2, timeout=30, stats=stats)
                     out.extend(page.visitors)
                 return out
 

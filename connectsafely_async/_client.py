@@ -8,13 +8,8 @@ transport.
 from __future__ import annotations
 
 import copy
-import ipaddress
-import logging
 import os
-import time
-import warnings
-from typing import TYPE_CHECKING, Any, Final, TypeVar
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
@@ -23,15 +18,21 @@ from ._arguments import (
     check_non_negative_int,
     check_optional_text,
     check_positive_int,
-    check_prefetch,
     check_timeout,
 )
 from ._checkpoint import Checkpoint
-from ._errors import (
-    APIStatusError,
-    ConfigurationError,
-    ConnectSafelyError,
-    InsecureTransportWarning,
+from ._client_config import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    ENV_ACCOUNT_ID,
+    ENV_API_KEY,
+    ENV_BASE_URL,
+    UNSET,
+    Unset,
+    check_api_key,
+    check_base_url,
 )
 from ._limiter import RateLimits
 from ._limiter_backend import DEFAULT_RATE_LIMITS, build_limiter, limits_from_environment
@@ -41,20 +42,19 @@ from ._models import RateLimit, TimeRange, Visitor, VisitorsPage
 from ._pagination import Fetch, Walk, WalkSpec, WalkStats, walk_pages, walk_visitors
 from ._protocol import (
     Account,
-    HttpRequest,
-    HttpResponse,
     Redactor,
     VisitorsQuery,
     build_accounts_request,
     build_visitors_request,
     parse_accounts,
-    parse_rate_limit,
     parse_visitors_page,
 )
-from ._retry import RetryPolicy, call_with_retries
+from ._retry import RetryPolicy
 from ._secrets import Secret, SecretHeaders
+from ._sender import Sender
 from ._transport import AiohttpTransport
 from ._version import package_version
+from ._walk_plan import plan_walk, resumed
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Callable, Iterable
@@ -66,28 +66,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_BASE_URL", "UNSET", "AsyncConnectSafely"]
 
-logger = logging.getLogger("connectsafely_async")
-
 T = TypeVar("T")
-
-DEFAULT_BASE_URL: Final = "https://api.connectsafely.ai"
-DEFAULT_TIMEOUT: Final = 30.0
-DEFAULT_MAX_RETRIES: Final = 2
-DEFAULT_MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024
-ENV_API_KEY: Final = "CONNECTSAFELY_API_KEY"
-ENV_BASE_URL: Final = "CONNECTSAFELY_BASE_URL"
-ENV_ACCOUNT_ID: Final = "CONNECTSAFELY_ACCOUNT_ID"
-
-
-class _Unset:
-    """The "keep this client's value" sentinel of ``with_options`` (``None`` means "off")."""
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET: Final = _Unset()
-
 
 class AsyncConnectSafely:
     """The async client for the ConnectSafely LinkedIn API.
@@ -141,10 +120,8 @@ class AsyncConnectSafely:
         # The plain key must not outlive this line as a local: a traceback rendered with
         # locals (pytest --showlocals, rich, Sentry) would print it if validation failed.
         del api_key
-        _check_api_key(self._api_key)
-        # Every answer passes through it before it is parsed: see _protocol.http.
-        self._redact = Redactor(self._api_key)
-        self._base_url = _check_base_url(
+        check_api_key(self._api_key)
+        self._base_url = check_base_url(
             base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL,
             allow_insecure_http=check_bool("allow_insecure_http", allow_insecure_http),
         )
@@ -156,7 +133,7 @@ class AsyncConnectSafely:
             msg = f"retry must be a RetryPolicy, got {type(retry).__name__}"
             raise TypeError(msg)
         self._retry = retry or RetryPolicy()
-        self._headers = SecretHeaders(
+        headers = SecretHeaders(
             {
                 "Authorization": f"Bearer {self._api_key.reveal()}",
                 "Content-Type": "application/json",
@@ -166,19 +143,22 @@ class AsyncConnectSafely:
             }
         )
         self._timeout = check_timeout(timeout)
-        self._transport = AiohttpTransport(
+        transport = AiohttpTransport(
             session=session,
             timeout=self._timeout,
             max_response_bytes=check_positive_int("max_response_bytes", max_response_bytes),
             connection_limit=check_positive_int("connection_limit", connection_limit),
         )
-        # One limiter per client: every walk and every account of this client shares it.
-        self._limiter = build_limiter(
-            limits_from_environment(rate_limits), api_key=self._api_key
+        # One sender per client, shared by its with_options() copies: one session, one
+        # limiter (every walk and every account of this client counts against it), and one
+        # closed state. Every answer is scrubbed of the key before it is parsed.
+        self._sender = Sender(
+            base_url=self._base_url,
+            headers=headers,
+            transport=transport,
+            limiter=build_limiter(limits_from_environment(rate_limits), api_key=self._api_key),
+            redact=Redactor(self._api_key),
         )
-        self._closed = False
-        # A with_options() copy points at the client it was made from: one lifecycle.
-        self._root = self
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -199,16 +179,11 @@ class AsyncConnectSafely:
         On a ``with_options()`` copy this closes the client it was made from, and so every
         copy: they share one session (and one rate limiter).
         """
-        self._root._closed = True
-        try:
-            if self._limiter is not None:
-                await self._limiter.aclose()
-        finally:
-            await self._transport.aclose()
+        await self._sender.aclose()
 
     @property
     def closed(self) -> bool:
-        return self._root._closed
+        return self._sender.closed
 
     @property
     def timeout(self) -> float:
@@ -218,10 +193,10 @@ class AsyncConnectSafely:
     def with_options(
         self,
         *,
-        account_id: str | _Unset | None = UNSET,
-        timeout: float | _Unset = UNSET,
-        max_retries: int | _Unset = UNSET,
-        retry: RetryPolicy | _Unset = UNSET,
+        account_id: str | Unset | None = UNSET,
+        timeout: float | Unset = UNSET,
+        max_retries: int | Unset = UNSET,
+        retry: RetryPolicy | Unset = UNSET,
     ) -> AsyncConnectSafely:
         """A copy of this client with other defaults, for a call or a part of a program.
 
@@ -246,13 +221,13 @@ class AsyncConnectSafely:
             TypeError, ValueError: an argument of the wrong type or value, before any copy.
         """
         clone = copy.copy(self)
-        if not isinstance(account_id, _Unset):
+        if not isinstance(account_id, Unset):
             clone._account_id = check_optional_text("account_id", account_id)
-        if not isinstance(timeout, _Unset):
+        if not isinstance(timeout, Unset):
             clone._timeout = self._check_call_timeout(timeout)
-        if not isinstance(max_retries, _Unset):
+        if not isinstance(max_retries, Unset):
             clone._max_retries = check_non_negative_int("max_retries", max_retries)
-        if not isinstance(retry, _Unset):
+        if not isinstance(retry, Unset):
             if not isinstance(retry, RetryPolicy):
                 msg = f"retry must be a RetryPolicy, got {type(retry).__name__}"
                 raise TypeError(msg)
@@ -273,21 +248,8 @@ class AsyncConnectSafely:
         return (
             f"{type(self).__name__}(base_url={getattr(self, '_base_url', None)!r}, "
             f"account_id={getattr(self, '_account_id', None)!r}, "
-            f"closed={getattr(self, '_closed', False)})"
+            f"closed={sender.closed if (sender := getattr(self, '_sender', None)) else False})"
         )
-
-    def __del__(self, _warn: Any = warnings.warn) -> None:
-        # Only a session we created can leak; say so the way aiohttp and svcs do.
-        transport = getattr(self, "_transport", None)
-        if getattr(self, "_root", None) is not self:
-            return  # a with_options() copy: the client it came from owns the session
-        if transport is not None and transport.has_open_owned_session:
-            _warn(
-                f"unclosed {type(self).__name__}: use 'async with' or await aclose()",
-                ResourceWarning,
-                stacklevel=1,
-                source=self,
-            )
 
     # -- visitors ----------------------------------------------------------------------------
 
@@ -444,47 +406,12 @@ class AsyncConnectSafely:
         prefetch: int,
     ) -> Walk[T]:
         """One walk (``view``: its pages or its visitors), every argument checked now."""
-        spec = self._plan_walk(
-            max_visitors=max_visitors, count=count, start=start, time_range=time_range,
-            account_id=account_id, resume=resume, prefetch=prefetch,
+        spec = plan_walk(
+            account=self._resolve_account(account_id), max_visitors=max_visitors, count=count,
+            start=start, time_range=time_range, resume=resume, prefetch=prefetch,
         )
         fetch = self._page_fetcher(max_retries, timeout)
         return view(fetch, spec, start=start, resume=resume)
-
-    def _plan_walk(
-        self,
-        *,
-        max_visitors: int | None,
-        count: int | None,
-        start: int,
-        time_range: TimeRange | str | None,
-        account_id: str | None,
-        resume: Checkpoint | None,
-        prefetch: int,
-    ) -> WalkSpec:
-        """The checked walk; a ``resume`` checkpoint must match its filters."""
-        if resume is not None and not isinstance(resume, Checkpoint):
-            msg = f"resume must be a Checkpoint, got {type(resume).__name__}"
-            raise TypeError(msg)
-        default_count = resume.page_size if resume is not None else 20
-        spec = WalkSpec(
-            count=default_count if count is None else check_positive_int("count", count),
-            max_visitors=None if max_visitors is None
-            else check_positive_int("max_visitors", max_visitors),
-            account_id=self._resolve_account(account_id),
-            time_range=check_optional_text("time_range", time_range),
-            prefetch=check_prefetch(prefetch),
-        )
-        if check_non_negative_int("start", start) and resume is not None:
-            msg = "pass either start= or resume=, not both: the checkpoint knows where to start"
-            raise ValueError(msg)
-        if resume is not None and resume.filters != spec.fingerprint:
-            msg = (
-                "this checkpoint was made by a walk with another account or time range; "
-                "resume with the same account_id and time_range"
-            )
-            raise ValueError(msg)
-        return spec
 
     # -- many accounts -----------------------------------------------------------------------
 
@@ -528,14 +455,10 @@ class AsyncConnectSafely:
         Raises:
             TypeError, ValueError: at the call, before any request, for a bad argument.
         """
-        ids = check_account_ids(account_ids)
-        walk = self._account_walk(
-            max_visitors=max_visitors, count=count, time_range=time_range,
-            max_retries=max_retries, timeout=timeout, prefetch=prefetch,
-        )
-        return await fetch_many(
-            walk, ids, concurrency=check_positive_int("concurrency", concurrency),
-            on_complete=on_complete,
+        return await self._many(
+            fetch_many, account_ids, max_visitors=max_visitors, count=count,
+            time_range=time_range, concurrency=concurrency, max_retries=max_retries,
+            timeout=timeout, prefetch=prefetch, on_complete=on_complete,
         )
 
     def iter_visitors_many(
@@ -563,14 +486,10 @@ class AsyncConnectSafely:
         Raises:
             TypeError, ValueError: at the call, before any request, for a bad argument.
         """
-        ids = check_account_ids(account_ids)
-        walk = self._account_walk(
-            max_visitors=max_visitors, count=count, time_range=time_range,
-            max_retries=max_retries, timeout=timeout, prefetch=prefetch,
-        )
-        return iter_many(
-            walk, ids, concurrency=check_positive_int("concurrency", concurrency),
-            on_complete=on_complete,
+        return self._many(
+            iter_many, account_ids, max_visitors=max_visitors, count=count,
+            time_range=time_range, concurrency=concurrency, max_retries=max_retries,
+            timeout=timeout, prefetch=prefetch, on_complete=on_complete,
         )
 
     async def sync_visitors(
@@ -612,13 +531,14 @@ class AsyncConnectSafely:
         """
         from .history._sync import sync_account
 
-        account = self._resolve_account(account_id)
-        walk_from, filters = self._sync_walk(
-            store, account, time_range=time_range, max_visitors=max_visitors, count=count,
-            max_retries=max_retries, timeout=timeout, clock=clock,
-        )
-        return await sync_account(walk_from, store, account_id=account or "", filters=filters,
-                                  clock=clock, collect=check_bool("collect", collect))
+        _check_store(store, clock)
+        spec = plan_walk(account=self._resolve_account(account_id), max_visitors=max_visitors,
+                         count=count, start=0, time_range=time_range, resume=None, prefetch=0)
+        walk_from = self._resumable(spec, keep_count=count is not None,
+                                    fetch=self._page_fetcher(max_retries, timeout))
+        return await sync_account(walk_from, store, account_id=spec.account_id or "",
+                                  filters=spec.fingerprint, clock=clock,
+                                  collect=check_bool("collect", collect))
 
     async def sync_visitors_many(
         self,
@@ -648,54 +568,31 @@ class AsyncConnectSafely:
         """
         from .history._sync import sync_accounts
 
+        _check_store(store, clock)
         ids = check_account_ids(account_ids)
-        walks = {
-            account: self._sync_walk(store, account, time_range=time_range,
-                                     max_visitors=max_visitors, count=count,
-                                     max_retries=max_retries, timeout=timeout, clock=clock)
-            for account in ids
-        }
+        spec = plan_walk(account=None, max_visitors=max_visitors, count=count, start=0,
+                         time_range=time_range, resume=None, prefetch=0)
+        fetch = self._page_fetcher(max_retries, timeout)
+        specs = {account: attrs.evolve(spec, account_id=account) for account in ids}
         return await sync_accounts(
-            lambda account: walks[account][0], store,
-            [(account, walks[account][1]) for account in ids],
+            lambda account: self._resumable(specs[account], keep_count=count is not None,
+                                            fetch=fetch),
+            store, [(account, specs[account].fingerprint) for account in ids],
             concurrency=check_positive_int("concurrency", concurrency), clock=clock,
             collect=check_bool("collect", collect),
         )
 
-    def _sync_walk(
-        self,
-        store: VisitorStore,
-        account: str | None,
-        *,
-        time_range: TimeRange | str | None,
-        max_visitors: int | None,
-        count: int | None,
-        max_retries: int | None,
-        timeout: float | None,
-        clock: Callable[[], float] | None,
-    ) -> tuple[Callable[[Checkpoint | None], Walk[VisitorsPage]], str]:
-        """A sync's walk callable and filters fingerprint, every argument checked first."""
-        from .history import VisitorStore
-
-        if not isinstance(store, VisitorStore):
-            msg = f"store must be a VisitorStore (e.g. SQLiteStore), got {type(store).__name__}"
-            raise TypeError(msg)
-        if clock is not None and not callable(clock):
-            msg = f"clock must be callable or None, got {type(clock).__name__}"
-            raise TypeError(msg)
-        spec = self._plan_walk(max_visitors=max_visitors, count=count, start=0,
-                               time_range=time_range, account_id=account, resume=None,
-                               prefetch=0)
-        self._resolve_retries(max_retries)
-        self._resolve_timeout(timeout)
+    def _resumable(
+        self, spec: WalkSpec, *, keep_count: bool, fetch: Fetch
+    ) -> Callable[[Checkpoint | None], Walk[VisitorsPage]]:
+        """A sync's walk: ``spec``'s pages, from a stored checkpoint when there is one."""
 
         def walk_from(resume: Checkpoint | None) -> Walk[VisitorsPage]:
-            return self.iter_visitor_pages(account_id=account, time_range=time_range,
-                                           max_visitors=max_visitors, count=count,
-                                           max_retries=max_retries, timeout=timeout,
-                                           resume=resume)
+            if resume is None:
+                return walk_pages(fetch, spec)
+            return walk_pages(fetch, resumed(spec, resume, keep_count=keep_count), resume=resume)
 
-        return walk_from, spec.fingerprint
+        return walk_from
 
     async def list_accounts(
         self,
@@ -719,34 +616,41 @@ class AsyncConnectSafely:
         """
         request = build_accounts_request(check_optional_text("query", query))
         # A workspace call: it counts against the key's limit only (account None).
-        return await self._request(
-            request, parse_accounts, account=None, max_retries=self._resolve_retries(max_retries),
-            timeout=self._resolve_timeout(timeout),
+        return await self._sender.send(
+            request, parse_accounts, account=None, retry=self._retry,
+            max_retries=self._resolve_retries(max_retries), timeout=self._resolve_timeout(timeout),
         )
 
-    def _account_walk(
+    def _many(
         self,
+        run: Callable[..., T],
+        account_ids: Iterable[str],
         *,
         max_visitors: int | None,
         count: int,
         time_range: TimeRange | str | None,
+        concurrency: int,
         max_retries: int | None,
         timeout: float | None,
         prefetch: int,
-    ) -> Callable[[str], Walk[VisitorsPage]]:
-        # Planned and checked once, so a bad argument fails the call rather than every
-        # account; each account's walk is the same spec with its own account (its ids were
-        # checked by check_account_ids).
-        spec = self._plan_walk(
-            max_visitors=max_visitors, count=count, start=0, time_range=time_range,
-            account_id=None, resume=None, prefetch=prefetch,
-        )
+        on_complete: Callable[[AccountVisitors], object] | None,
+    ) -> T:
+        """Many accounts' walks under ``run`` (the pool or the stream), checked once.
+
+        Planned once, so a bad argument fails the call rather than every account; each
+        account's walk is the same frozen spec with its own account (its ids were checked
+        by check_account_ids).
+        """
+        ids = check_account_ids(account_ids)
+        spec = plan_walk(account=None, max_visitors=max_visitors, count=count, start=0,
+                         time_range=time_range, resume=None, prefetch=prefetch)
         fetch = self._page_fetcher(max_retries, timeout)
 
         def walk(account_id: str) -> Walk[VisitorsPage]:
             return walk_pages(fetch, attrs.evolve(spec, account_id=account_id))
 
-        return walk
+        return run(walk, ids, concurrency=check_positive_int("concurrency", concurrency),
+                   on_complete=on_complete)
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -759,85 +663,11 @@ class AsyncConnectSafely:
         stats: WalkStats | None = None,
     ) -> VisitorsPage:
         # The default account is an account too: its reads count under the key "".
-        return await self._request(
+        return await self._sender.send(
             build_visitors_request(query), parse_visitors_page, account=query.account_id or "",
-            max_retries=max_retries, timeout=timeout, stats=stats,
+            retry=self._retry, max_retries=max_retries, timeout=timeout, stats=stats,
             rate_limit_of=_page_rate_limit,
         )
-
-    async def _request(
-        self,
-        request: HttpRequest,
-        parse: Callable[[HttpResponse], T],
-        *,
-        account: str | None,
-        max_retries: int,
-        timeout: float,
-        stats: WalkStats | None = None,
-        rate_limit_of: Callable[[T], RateLimit | None] | None = None,
-    ) -> T:
-        """The one way a request goes out: limiter, send, parse, learn, retry.
-
-        Every endpoint comes here with its request and its parser; the limiter waits for
-        ``account``'s turn (``None``: the key's alone), the shared limiter learns from every
-        answer (error or not), and ``max_retries`` transient failures are retried under the
-        client's policy. ``rate_limit_of`` reads the limits a parser already read from the
-        headers (a page's), so they are not parsed twice.
-        """
-        url = self._base_url + request.path
-
-        async def attempt() -> T:
-            if self._limiter is not None:
-                waited = await self._limiter.acquire(account)
-                if stats is not None:
-                    stats.rate_limit_wait_seconds += waited
-            began = time.perf_counter()
-            if stats is not None:
-                stats.requests += 1
-            response = await self._send(url, request, timeout)
-            if logger.isEnabledFor(logging.DEBUG):  # its arguments cost more than the check
-                logger.debug(
-                    "%s %s %s -> %d in %.3fs (request id %s)", request.method, request.path,
-                    (request.body or b"").decode(errors="replace"), response.status,
-                    time.perf_counter() - began, response.request_id,
-                )
-            try:
-                result = parse(response)
-            except APIStatusError as error:
-                self._observe(account, response, error.rate_limit, error)
-                raise
-            self._observe(account, response, rate_limit_of(result) if rate_limit_of
-                          else parse_rate_limit(response.headers, now=response.received_at))
-            return result
-
-        def count_retry(_error: ConnectSafelyError, _wait: float) -> None:
-            if stats is not None:
-                stats.retries += 1
-
-        return await call_with_retries(
-            attempt, self._retry, max_retries=max_retries, on_retry=count_retry
-        )
-
-    async def _send(self, url: str, request: HttpRequest, timeout: float) -> HttpResponse:
-        """One exchange through the transport within *timeout* seconds, scrubbed of the key.
-
-        Every answer passes through the redactor here, before anything parses it: no
-        visitor field, error body or ``request_id`` can then hold the key (see _protocol.http).
-        """
-        return self._redact(await self._transport.send(url, request, self._headers, timeout))
-
-    def _observe(
-        self,
-        account: str | None,
-        response: HttpResponse,
-        rate_limit: RateLimit | None,
-        error: APIStatusError | None = None,
-    ) -> None:
-        # The shared limiter learns from every answer, parsed once, error or not.
-        if self._limiter is not None:
-            self._limiter.observe(
-                account=account, wall=response.received_at, rate_limit=rate_limit, error=error
-            )
 
     def _page_fetcher(self, max_retries: int | None, timeout: float | None) -> Fetch:
         resolved = self._resolve_retries(max_retries)
@@ -866,69 +696,16 @@ class AsyncConnectSafely:
         return check_non_negative_int("max_retries", max_retries)
 
 
-def _check_api_key(key: Secret) -> None:
-    # Never echo the key, nor keep it in a local: messages and tracebacks are where keys leak.
-    if not key.reveal():
-        msg = f"no API key: pass api_key=... or set the {ENV_API_KEY} environment variable"
-        raise ConfigurationError(msg)
-    if not isinstance(key.reveal(), str):
-        msg = f"api_key must be a string, got {type(key.reveal()).__name__}"
-        raise TypeError(msg)
-    if not _is_header_safe(key.reveal()):
-        msg = "the API key contains whitespace or control characters; check how it was copied"
-        raise ConfigurationError(msg)
-
-
-def _is_header_safe(text: str) -> bool:
-    return text.isascii() and text.isprintable() and not any(c.isspace() for c in text)
-
-
-def _check_base_url(base_url: Any, *, allow_insecure_http: bool) -> str:
-    # The URL is never echoed whole: it may carry credentials, and a refused one is printed.
-    if not isinstance(base_url, str):
-        msg = f"base_url must be a string, got {type(base_url).__name__}"
-        raise TypeError(msg)
-    if any(c.isspace() or not c.isprintable() for c in base_url):
-        # urlsplit would silently drop a CR, LF or tab; a URL holding one was mangled.
-        msg = "base_url contains whitespace or control characters; check how it was set"
-        raise ConfigurationError(msg)
-    try:
-        parts = urlsplit(base_url)
-        hostname = parts.hostname
-        parts.port  # noqa: B018 (reading it validates it)
-    except ValueError:
-        msg = "base_url is not a valid URL (check the host and port)"
-        raise ConfigurationError(msg) from None
-    if parts.scheme not in ("http", "https") or not hostname:
-        scheme = parts.scheme if parts.scheme.isalnum() else "?"
-        msg = f"base_url must be an http(s) URL with a host (got scheme {scheme!r})"
-        raise ConfigurationError(msg)
-    if parts.username or parts.password or parts.query or parts.fragment:
-        msg = f"base_url for {hostname} must not carry credentials, a query or a fragment"
-        raise ConfigurationError(msg)
-    if parts.scheme == "http" and not _is_loopback(hostname):
-        if not allow_insecure_http:
-            msg = (
-                f"refusing plain http to {hostname}: the API key would travel unencrypted "
-                "(use https, or pass allow_insecure_http=True)"
-            )
-            raise ConfigurationError(msg)
-        warnings.warn(
-            f"the API key will be sent unencrypted to {hostname} (plain http)",
-            InsecureTransportWarning,
-            stacklevel=3,
-        )
-    return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _page_rate_limit(page: VisitorsPage) -> RateLimit | None:
     return page.rate_limit
+
+
+def _check_store(store: object, clock: object) -> None:
+    from .history import VisitorStore
+
+    if not isinstance(store, VisitorStore):
+        msg = f"store must be a VisitorStore (e.g. SQLiteStore), got {type(store).__name__}"
+        raise TypeError(msg)
+    if clock is not None and not callable(clock):
+        msg = f"clock must be callable or None, got {type(clock).__name__}"
+        raise TypeError(msg)

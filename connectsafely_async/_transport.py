@@ -47,6 +47,11 @@ class AiohttpTransport:
         self._closed = False
 
     @property
+    def closed(self) -> bool:
+        """Whether ``aclose()`` was called: the client's one closed state."""
+        return self._closed
+
+    @property
     def owns_session(self) -> bool:
         return self._owns_session
 

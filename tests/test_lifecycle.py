@@ -14,6 +14,8 @@ import pytest
 from connectsafely_async import AsyncConnectSafely, ClientClosedError
 from connectsafely_async.testing import FakeConnectSafely
 
+from .sessions import open_sessions
+
 
 async def test_a_closed_client_refuses_requests(fake: FakeConnectSafely) -> None:
     client = AsyncConnectSafely(api_key=fake.api_key, base_url=fake.url)
@@ -51,9 +53,14 @@ async def test_a_borrowed_session_is_never_closed(fake: FakeConnectSafely) -> No
 
 
 async def test_session_is_created_lazily_inside_the_loop(fake: FakeConnectSafely) -> None:
+    before = open_sessions()
     client = AsyncConnectSafely(api_key=fake.api_key, base_url=fake.url)
-    assert not client._transport.has_open_owned_session
-    await client.aclose()  # closing a never-used client is fine and leaks nothing
+    assert open_sessions() == before
+    await client.get_visitors(max_visitors=1)
+    assert len(open_sessions() - before) == 1  # made by the first request
+    await client.aclose()
+    assert open_sessions() == before
+    await AsyncConnectSafely(api_key=fake.api_key, base_url=fake.url).aclose()  # never used
 
 
 def test_a_client_built_outside_any_loop_works_in_a_later_loop() -> None:
@@ -95,12 +102,12 @@ def fake_in_a_thread() -> Iterator[FakeConnectSafely]:
 
 
 async def test_an_unclosed_client_warns_when_collected(fake: FakeConnectSafely) -> None:
+    before = open_sessions()
     client = AsyncConnectSafely(api_key=fake.api_key, base_url=fake.url)
     await client.get_visitors()
     # Keep the session alive past the client, so only our warning is under test (aiohttp
     # warns about its own session and connector separately), then close it properly.
-    session = client._transport._session
-    assert session is not None
+    (session,) = open_sessions() - before
     with pytest.warns(ResourceWarning, match="unclosed AsyncConnectSafely"):
         del client
         gc.collect()

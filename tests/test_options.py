@@ -10,6 +10,8 @@ import pytest
 from connectsafely_async import APITimeoutError, AsyncConnectSafely, RateLimits, RetryPolicy
 from connectsafely_async.testing import FakeConnectSafely
 
+from .sessions import open_sessions
+
 
 async def test_a_call_may_ask_for_a_shorter_timeout(fake: FakeConnectSafely) -> None:
     fake.latency = 0.5
@@ -62,18 +64,30 @@ async def test_a_bad_timeout_is_refused_before_any_request(fake: FakeConnectSafe
 async def test_with_options_changes_defaults_and_shares_the_rest(
     fake: FakeConnectSafely,
 ) -> None:
+    now = [0.0]
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    # One request a second, no burst: a second request within the second must wait.
+    limits = RateLimits(per_key_per_minute=60, key_burst=1, clock=lambda: now[0], sleep=sleep)
+    before = open_sessions()
     client = AsyncConnectSafely(api_key=fake.api_key, base_url=fake.url,
-                                rate_limits=RateLimits(), retry=RetryPolicy(initial_delay=0))
+                                rate_limits=limits, retry=RetryPolicy(initial_delay=0))
     other = "aaaaaaaaaaaaaaaaaaaaaaaa"
     copy = client.with_options(account_id=other, max_retries=0, timeout=3,
                                retry=RetryPolicy(initial_delay=1))
     assert (copy.account_id, copy.timeout, client.account_id, client.timeout) == \
         (other, 3, None, 30)
-    assert copy._limiter is client._limiter  # one budget for both
     page = await copy.get_visitors(max_visitors=1)
     assert fake.requests[-1].json["accountId"] == other
     assert page.account_id == other
+    assert waits == []
     await client.get_visitors(max_visitors=1)
+    # One budget for both: the original waited for the token the copy took.
+    assert waits == [pytest.approx(1.0)]
     # One session, one pool: the original's request reused the copy's kept-alive connection.
     assert fake.open_connections == 1
     with pytest.raises(TypeError, match="retry"):
@@ -88,4 +102,4 @@ async def test_with_options_changes_defaults_and_shares_the_rest(
     await copy.aclose()  # closing a copy closes the one shared session
     assert client.closed
     assert copy.closed
-    assert not client._transport.has_open_owned_session
+    assert open_sessions() == before

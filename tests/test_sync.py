@@ -30,6 +30,8 @@ from connectsafely_async import (
 from connectsafely_async._sync import SYNC_NAMES
 from connectsafely_async.testing import FakeConnectSafely, Fault, serve_in_thread
 
+from .sessions import open_sessions
+
 ACCOUNT = "696ce9e780e0483585e4e553"
 OTHER = "aaaaaaaaaaaaaaaaaaaaaaaa"
 
@@ -148,29 +150,29 @@ def test_threads_share_one_client(fake: FakeConnectSafely) -> None:
 
 
 def test_close_leaves_no_thread_and_no_session(fake: FakeConnectSafely) -> None:
-    before = len(sync_threads())
+    before, sessions = len(sync_threads()), open_sessions()
     with ConnectSafely(**options(fake)) as client:
         client.get_visitors()
         assert len(sync_threads()) == before + 1
-        inner = client._client
+        assert len(open_sessions() - sessions) == 1
     assert client.closed
     assert len(sync_threads()) == before
-    assert not inner._transport.has_open_owned_session
+    assert open_sessions() == sessions
     client.close()  # idempotent
     with pytest.raises(ClientClosedError):
         client.get_visitors()
 
 
 def test_a_leaked_client_warns_and_cleans_up(fake: FakeConnectSafely) -> None:
-    before = len(sync_threads())
+    before, sessions = len(sync_threads()), open_sessions()
     client = ConnectSafely(**options(fake))
     client.get_visitors()
-    inner = client._client
+    assert len(open_sessions() - sessions) == 1
     with pytest.warns(ResourceWarning, match="unclosed ConnectSafely"):
         del client
         gc.collect()
     assert len(sync_threads()) == before
-    assert not inner._transport.has_open_owned_session
+    assert open_sessions() == sessions
 
 
 def test_a_callback_calling_the_client_is_refused(fake: FakeConnectSafely) -> None:
@@ -197,7 +199,7 @@ def test_with_options_is_a_view_on_the_same_client(fake: FakeConnectSafely) -> N
         with pytest.raises(Exception, match="502"):
             quick.get_visitors()  # no retry on the copy
         assert quick.get_visitors().account_id == OTHER
-        assert quick._client._transport is client._client._transport
+        assert fake.open_connections == 1  # one session, one pool: the copy's connection
         del quick
         gc.collect()  # a copy going away neither warns nor closes anything
         assert not client.closed

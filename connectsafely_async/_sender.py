@@ -1,0 +1,158 @@
+"""``Sender``: the one door every request of a client goes out through.
+
+Every endpoint (visitors, accounts, the next one) hands it a built ``HttpRequest`` and its
+parser. In one place it waits for the rate limiter, sends through the transport, scrubs the
+answer of the key, parses it, lets the limiter learn from it (error or not), and retries what
+the policy says is transient. A client and its ``with_options()`` copies share one sender,
+and so one session, one limiter and one closed state.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ._errors import APIStatusError, ConnectSafelyError
+from ._protocol import parse_rate_limit
+from ._retry import call_with_retries
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ._limiter_backend import RateLimitBackend
+    from ._models import RateLimit
+    from ._pagination import WalkStats
+    from ._protocol import HttpRequest, HttpResponse, Redactor
+    from ._retry import RetryPolicy
+    from ._secrets import SecretHeaders
+    from ._transport import AiohttpTransport
+
+__all__ = ["Sender"]
+
+logger = logging.getLogger("connectsafely_async")
+
+T = TypeVar("T")
+
+
+class Sender:
+    """Limiter, transport, scrub, parse, learn, retry: the path of every request.
+
+    Args:
+        base_url: prefixed to each request's path.
+        headers: the headers of every request, the key among them.
+        transport: moves the bytes; its state is the client's closed state.
+        limiter: the client-side rate limits (``None``: none).
+        redact: scrubs each answer of the key before anything parses it.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        headers: SecretHeaders,
+        transport: AiohttpTransport,
+        limiter: RateLimitBackend | None,
+        redact: Redactor,
+    ) -> None:
+        self._base_url = base_url
+        self._headers = headers
+        self._transport = transport
+        self._limiter = limiter
+        self._redact = redact
+
+    @property
+    def closed(self) -> bool:
+        return self._transport.closed
+
+    async def aclose(self) -> None:
+        """Close the limiter and the session the transport created. Idempotent."""
+        try:
+            if self._limiter is not None:
+                await self._limiter.aclose()
+        finally:
+            await self._transport.aclose()
+
+    async def send(
+        self,
+        request: HttpRequest,
+        parse: Callable[[HttpResponse], T],
+        *,
+        account: str | None,
+        retry: RetryPolicy,
+        max_retries: int,
+        timeout: float,
+        stats: WalkStats | None = None,
+        rate_limit_of: Callable[[T], RateLimit | None] | None = None,
+    ) -> T:
+        """Send ``request`` until it parses, or until ``retry`` gives up.
+
+        The limiter waits for ``account``'s turn (``None``: the key's alone) before each
+        attempt. ``rate_limit_of`` reads the limits a parser already read from the headers
+        (a page's), so they are not parsed twice. ``stats``, when given, counts requests,
+        retries and time spent waiting for the limiter.
+
+        Raises:
+            ConnectSafelyError: what the last attempt raised, once retries are spent or
+                the error is not one to retry.
+        """
+        url = self._base_url + request.path
+
+        async def attempt() -> T:
+            if self._limiter is not None:
+                waited = await self._limiter.acquire(account)
+                if stats is not None:
+                    stats.rate_limit_wait_seconds += waited
+            began = time.perf_counter()
+            if stats is not None:
+                stats.requests += 1
+            response = self._redact(
+                await self._transport.send(url, request, self._headers, timeout)
+            )
+            if logger.isEnabledFor(logging.DEBUG):  # its arguments cost more than the check
+                logger.debug(
+                    "%s %s %s -> %d in %.3fs (request id %s)", request.method, request.path,
+                    (request.body or b"").decode(errors="replace"), response.status,
+                    time.perf_counter() - began, response.request_id,
+                )
+            try:
+                result = parse(response)
+            except APIStatusError as error:
+                self._observe(account, response, error.rate_limit, error)
+                raise
+            self._observe(account, response, rate_limit_of(result) if rate_limit_of
+                          else parse_rate_limit(response.headers, now=response.received_at))
+            return result
+
+        def count_retry(_error: ConnectSafelyError, _wait: float) -> None:
+            if stats is not None:
+                stats.retries += 1
+
+        return await call_with_retries(attempt, retry, max_retries=max_retries,
+                                       on_retry=count_retry)
+
+    def _observe(
+        self,
+        account: str | None,
+        response: HttpResponse,
+        rate_limit: RateLimit | None,
+        error: APIStatusError | None = None,
+    ) -> None:
+        # The shared limiter learns from every answer, parsed once, error or not.
+        if self._limiter is not None:
+            self._limiter.observe(
+                account=account, wall=response.received_at, rate_limit=rate_limit, error=error
+            )
+
+    def __del__(self, _warn: Any = warnings.warn) -> None:
+        # Collected with the last client sharing it; only a session we created can leak.
+        # Said the way aiohttp and svcs say it.
+        transport = getattr(self, "_transport", None)
+        if transport is not None and transport.has_open_owned_session:
+            _warn(
+                "unclosed AsyncConnectSafely: use 'async with' or await aclose()",
+                ResourceWarning,
+                stacklevel=1,
+                source=self,
+            )
