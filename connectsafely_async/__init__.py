@@ -33,36 +33,19 @@ from ._errors import (
     RedirectError,
     ResponseDecodeError,
     ResponseValidationError,
-    ValidationIssue,
 )
 from ._limiter import RateLimits
 from ._limiter_redis_config import RedisRateLimits
 from ._logs import configure_from_environment as _configure_logging
-from ._many import AccountVisitor, AccountVisitors
-from ._models import (
-    AppliedFilters,
-    Pagination,
-    RateLimit,
-    TimeRange,
-    Visitor,
-    VisitorList,
-    VisitorsPage,
-    collect,
-)
-from ._pagination import Walk, WalkStats
-from ._protocol import Account
+from ._models import TimeRange, Visitor, VisitorList, VisitorsPage, collect
 from ._retry import RetryPolicy
-from ._sync import ConnectSafely, SyncIterator, SyncWalk
+from ._sync import ConnectSafely
 from ._version import package_version as _package_version
 
 __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
-    "Account",
-    "AccountVisitor",
-    "AccountVisitors",
-    "AppliedFilters",
     "AsyncConnectSafely",
     "AuthenticationError",
     "BadRequestError",
@@ -74,10 +57,8 @@ __all__ = [
     "InsecureTransportWarning",
     "InternalServerError",
     "NotFoundError",
-    "Pagination",
     "PaginationStalledError",
     "PermissionDeniedError",
-    "RateLimit",
     "RateLimitError",
     "RateLimiterFallbackWarning",
     "RateLimits",
@@ -86,15 +67,10 @@ __all__ = [
     "ResponseDecodeError",
     "ResponseValidationError",
     "RetryPolicy",
-    "SyncIterator",
-    "SyncWalk",
     "TimeRange",
-    "ValidationIssue",
     "Visitor",
     "VisitorList",
     "VisitorsPage",
-    "Walk",
-    "WalkStats",
     "__version__",
     "collect",
     "make_converter",

@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectsafely_async import AppliedFilters, Pagination, Visitor, make_converter
+from connectsafely_async import Visitor, make_converter
 from connectsafely_async._builders import make_records_builder
 from connectsafely_async._converters import converter, to_camel
+from connectsafely_async.types import AppliedFilters, Pagination
 
 fast = settings(max_examples=80, deadline=None)
 

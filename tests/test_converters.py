@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectsafely_async import AppliedFilters, Pagination, Visitor, make_converter
+from connectsafely_async import Visitor, make_converter
 from connectsafely_async._converters import converter, structure_visitors, to_camel
+from connectsafely_async.types import AppliedFilters, Pagination
 
 TEXT_FIELDS = {
     "entityUrn": "entity_urn",

@@ -6,9 +6,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from connectsafely_async import RateLimit, RateLimitError, RateLimits
+from connectsafely_async import RateLimitError, RateLimits
 from connectsafely_async._limiter import RateLimiter, TokenBucket
 from connectsafely_async._protocol import HttpResponse, error_from_response
+from connectsafely_async.types import RateLimit
 
 WALL = datetime(2025, 1, 1, tzinfo=timezone.utc)
 

@@ -10,9 +10,6 @@ import warnings
 import pytest
 
 from connectsafely_async import (
-    Account,
-    AccountVisitor,
-    AccountVisitors,
     AsyncConnectSafely,
     NotFoundError,
     RateLimitError,
@@ -20,6 +17,7 @@ from connectsafely_async import (
     RetryPolicy,
 )
 from connectsafely_async.testing import FakeConnectSafely, Fault
+from connectsafely_async.types import Account, AccountVisitor, AccountVisitors
 
 from .conftest import FakeSleep
 from .test_limiter import FakeClock

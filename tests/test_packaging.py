@@ -16,8 +16,18 @@ def test_all_is_sorted_and_complete() -> None:
         assert hasattr(connectsafely_async, name)
     # "@py_builtins"...: pytest rewrites the asserts of a package that ships a pytest plugin.
     public = {n for n in dir(connectsafely_async) if not n.startswith(("_", "@"))}
-    public -= {"testing", "history"}
+    public -= {"testing", "history", "types"}
     assert public <= set(names) | {"annotations"}
+
+
+def test_the_secondary_types_live_in_types_alone() -> None:
+    from connectsafely_async import types
+
+    assert list(types.__all__) == sorted(types.__all__)
+    for name in types.__all__:
+        assert hasattr(types, name)
+        assert not hasattr(connectsafely_async, name), name  # one home per name
+    assert {"Walk", "WalkStats", "AccountVisitors", "Account", "RateLimit"} <= set(types.__all__)
 
 
 def test_issue_contract_names_are_exported() -> None:

@@ -12,18 +12,14 @@ from multidict import CIMultiDict
 
 from connectsafely_async import (
     APIStatusError,
-    AppliedFilters,
     AuthenticationError,
     BadRequestError,
     InternalServerError,
     NotFoundError,
-    Pagination,
     PermissionDeniedError,
-    RateLimit,
     RateLimitError,
     RedirectError,
     ResponseValidationError,
-    ValidationIssue,
     Visitor,
 )
 from connectsafely_async._protocol import (
@@ -31,14 +27,17 @@ from connectsafely_async._protocol import (
     HttpResponse,
     Redactor,
     VisitorsQuery,
+    build_accounts_request,
     build_visitors_request,
     error_from_response,
+    parse_accounts,
     parse_datetime,
     parse_rate_limit,
     parse_retry_after,
     parse_visitors_page,
 )
 from connectsafely_async._secrets import Secret
+from connectsafely_async.types import AppliedFilters, Pagination, RateLimit, ValidationIssue
 
 FIXTURE = Path(__file__).parent / "fixtures" / "vendor_example.json"
 RECEIVED = datetime(2025, 1, 1, 12, 0, tzinfo=timezone.utc)
@@ -943,3 +942,32 @@ def test_every_json_spelling_of_the_key_is_redacted(
     clean = Redactor(Secret(key))(response(200, raw))
     assert json.loads(clean.body)["note"].endswith("x [REDACTED] y")
     assert key not in json.dumps(json.loads(clean.body), ensure_ascii=False)
+
+
+# -- the accounts endpoint -------------------------------------------------------------------
+
+
+def test_the_accounts_request_filters_only_when_asked() -> None:
+    assert build_accounts_request().path == "/linkedin/accounts"
+    filtered = build_accounts_request("Ada L")
+    assert (filtered.method, filtered.path, filtered.body) == (
+        "GET", "/linkedin/accounts?q=Ada+L", None
+    )
+
+
+def test_accounts_come_typed_in_the_service_order() -> None:
+    body = [{"id": "a" * 24, "firstName": "Ada", "enabled": True, "extra": 1}, {"id": "b" * 24}]
+    first, second = parse_accounts(response(200, body))
+    assert (first.id, first.first_name, first.enabled) == ("a" * 24, "Ada", True)
+    assert (second.id, second.first_name) == ("b" * 24, None)
+
+
+def test_an_accounts_misfit_names_the_path_as_the_answer_spells_it() -> None:
+    with pytest.raises(ResponseValidationError, match="accounts answer") as caught:
+        parse_accounts(response(200, [{"id": "a" * 24, "firstName": 5}]))
+    assert any("$[0].firstName" in line for line in caught.value.errors)
+
+
+def test_an_accounts_error_status_is_the_same_error_as_for_visitors() -> None:
+    with pytest.raises(AuthenticationError, match="bad key"):
+        parse_accounts(response(401, {"error": "bad key"}))

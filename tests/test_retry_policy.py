@@ -21,13 +21,13 @@ from connectsafely_async import (
     InternalServerError,
     NotFoundError,
     PermissionDeniedError,
-    RateLimit,
     RateLimitError,
     ResponseValidationError,
     RetryPolicy,
 )
 from connectsafely_async._errors import error_class_for_status
 from connectsafely_async._retry import RETRYABLE_STATUSES, call_with_retries
+from connectsafely_async.types import RateLimit
 
 NOW = datetime(2025, 1, 1, 12, 0, tzinfo=timezone.utc)
 

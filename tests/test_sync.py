@@ -24,11 +24,11 @@ from connectsafely_async import (
     ConnectSafely,
     NotFoundError,
     RetryPolicy,
-    SyncWalk,
     VisitorList,
 )
 from connectsafely_async._sync import SYNC_NAMES
 from connectsafely_async.testing import FakeConnectSafely, Fault, serve_in_thread
+from connectsafely_async.types import SyncWalk
 
 from .sessions import open_sessions
 

@@ -28,9 +28,9 @@ from connectsafely_async import (
     PaginationStalledError,
     RetryPolicy,
     VisitorsPage,
-    Walk,
 )
 from connectsafely_async.testing import FakeConnectSafely, Fault, MaxVisitorsMode, make_visitors
+from connectsafely_async.types import Walk
 
 from .conftest import ACCOUNT, FakeSleep
 

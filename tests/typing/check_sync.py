@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from typing_extensions import assert_type
 
-from connectsafely_async import (
+from connectsafely_async import ConnectSafely, Visitor, VisitorsPage
+from connectsafely_async.types import (
     Account,
     AccountVisitor,
     AccountVisitors,
-    ConnectSafely,
     SyncIterator,
     SyncWalk,
-    Visitor,
-    VisitorsPage,
 )
 
 

@@ -1,0 +1,31 @@
+"""The secondary types: what calls hand back for you to read, and the names to annotate it.
+
+The top level (``connectsafely_async``) holds what you build and catch: the two clients,
+``Visitor``, ``VisitorsPage``, ``TimeRange``, ``Checkpoint``, the settings objects and the
+errors. The rest lives here, as ``openai.types`` does for its client::
+
+    from connectsafely_async.types import AccountVisitors, Walk, WalkStats
+
+    def report(results: dict[str, AccountVisitors]) -> None: ...
+"""
+
+from ._errors import ValidationIssue
+from ._many import AccountVisitor, AccountVisitors
+from ._models import AppliedFilters, Pagination, RateLimit
+from ._pagination import Walk, WalkStats
+from ._protocol import Account
+from ._sync import SyncIterator, SyncWalk
+
+__all__ = [
+    "Account",
+    "AccountVisitor",
+    "AccountVisitors",
+    "AppliedFilters",
+    "Pagination",
+    "RateLimit",
+    "SyncIterator",
+    "SyncWalk",
+    "ValidationIssue",
+    "Walk",
+    "WalkStats",
+]
