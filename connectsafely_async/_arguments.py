@@ -12,10 +12,12 @@ from typing import Any, Final
 
 __all__ = [
     "check_bool",
+    "check_clock",
     "check_non_negative_int",
     "check_optional_text",
     "check_positive_int",
     "check_prefetch",
+    "check_store",
     "check_timeout",
 ]
 
@@ -82,3 +84,17 @@ def check_timeout(value: Any) -> float:
         msg = f"timeout must be a finite number of seconds above 0, got {value}"
         raise ValueError(msg)
     return float(value)
+
+
+def check_clock(value: Any) -> None:
+    if value is not None and not callable(value):
+        msg = f"clock must be callable or None, got {type(value).__name__}"
+        raise TypeError(msg)
+
+
+def check_store(value: Any) -> None:
+    from .history import VisitorStore  # the history package loads only for a sync
+
+    if not isinstance(value, VisitorStore):
+        msg = f"store must be a VisitorStore (e.g. SQLiteStore), got {type(value).__name__}"
+        raise TypeError(msg)

@@ -12,6 +12,8 @@ import copy
 import os
 from typing import TYPE_CHECKING, TypeVar
 
+import attrs
+
 from ._arguments import (
     check_bool,
     check_non_negative_int,
@@ -35,24 +37,31 @@ from ._client_config import (
 from ._limiter import RateLimits
 from ._limiter_backend import DEFAULT_RATE_LIMITS, build_limiter, limits_from_environment
 from ._limiter_redis_config import RedisRateLimits
+from ._many import check_account_ids
+from ._pagination import Walk, walk_pages
 from ._protocol import Redactor, VisitorsQuery, build_visitors_request, parse_visitors_page
 from ._retry import RetryPolicy
 from ._secrets import Secret, SecretHeaders
 from ._sender import Sender
 from ._transport import AiohttpTransport
 from ._version import package_version
+from ._walk_plan import plan_walk, resumed
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
     from types import TracebackType
 
     import aiohttp
 
-    from ._models import RateLimit, VisitorsPage
-    from ._pagination import Fetch, WalkStats
+    from ._checkpoint import Checkpoint
+    from ._many import AccountVisitors
+    from ._models import RateLimit, TimeRange, VisitorsPage
+    from ._pagination import Fetch, WalkSpec, WalkStats
 
 __all__ = ["BaseClient"]
 
 Client = TypeVar("Client", bound="BaseClient")
+T = TypeVar("T")
 
 
 class BaseClient:
@@ -211,6 +220,73 @@ class BaseClient:
             f"account_id={getattr(self, '_account_id', None)!r}, "
             f"closed={sender.closed if (sender := getattr(self, '_sender', None)) else False})"
         )
+
+    # -- walks -----------------------------------------------------------------------------
+
+    def _walk(
+        self,
+        view: Callable[..., Walk[T]],
+        *,
+        max_visitors: int | None,
+        count: int | None,
+        start: int,
+        time_range: TimeRange | str | None,
+        account_id: str | None,
+        max_retries: int | None,
+        timeout: float | None,
+        resume: Checkpoint | None,
+        prefetch: int,
+    ) -> Walk[T]:
+        """One walk (``view``: its pages or its visitors), every argument checked now."""
+        spec = plan_walk(
+            account=self._resolve_account(account_id), max_visitors=max_visitors, count=count,
+            start=start, time_range=time_range, resume=resume, prefetch=prefetch,
+        )
+        fetch = self._page_fetcher(max_retries, timeout)
+        return view(fetch, spec, start=start, resume=resume)
+
+    def _resumable(
+        self, spec: WalkSpec, *, keep_count: bool, fetch: Fetch
+    ) -> Callable[[Checkpoint | None], Walk[VisitorsPage]]:
+        """A sync's walk: ``spec``'s pages, from a stored checkpoint when there is one."""
+
+        def walk_from(resume: Checkpoint | None) -> Walk[VisitorsPage]:
+            if resume is None:
+                return walk_pages(fetch, spec)
+            return walk_pages(fetch, resumed(spec, resume, keep_count=keep_count), resume=resume)
+
+        return walk_from
+
+    def _many(
+        self,
+        run: Callable[..., T],
+        account_ids: Iterable[str],
+        *,
+        max_visitors: int | None,
+        count: int,
+        time_range: TimeRange | str | None,
+        concurrency: int,
+        max_retries: int | None,
+        timeout: float | None,
+        prefetch: int,
+        on_complete: Callable[[AccountVisitors], object] | None,
+    ) -> T:
+        """Many accounts' walks under ``run`` (the pool or the stream), checked once.
+
+        Planned once, so a bad argument fails the call rather than every account; each
+        account's walk is the same frozen spec with its own account (its ids were checked
+        by check_account_ids).
+        """
+        ids = check_account_ids(account_ids)
+        spec = plan_walk(account=None, max_visitors=max_visitors, count=count, start=0,
+                         time_range=time_range, resume=None, prefetch=prefetch)
+        fetch = self._page_fetcher(max_retries, timeout)
+
+        def walk(account_id: str) -> Walk[VisitorsPage]:
+            return walk_pages(fetch, attrs.evolve(spec, account_id=account_id))
+
+        return run(walk, ids, concurrency=check_positive_int("concurrency", concurrency),
+                   on_complete=on_complete)
 
     # -- plumbing ----------------------------------------------------------------------------
 

@@ -13,22 +13,24 @@ import attrs
 
 from ._arguments import (
     check_bool,
+    check_clock,
     check_non_negative_int,
     check_optional_text,
     check_positive_int,
+    check_store,
 )
 from ._base_client import BaseClient
 from ._checkpoint import Checkpoint
 from ._many import AccountVisitor, AccountVisitors, check_account_ids, fetch_many, iter_many
 from ._models import TimeRange, Visitor, VisitorsPage
-from ._pagination import Fetch, Walk, WalkSpec, walk_pages, walk_visitors
+from ._pagination import Walk, walk_pages, walk_visitors
 from ._protocol import (
     Account,
     VisitorsQuery,
     build_accounts_request,
     parse_accounts,
 )
-from ._walk_plan import plan_walk, resumed
+from ._walk_plan import plan_walk
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Callable, Iterable
@@ -212,28 +214,6 @@ class AsyncConnectSafely(BaseClient):
             timeout=timeout, resume=resume, prefetch=prefetch,
         )
 
-    def _walk(
-        self,
-        view: Callable[..., Walk[T]],
-        *,
-        max_visitors: int | None,
-        count: int | None,
-        start: int,
-        time_range: TimeRange | str | None,
-        account_id: str | None,
-        max_retries: int | None,
-        timeout: float | None,
-        resume: Checkpoint | None,
-        prefetch: int,
-    ) -> Walk[T]:
-        """One walk (``view``: its pages or its visitors), every argument checked now."""
-        spec = plan_walk(
-            account=self._resolve_account(account_id), max_visitors=max_visitors, count=count,
-            start=start, time_range=time_range, resume=resume, prefetch=prefetch,
-        )
-        fetch = self._page_fetcher(max_retries, timeout)
-        return view(fetch, spec, start=start, resume=resume)
-
     # -- many accounts -----------------------------------------------------------------------
 
     async def fetch_visitors_many(
@@ -352,7 +332,8 @@ class AsyncConnectSafely(BaseClient):
         """
         from .history._sync import sync_account
 
-        _check_store(store, clock)
+        check_store(store)
+        check_clock(clock)
         spec = plan_walk(account=self._resolve_account(account_id), max_visitors=max_visitors,
                          count=count, start=0, time_range=time_range, resume=None, prefetch=0)
         walk_from = self._resumable(spec, keep_count=count is not None,
@@ -389,7 +370,8 @@ class AsyncConnectSafely(BaseClient):
         """
         from .history._sync import sync_accounts
 
-        _check_store(store, clock)
+        check_store(store)
+        check_clock(clock)
         ids = check_account_ids(account_ids)
         spec = plan_walk(account=None, max_visitors=max_visitors, count=count, start=0,
                          time_range=time_range, resume=None, prefetch=0)
@@ -402,18 +384,6 @@ class AsyncConnectSafely(BaseClient):
             concurrency=check_positive_int("concurrency", concurrency), clock=clock,
             collect=check_bool("collect", collect),
         )
-
-    def _resumable(
-        self, spec: WalkSpec, *, keep_count: bool, fetch: Fetch
-    ) -> Callable[[Checkpoint | None], Walk[VisitorsPage]]:
-        """A sync's walk: ``spec``'s pages, from a stored checkpoint when there is one."""
-
-        def walk_from(resume: Checkpoint | None) -> Walk[VisitorsPage]:
-            if resume is None:
-                return walk_pages(fetch, spec)
-            return walk_pages(fetch, resumed(spec, resume, keep_count=keep_count), resume=resume)
-
-        return walk_from
 
     async def list_accounts(
         self,
@@ -441,45 +411,3 @@ class AsyncConnectSafely(BaseClient):
             request, parse_accounts, account=None, retry=self._retry,
             max_retries=self._resolve_retries(max_retries), timeout=self._resolve_timeout(timeout),
         )
-
-    def _many(
-        self,
-        run: Callable[..., T],
-        account_ids: Iterable[str],
-        *,
-        max_visitors: int | None,
-        count: int,
-        time_range: TimeRange | str | None,
-        concurrency: int,
-        max_retries: int | None,
-        timeout: float | None,
-        prefetch: int,
-        on_complete: Callable[[AccountVisitors], object] | None,
-    ) -> T:
-        """Many accounts' walks under ``run`` (the pool or the stream), checked once.
-
-        Planned once, so a bad argument fails the call rather than every account; each
-        account's walk is the same frozen spec with its own account (its ids were checked
-        by check_account_ids).
-        """
-        ids = check_account_ids(account_ids)
-        spec = plan_walk(account=None, max_visitors=max_visitors, count=count, start=0,
-                         time_range=time_range, resume=None, prefetch=prefetch)
-        fetch = self._page_fetcher(max_retries, timeout)
-
-        def walk(account_id: str) -> Walk[VisitorsPage]:
-            return walk_pages(fetch, attrs.evolve(spec, account_id=account_id))
-
-        return run(walk, ids, concurrency=check_positive_int("concurrency", concurrency),
-                   on_complete=on_complete)
-
-
-def _check_store(store: object, clock: object) -> None:
-    from .history import VisitorStore
-
-    if not isinstance(store, VisitorStore):
-        msg = f"store must be a VisitorStore (e.g. SQLiteStore), got {type(store).__name__}"
-        raise TypeError(msg)
-    if clock is not None and not callable(clock):
-        msg = f"clock must be callable or None, got {type(clock).__name__}"
-        raise TypeError(msg)
