@@ -1,0 +1,309 @@
+"""The store machinery both backends share: one thread that owns the connection.
+
+Every statement of a store runs on its own dedicated thread, so the event loop never waits
+on the database, and the same blocking functions (``_sqlite_ops``, ``_writes``, ``_queries``)
+serve every backend: SQLite through ``sqlite3``, PostgreSQL through a connection with the
+same small API (see ``_pg_connection``). A backend says how to connect, how to close, which
+of its errors mean "locked", and how two processes take turns syncing one account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any, TypeVar
+
+from .._arguments import check_bool
+from .._models import Visitor
+from . import _sqlite_ops as ops
+from ._errors import StoreError
+from ._models import SyncResult, VisitorEvent
+from ._queries import history_records, read_events
+from ._store import PageOutcome, SyncStart
+
+__all__ = ["ThreadedStore"]
+
+T = TypeVar("T")
+Store = TypeVar("Store", bound="ThreadedStore")
+
+
+class ThreadedStore:
+    """A ``VisitorStore`` whose work runs on one thread holding one connection.
+
+    Subclasses implement ``_open_connection`` and ``_close_connection`` (called on that
+    thread), ``_store_error`` (a driver error in our words) and the sync lock.
+    """
+
+    def __init__(self) -> None:
+        self._executor: ThreadPoolExecutor | None = None
+        self._conn: Any = None
+        self._sync_locks: dict[int, tuple[str, str]] = {}
+
+    # -- what a backend provides --------------------------------------------------------------
+
+    def _open_connection(self) -> Any:
+        """Connect (and create or migrate the schema); runs on the store's thread."""
+        raise NotImplementedError
+
+    def _close_connection(self, conn: Any) -> None:
+        """Close ``conn``; runs on the store's thread."""
+        raise NotImplementedError
+
+    def _store_error(self, exc: Exception) -> StoreError | None:
+        """The ``StoreError`` for a driver's exception, ``None`` for one that is not its."""
+        raise NotImplementedError
+
+    async def _lock_sync(self, account_id: str, filters: str) -> None:
+        """Wait for this process's turn to sync ``account_id`` (``StoreLockedError``)."""
+        raise NotImplementedError
+
+    async def _unlock_sync(self, account_id: str, filters: str) -> None:
+        raise NotImplementedError
+
+    def _release_all(self) -> None:
+        """Drop every sync lock (the store is closing); runs after the connection closed."""
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def __aenter__(self: Store) -> Store:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.aclose()
+
+    def __enter__(self: Store) -> Store:
+        # The store's work runs on its own thread whichever loop awaits it, so opening and
+        # closing need no event loop: a sync script waits for that thread directly.
+        if self._executor is not None:
+            msg = "the store is already open"
+            raise StoreError(msg)
+        self._connect(self._start())
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._close()
+
+    async def open(self) -> None:
+        """Connect, creating or migrating the schema.
+
+        Raises:
+            StoreError: the store cannot be opened (see the class).
+            SchemaVersionError: the schema is newer than this SDK's.
+        """
+        if self._executor is None:  # set before the await: a concurrent open() starts no 2nd
+            await asyncio.to_thread(self._connect, self._start())
+
+    async def aclose(self) -> None:
+        """Close the connection and release the sync locks. Safe to call more than once."""
+        await asyncio.to_thread(self._close)
+
+    def _start(self) -> ThreadPoolExecutor:
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="connectsafely-store")
+        return self._executor
+
+    def _connect(self, executor: ThreadPoolExecutor) -> None:
+        """Connect on the store's thread; blocks until done, stops the thread on failure."""
+        try:
+            self._conn = executor.submit(self._open_connection).result()
+        except BaseException:
+            self._executor = None
+            executor.shutdown(wait=False)
+            raise
+
+    def _close(self) -> None:
+        """Close the connection on the store's thread, release the locks, stop the thread."""
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        conn, self._conn = self._conn, None
+        with contextlib.suppress(Exception):
+            if conn is not None:
+                executor.submit(self._close_connection, conn).result()
+        self._sync_locks.clear()
+        self._release_all()
+        executor.shutdown(wait=True)
+
+    # -- syncs -------------------------------------------------------------------------------
+
+    async def begin_sync(self, account_id: str, filters: str) -> SyncStart:
+        """Open a sync of ``account_id``, continuing an interrupted one with the same filters.
+
+        Raises:
+            StoreLockedError: another process kept the store for ``lock_timeout`` seconds.
+        """
+        await self._lock_sync(account_id, filters)
+        try:
+            start = await self._run(ops.begin_sync, self._connection(), account_id, filters)
+        except BaseException:
+            await self._unlock_sync(account_id, filters)
+            raise
+        self._sync_locks[start.sync_id] = (account_id, filters)
+        return start
+
+    async def record_page(
+        self,
+        sync_id: int,
+        account_id: str,
+        visitors: Sequence[Visitor],
+        *,
+        received_at: float,
+        checkpoint: Callable[[], dict[str, Any] | None],
+    ) -> PageOutcome:
+        """Record one page's rows and the checkpoint after it, in one transaction.
+
+        Identity keys, intervals and the checkpoint are computed on the store's thread too,
+        while the event loop fetches the next page.
+        """
+        return await self._run(
+            ops.write_page, self._connection(), sync_id, account_id, visitors, received_at,
+            checkpoint,
+        )
+
+    async def finish_sync(
+        self, sync_id: int, *, error: str | None = None, collect: bool = True
+    ) -> SyncResult:
+        """Close a sync; with ``error`` it stays open, and the next sync resumes it.
+
+        Returns:
+            The whole sync's result (earlier interrupted runs included); with
+            ``collect=False`` only the counts, not the visitors.
+        """
+        try:
+            return await self._run(
+                ops.finish_sync, self._connection(), sync_id, error, check_bool("collect", collect)
+            )
+        finally:
+            locked = self._sync_locks.pop(sync_id, None)
+            if locked is not None:
+                await self._unlock_sync(*locked)
+
+    # -- events ------------------------------------------------------------------------------
+
+    async def pending_events(
+        self, *, account_id: str | None = None, after: int = 0, limit: int = 100
+    ) -> list[VisitorEvent]:
+        """Up to ``limit`` "new visitor" events not yet acknowledged, oldest first.
+
+        Args:
+            account_id: only this account's (``None``: every account's).
+            after: only events with a larger id (paging through them).
+            limit: the most events returned.
+        """
+        return await self._run(read_events, self._connection(), account_id, after, limit)
+
+    async def ack(self, *event_ids: int) -> int:
+        """Mark events handled: they are never delivered again. Idempotent.
+
+        Returns:
+            How many of them were still pending.
+        """
+        for event_id in event_ids:
+            if isinstance(event_id, bool) or not isinstance(event_id, int):
+                msg = f"event ids are ints (VisitorEvent.id), got {type(event_id).__name__}"
+                raise TypeError(msg)
+        return await self._run(ops.ack, self._connection(), event_ids)
+
+    async def events(
+        self, *, account_id: str | None = None, batch: int = 100
+    ) -> AsyncIterator[VisitorEvent]:
+        """Every pending event, oldest first, acknowledging each as the consumer moves on.
+
+        An event is acknowledged when the next one is asked for (or the loop ends
+        normally), never before: a consumer that crashes, raises or ``break``s while
+        handling an event gets that event again from the next ``events()``.
+        """
+        after = 0
+        while True:
+            chunk = await self.pending_events(account_id=account_id, after=after, limit=batch)
+            if not chunk:
+                return
+            for event in chunk:
+                yield event
+                # Reached only when the consumer asked for the next event: it is done.
+                await self.ack(event.id)
+                after = event.id
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def history(
+        self,
+        *,
+        account_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        include_anonymous: bool = True,
+    ) -> list[dict[str, Any]]:
+        """Every recorded view as a flat record, newest estimate first.
+
+        Args:
+            account_id: only this account's views.
+            since, until: only views whose estimated time lies in ``[since, until)``
+                (aware datetimes; naive ones are read as UTC).
+            include_anonymous: include the anonymous sightings (``is_anonymous`` true).
+
+        Returns:
+            JSON-ready dicts: the visitor's fields, ``viewed_after`` / ``viewed_before`` /
+            ``estimated_viewed_at`` (ISO-8601 estimates), observation counts.
+        """
+        return await self._run(
+            history_records, self._connection(), account_id, ops.seconds(since), ops.seconds(until),
+            check_bool("include_anonymous", include_anonymous),
+        )
+
+    async def records(self, **filters: Any) -> list[dict[str, Any]]:
+        """``history(**filters)``: the notebook spelling, for ``pandas.DataFrame(records)``."""
+        return await self.history(**filters)
+
+    async def to_pandas(self, **filters: Any) -> Any:
+        """``history(**filters)`` as a ``pandas.DataFrame`` with datetime columns.
+
+        Raises:
+            ImportError: pandas is not installed (``pip install 'connectsafely-async[pandas]'``).
+        """
+        try:
+            import pandas as pd  # type: ignore[import-untyped,unused-ignore]
+        except ImportError:
+            msg = ("to_pandas() needs pandas: pip install 'connectsafely-async[pandas]' "
+                   "(or use records(), plain dicts)")
+            raise ImportError(msg) from None
+        frame = pd.DataFrame.from_records(await self.history(**filters))
+        for column in ("viewed_after", "viewed_before", "estimated_viewed_at",
+                       "first_observed_at", "last_observed_at"):
+            if column in frame:
+                frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+        return frame
+
+    async def meta(self, key: str, default: str | None = None) -> str | None:
+        """A value stored under ``key`` in the store's own settings table."""
+        return await self._run(ops.get_meta, self._connection(), key, default)
+
+    async def set_meta(self, key: str, value: str) -> None:
+        """Store ``value`` under ``key`` (e.g. the demo's clock)."""
+        await self._run(ops.set_meta, self._connection(), key, value)
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _connection(self) -> Any:
+        if self._conn is None:
+            msg = "the store is not open: open it first ('async with store')"
+            raise StoreError(msg)
+        return self._conn
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._executor is None:
+            msg = "the store is not open: open it first ('async with store')"
+            raise StoreError(msg)
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, fn, *args)
+        except StoreError:
+            raise
+        except Exception as exc:
+            error = self._store_error(exc)
+            if error is None:
+                raise
+            raise error from None
