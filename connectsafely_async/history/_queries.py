@@ -1,16 +1,16 @@
-"""Reading the SQLite store back: a sync's result, pending events, the history records.
+"""Reading the store back: a sync's result, pending events, the history records.
 
 Called on the store's thread. Rows become the public models here and nowhere else.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any, Final
 
 from .._models import Visitor
+from ._connection import Connection
 from ._intervals import EARLIEST
 from ._models import AnonymousSighting, SeenVisitor, SyncResult, VisitorEvent
 
@@ -70,7 +70,7 @@ def _anonymous(row: Sequence[Any]) -> AnonymousSighting:
     )
 
 
-def read_sync(conn: sqlite3.Connection, sync_id: int, *, collect: bool) -> SyncResult:
+def read_sync(conn: Connection, sync_id: int, *, collect: bool) -> SyncResult:
     """The result of a whole sync (every run of it), from what the store recorded."""
     row = conn.execute(
         "SELECT account_id, first_view, first_event, first_anonymous, unchanged_count, "
@@ -87,7 +87,7 @@ def read_sync(conn: sqlite3.Connection, sync_id: int, *, collect: bool) -> SyncR
     returning = tuple(_seen(r) for r in conn.execute(
         f"SELECT {_SEEN_COLUMNS} FROM views x JOIN visitors v ON v.account_id = x.account_id "  # noqa: S608 - fixed columns
         "AND v.key = x.key JOIN views w ON w.id = v.view_id "
-        "WHERE x.id >= ? AND x.sync_id = ? AND NOT x.first_view ORDER BY x.id",
+        "WHERE x.id >= ? AND x.sync_id = ? AND x.first_view = 0 ORDER BY x.id",
         (first_view_id, sync_id)))
     anonymous = tuple(_anonymous(r) for r in conn.execute(
         "SELECT account_id, name, headline, viewed_at, earliest, latest, observed "
@@ -98,7 +98,7 @@ def read_sync(conn: sqlite3.Connection, sync_id: int, *, collect: bool) -> SyncR
 
 
 def read_events(
-    conn: sqlite3.Connection, account_id: str | None, after: int, limit: int
+    conn: Connection, account_id: str | None, after: int, limit: int
 ) -> list[VisitorEvent]:
     """Pending events with an id above ``after``, oldest first, at most ``limit``."""
     where = "e.acked IS NULL AND e.id > ?"
@@ -131,7 +131,7 @@ HISTORY_FIELDS: Final = (
 
 
 def history_records(
-    conn: sqlite3.Connection,
+    conn: Connection,
     account_id: str | None,
     since: float | None,
     until: float | None,
@@ -163,7 +163,7 @@ def history_records(
     source = f"{named} UNION ALL {anonymous}" if include_anonymous else named
     query = (
         f"WITH h ({', '.join(_HISTORY_COLUMNS)}) AS ({source}) "  # noqa: S608 - fixed text
-        f"SELECT * FROM h WHERE {condition} ORDER BY (earliest + latest) / 2 DESC"
+        f"SELECT * FROM h WHERE {condition} ORDER BY (earliest + latest) / 2 DESC NULLS LAST"
     )
     records = []
     for row in conn.execute(query, params):

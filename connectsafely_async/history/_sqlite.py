@@ -20,7 +20,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from . import _sqlite_ops as ops
+from . import _sqlite_file as sqlite_file
 from ._errors import StoreError, StoreLockedError
 from ._threaded import ThreadedStore
 
@@ -81,13 +81,13 @@ class SQLiteStore(ThreadedStore):
     # -- the backend ---------------------------------------------------------------------------
 
     def _open_connection(self) -> sqlite3.Connection:
-        return ops.connect(self._path, self._busy_timeout)
+        return sqlite_file.connect(self._path, self._busy_timeout)
 
     def _close_connection(self, conn: sqlite3.Connection) -> None:
         conn.close()
 
     def _store_error(self, exc: Exception) -> StoreError | None:
-        if isinstance(exc, sqlite3.OperationalError) and ops.is_locked(exc):
+        if isinstance(exc, sqlite3.OperationalError) and sqlite_file.is_locked(exc):
             msg = f"{self._path}: the database is locked by another process ({exc})"
             return StoreLockedError(msg)
         if isinstance(exc, sqlite3.Error):
@@ -130,7 +130,7 @@ class SQLiteStore(ThreadedStore):
                     msg = (f"{self._path} is being synced by another process (waited "
                            f"{self._lock_timeout:g}s); try again when it has finished")
                     raise StoreLockedError(msg) from None
-                await asyncio.sleep(ops.LOCK_POLL)
+                await asyncio.sleep(sqlite_file.LOCK_POLL)
                 continue
             break
         if self._lock_fd is not None:  # another task of ours got there while we slept

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from .._arguments import check_bool
 from .._models import Visitor
-from . import _sqlite_ops as ops
+from . import _operations as ops
 from ._errors import StoreError
 from ._models import SyncResult, VisitorEvent
 from ._queries import history_records, read_events

@@ -1,4 +1,4 @@
-"""One page into the SQLite store: look up, classify (pure ``decide``), write in batches.
+"""One page into the store: look up, classify (pure ``decide``), write in batches.
 
 Called inside the page's transaction, on the store's thread. Per page it runs two lookups
 (aliases, then the known visitors with their latest view) and one ``executemany`` per kind
@@ -7,10 +7,10 @@ of write, so the cost is a handful of statements per page, not per visitor.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
+from ._connection import Connection
 from ._intervals import ViewDecision, ViewInterval, decide
 from ._store import Observation, PageOutcome
 
@@ -27,7 +27,7 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
 
 
 def _lookup_aliases(
-    conn: sqlite3.Connection, account_id: str, aliases: Sequence[str]
+    conn: Connection, account_id: str, aliases: Sequence[str]
 ) -> dict[str, str]:
     found: dict[str, str] = {}
     for chunk in _chunks(aliases):
@@ -40,7 +40,7 @@ def _lookup_aliases(
 
 
 def _lookup_known(
-    conn: sqlite3.Connection, account_id: str, keys: Sequence[str]
+    conn: Connection, account_id: str, keys: Sequence[str]
 ) -> dict[str, tuple[Any, ...]]:
     known: dict[str, tuple[Any, ...]] = {}
     for chunk in _chunks(keys):
@@ -57,7 +57,7 @@ def _lookup_known(
 
 
 def apply_page(
-    conn: sqlite3.Connection,
+    conn: Connection,
     sync_id: int,
     account_id: str,
     observations: Sequence[Observation],
@@ -148,8 +148,8 @@ def apply_page(
             "viewed_at, first_seen, last_seen, view_id) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", new_visitors)
     if new_aliases:
-        conn.executemany("INSERT OR IGNORE INTO aliases (account_id, alias, key) "
-                         "VALUES (?, ?, ?)", new_aliases)
+        conn.executemany("INSERT INTO aliases (account_id, alias, key) VALUES (?, ?, ?) "
+                         "ON CONFLICT DO NOTHING", new_aliases)
     if events:
         conn.executemany("INSERT INTO events (account_id, key, kind, created, sync_id) "
                          "VALUES (?, ?, ?, ?, ?)", events)
