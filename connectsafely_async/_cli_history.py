@@ -2,9 +2,9 @@
 
 ::
 
-    connectsafely watch --db FILE [--demo] [--account ID ...] [--time-range R] [--max N]
+    connectsafely watch --db FILE|URL [--demo] [--account ID ...] [--time-range R] [--max N]
                         [--count N] [--format table|json|ndjson|csv | --json] [--output FILE]
-    connectsafely history --db FILE [--account ID ...] [--since DATE] [--until DATE]
+    connectsafely history --db FILE|URL [--account ID ...] [--since DATE] [--until DATE]
                           [--no-anonymous] [--format ...] [--output FILE]
 
 ``watch`` syncs each account into the store and prints the visitors that are new since the
@@ -13,6 +13,7 @@ printing them shows them again. They are acknowledged only after the output was 
 completely. A summary per account goes to stderr (not with ``--quiet``). With ``--demo``
 the embedded fake serves visitors that move on with a clock kept in the store: each run is
 one day later, so two runs show something new (``--demo-clock`` sets the moment instead).
+``--db`` is a file (SQLite) or a ``postgresql://`` URL; without it, ``$CONNECTSAFELY_HISTORY_URL``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any, Final, TextIO
 
 from ._cli_output import (
@@ -36,9 +36,20 @@ from ._cli_output import (
 )
 from ._client import AsyncConnectSafely
 from ._display import visitor_record
-from .history import HISTORY_FIELDS, SQLiteStore, StoreError, SyncResult, VisitorEvent
+from .history import (
+    ENV_HISTORY_URL,
+    HISTORY_FIELDS,
+    PostgresStore,
+    SQLiteStore,
+    StoreError,
+    SyncResult,
+    VisitorEvent,
+    open_store,
+)
 
 __all__ = ["COMMANDS", "add_parsers"]
+
+_Store = SQLiteStore | PostgresStore
 
 _DEMO_META: Final = "demo_clock"
 # The demo's first day: a fixed moment, so the first run always shows the same list.
@@ -56,8 +67,9 @@ def add_parsers(
         "watch", parents=[common], help="who is new since the last run",
         description="Sync the visitors into a history file and show who is new since the "
                     "last run (each new visitor once, after it was shown in full).")
-    watch.add_argument("--db", required=True, metavar="FILE",
-                       help="the history file (SQLite; created on first use)")
+    watch.add_argument("--db", default=None, metavar="FILE|URL",
+                       help="the history: an SQLite file (created on first use) or a "
+                            f"postgresql:// URL (default: ${ENV_HISTORY_URL})")
     watch.add_argument("--time-range", default=None, metavar="RANGE",
                        help="the service's time range (default past_90_days)")
     watch.add_argument("--max", type=int, default=None, dest="max_visitors", metavar="N",
@@ -73,7 +85,9 @@ def add_parsers(
         "history", help="the stored visitor history",
         description="Print every view recorded in a history file, newest first. View times "
                     "are estimates read from the service's 'Viewed 2d ago' text.")
-    history.add_argument("--db", required=True, metavar="FILE", help="the history file")
+    history.add_argument("--db", default=None, metavar="FILE|URL",
+                         help="the history file or postgresql:// URL "
+                              f"(default: ${ENV_HISTORY_URL})")
     history.add_argument("--account", action="append", default=[], metavar="ID",
                          help="only this account (repeatable)")
     history.add_argument("--since", type=_date, default=None, metavar="DATE",
@@ -109,7 +123,7 @@ async def _watch(args: argparse.Namespace) -> int:
 
     fmt = _format(args)
     accounts: list[str | None] = list(dict.fromkeys(args.account)) or [None]
-    async with SQLiteStore(args.db) as store:
+    async with open_store(args.db) as store:
         clock = await _demo_clock(args, store) if args.demo else None
         async with _watch_client(args, clock) as client:
             results = await _sync(client, store, accounts, args, clock)
@@ -136,7 +150,7 @@ async def _watch(args: argparse.Namespace) -> int:
 
 async def _sync(
     client: AsyncConnectSafely,
-    store: SQLiteStore,
+    store: _Store,
     accounts: Sequence[str | None],
     args: argparse.Namespace,
     clock: float | None,
@@ -152,7 +166,7 @@ async def _sync(
     return dict(many.items())
 
 
-async def _all_pending(store: SQLiteStore, accounts: Sequence[str]) -> list[VisitorEvent]:
+async def _all_pending(store: _Store, accounts: Sequence[str]) -> list[VisitorEvent]:
     events: list[VisitorEvent] = []
     for account in accounts:
         after = 0
@@ -184,7 +198,7 @@ def _summary(account: str | None, result: SyncResult) -> str:
             f"{result.unchanged} unchanged, {len(result.anonymous)} anonymous{failed}")
 
 
-async def _demo_clock(args: argparse.Namespace, store: SQLiteStore) -> float:
+async def _demo_clock(args: argparse.Namespace, store: _Store) -> float:
     """The demo's moment: ``--demo-clock``, else one day after the last demo run's."""
     if args.demo_clock is not None:
         moment = _date(args.demo_clock).timestamp()
@@ -223,11 +237,12 @@ async def _watch_client(
 async def _history(args: argparse.Namespace) -> int:
     from ._cli import _open_output
 
-    if not Path(args.db).exists():  # noqa: ASYNC240 - one stat before anything runs
-        msg = f"{args.db} does not exist (connectsafely watch --db {args.db} creates it)"
+    store = open_store(args.db)
+    if isinstance(store, SQLiteStore) and not store.path.exists():
+        msg = f"{store.path} does not exist (connectsafely watch --db {store.path} creates it)"
         raise StoreError(msg)
     fmt = _format(args)
-    async with SQLiteStore(args.db) as store:
+    async with store:
         accounts: list[str | None] = list(dict.fromkeys(args.account)) or [None]
         records: list[dict[str, Any]] = []
         for account in accounts:

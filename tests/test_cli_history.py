@@ -5,12 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import uuid
 from pathlib import Path
 
 import pytest
 
 from connectsafely_async._cli import main
-from connectsafely_async.history import HISTORY_FIELDS
+from connectsafely_async.history import ENV_HISTORY_URL, HISTORY_FIELDS
+
+from .servers import PostgresServer
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -116,3 +119,31 @@ def test_clear_errors_for_bad_files(tmp_path: Path, capsys: pytest.CaptureFixtur
     with pytest.raises(SystemExit):
         main(["history", "--db", "x.db", "--since", "last tuesday"])
     assert "not a date" in capsys.readouterr().err
+
+
+def test_the_history_can_live_in_postgres_named_by_the_environment(
+    postgres_server: PostgresServer, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = f"{postgres_server.dsn}?schema=cli_{uuid.uuid4().hex[:8]}"
+    code, out, _ = run(capsys, "watch", "--demo", "--db", url, "--json")
+    assert code == 0
+    first = ndjson(out)
+    assert first
+    monkeypatch.setenv(ENV_HISTORY_URL, url)  # the same store, from the environment
+    code, out, _ = run(capsys, "watch", "--demo", "--json")
+    assert code == 0
+    assert not {r["entity_urn"] for r in ndjson(out)} & {r["entity_urn"] for r in first}
+    code, out, _ = run(capsys, "history", "--json")
+    assert code == 0
+    assert {r["visitor_key"] for r in ndjson(out)} >= {r["entity_urn"] for r in first}
+
+
+def test_no_store_named_anywhere_says_how(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(ENV_HISTORY_URL, raising=False)
+    code, _, err = run(capsys, "history")
+    assert code != 0
+    assert ENV_HISTORY_URL in err
+    assert "Traceback" not in err

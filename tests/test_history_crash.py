@@ -1,12 +1,12 @@
-"""Crash safety of the SQLite store, with real processes over loopback.
+"""Crash safety of both stores, with real processes over loopback.
 
 A child process syncs an account and then consumes its events; the parent kills it with
 SIGKILL at a random line of its output (each page it is about to record, each event it has
-handled), a few milliseconds late, and starts it again: seven kills per file, then one run
-that completes. Four such
-chains run side by side, on four files, so the whole test takes a few seconds. Afterwards
-every file must hold exactly the service's visitors, once each, every event delivered at
-least once and never again once acknowledged, and pass ``PRAGMA integrity_check``.
+handled), a few milliseconds late, and starts it again: seven kills per chain, then one run
+that completes. Four such chains run side by side: on SQLite, one file each; on PostgreSQL,
+four writers in one shared schema. Afterwards each account must hold exactly the service's
+visitors, once each, every event delivered at least once and never again once
+acknowledged; an SQLite file must pass ``PRAGMA integrity_check``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ import attrs
 import pytest
 
 from connectsafely_async.testing import FakeConnectSafely
+
+from .servers import PostgresServer
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 
@@ -41,14 +44,14 @@ KILLS_PER_CHAIN = 7
 CHILD = """
 import asyncio, sys
 from connectsafely_async import AsyncConnectSafely
-from connectsafely_async.history import SQLiteStore, StoreLockedError
+from connectsafely_async.history import StoreLockedError, open_store
 
 async def main(db, url, account, now):
     def clock():
         print("page", flush=True)  # a page is about to be recorded
         return now
     async with AsyncConnectSafely(api_key="test-key", base_url=url, rate_limits=None) as client, \\
-            SQLiteStore(db) as store:
+            open_store(db) as store:
         result = await client.sync_visitors(store, account_id=account, count=5, clock=clock,
                                             collect=False)
         assert result.ok, result.error
@@ -98,33 +101,71 @@ class Chain:
                 self.redelivered_after_ack.append(event_id)
 
 
-def _child(script: Path, db: Path, url: str, account: str) -> subprocess.Popen[str]:
+@attrs.frozen
+class Target:
+    """Where the children keep their history: ``url`` is what they open; ``rows`` reads it."""
+
+    url: str
+    schema: str | None = None  # PostgreSQL: the store's schema, shared by every chain
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        """The rows of ``sql``; none while the schema has not been committed yet."""
+        if self.schema is None:
+            if not Path(self.url).exists():
+                return []
+            conn = sqlite3.connect(self.url)
+            try:
+                return [tuple(row) for row in conn.execute(sql)]
+            except sqlite3.OperationalError:  # killed before the schema was committed
+                return []
+            finally:
+                conn.close()
+        return asyncio.run(self._pg_rows(sql))
+
+    async def _pg_rows(self, sql: str) -> list[tuple[Any, ...]]:
+        import asyncpg
+
+        dsn = self.url.split("?", 1)[0]
+        conn = await asyncpg.connect(dsn, server_settings={"search_path": str(self.schema)})
+        try:
+            return [tuple(row) for row in await conn.fetch(sql)]
+        except asyncpg.UndefinedTableError:
+            return []
+        finally:
+            await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str], Target]:
+    """``target(name)``: an SQLite file of that name, or the test's one PostgreSQL schema."""
+    if request.param == "sqlite":
+        return lambda name: Target(str(tmp_path / f"{name}.db"))
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    schema = f"crash_{uuid.uuid4().hex[:12]}"
+    shared = Target(f"{server.dsn}?schema={schema}", schema)
+    return lambda _name: shared
+
+
+def _child(script: Path, target: Target, url: str, account: str) -> subprocess.Popen[str]:
     return subprocess.Popen(  # noqa: S603 - our own interpreter and script
-        [sys.executable, str(script), str(db), url, account, repr(NOW)],
+        [sys.executable, str(script), target.url, url, account, repr(NOW)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONWARNINGS": "error"},
     )
 
 
-def _acked(db: Path) -> set[int]:
-    if not db.exists():
-        return set()
-    conn = sqlite3.connect(db)
-    try:
-        return {row[0] for row in conn.execute("SELECT id FROM events WHERE acked IS NOT NULL")}
-    except sqlite3.OperationalError:  # killed before the schema was committed
-        return set()
-    finally:
-        conn.close()
+def _acked(target: Target, account: str) -> set[int]:
+    return {row[0] for row in target.rows(
+        f"SELECT id FROM events WHERE acked IS NOT NULL AND account_id = '{account}'")}  # noqa: S608 - test constants
 
 
-def _run_chain(script: Path, db: Path, url: str, account: str, seed: int) -> Chain:
+def _run_chain(script: Path, store: Target, url: str, account: str, seed: int) -> Chain:
     rng = random.Random(seed)
     chain = Chain()
     acked: set[int] = set()
     for _ in range(80):
         chain.runs += 1
-        child = _child(script, db, url, account)
+        child = _child(script, store, url, account)
         assert child.stdout is not None
         # Kill at a random line, until this chain's share of kill points is reached.
         target = rng.randint(1, 6) if chain.kills < KILLS_PER_CHAIN else 0
@@ -150,50 +191,48 @@ def _run_chain(script: Path, db: Path, url: str, account: str, seed: int) -> Cha
         else:
             assert child.returncode == 0, stderr
             return chain
-        acked |= _acked(db)
+        acked |= _acked(store, account)
     pytest.fail("the chain never completed")
 
 
-def _check_file(db: Path, account: str, fake: FakeConnectSafely, chain: Chain) -> None:
+def _check_account(target: Target, account: str, fake: FakeConnectSafely, chain: Chain) -> None:
     served = fake.visitors(account)
     named = sorted(v["entityUrn"] for v in served if v.get("entityUrn"))
     anonymous = len(served) - len(named)
-    conn = sqlite3.connect(db)
-    try:
-        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-        urns = sorted(r[0] for r in conn.execute("SELECT entity_urn FROM visitors"))
-        assert urns == named, "a visitor was lost or recorded twice"
-        (views,) = conn.execute("SELECT count(*) FROM views").fetchone()
-        assert views == len(named), "a view was recorded twice"
-        events = conn.execute("SELECT id, key, acked FROM events").fetchall()
-        assert len(events) == len({key for _, key, _ in events}) == len(named)
-        assert all(acked is not None for *_, acked in events)
-        # Every event reached the consumer; a repeat only for one killed before its ack.
-        assert {event_id for event_id, *_ in events} == set(chain.handled)
-        assert chain.redelivered_after_ack == []
-        open_syncs = conn.execute("SELECT count(*) FROM syncs WHERE finished IS NULL")
-        assert open_syncs.fetchone() == (0,)
-        per_sync = conn.execute(
-            "SELECT s.id, count(a.id) FROM syncs s LEFT JOIN anonymous a ON a.sync_id = s.id "
-            "GROUP BY s.id").fetchall()
-        assert all(count == anonymous for _, count in per_sync), per_sync
-    finally:
-        conn.close()
+    if target.schema is None:
+        assert target.rows("PRAGMA integrity_check") == [("ok",)]
+    mine = f"account_id = '{account}'"
+    urns = sorted(r[0] for r in target.rows(f"SELECT entity_urn FROM visitors WHERE {mine}"))  # noqa: S608 - test constants
+    assert urns == named, "a visitor was lost or recorded twice"
+    [(views,)] = target.rows(f"SELECT count(*) FROM views WHERE {mine}")  # noqa: S608
+    assert views == len(named), "a view was recorded twice"
+    events = target.rows(f"SELECT id, key, acked FROM events WHERE {mine}")  # noqa: S608
+    assert len(events) == len({key for _, key, _ in events}) == len(named)
+    assert all(acked is not None for *_, acked in events)
+    # Every event reached the consumer; a repeat only for one killed before its ack.
+    assert {event_id for event_id, *_ in events} == set(chain.handled)
+    assert chain.redelivered_after_ack == []
+    assert target.rows(f"SELECT count(*) FROM syncs WHERE finished IS NULL AND {mine}") == [(0,)]  # noqa: S608
+    per_sync = target.rows(
+        "SELECT s.id, count(a.id) FROM syncs s LEFT JOIN anonymous a ON a.sync_id = s.id "  # noqa: S608
+        f"WHERE s.{mine} GROUP BY s.id")
+    assert per_sync, "the account was never synced"
+    assert all(count == anonymous for _, count in per_sync), per_sync
 
 
 def test_sigkill_at_random_points_loses_and_repeats_nothing(
-    served: tuple[str, FakeConnectSafely], tmp_path: Path
+    served: tuple[str, FakeConnectSafely], tmp_path: Path, target: Callable[[str], Target]
 ) -> None:
     url, fake = served
     script = tmp_path / "child.py"
     script.write_text(CHILD)
-    dbs = [tmp_path / f"history-{n}.db" for n in range(len(ACCOUNTS))]
+    targets = [target(f"history-{n}") for n in range(len(ACCOUNTS))]
     began = time.monotonic()
     with ThreadPoolExecutor(len(ACCOUNTS)) as pool:
-        chains = list(pool.map(_run_chain, [script] * len(dbs), dbs, [url] * len(dbs),
-                               ACCOUNTS, range(len(dbs))))
-    for db, account, chain in zip(dbs, ACCOUNTS, chains, strict=True):
-        _check_file(db, account, fake, chain)
+        chains = list(pool.map(_run_chain, [script] * len(targets), targets,
+                               [url] * len(targets), ACCOUNTS, range(len(targets))))
+    for each, account, chain in zip(targets, ACCOUNTS, chains, strict=True):
+        _check_account(each, account, fake, chain)
     kills = sum(chain.kills for chain in chains)
     repeats = sum(len(c.handled) - len(set(c.handled)) for c in chains)
     sys.stderr.write(
@@ -203,14 +242,14 @@ def test_sigkill_at_random_points_loses_and_repeats_nothing(
     assert kills >= 20
 
 
-def test_two_processes_syncing_one_file_at_once(
-    served: tuple[str, FakeConnectSafely], tmp_path: Path
+def test_two_processes_syncing_one_account_at_once(
+    served: tuple[str, FakeConnectSafely], tmp_path: Path, target: Callable[[str], Target]
 ) -> None:
     url, fake = served
     script = tmp_path / "child.py"
     script.write_text(CHILD)
-    db = tmp_path / "shared.db"
-    children = [_child(script, db, url, ACCOUNTS[0]) for _ in range(2)]
+    shared = target("shared")
+    children = [_child(script, shared, url, ACCOUNTS[0]) for _ in range(2)]
     outcomes: list[Any] = [(c.communicate(timeout=60), c.returncode) for c in children]
     codes = [code for _, code in outcomes]
     assert 0 in codes
@@ -220,5 +259,5 @@ def test_two_processes_syncing_one_file_at_once(
             assert "being synced by another process" in stderr
     handled = [int(line.split()[1]) for (out, _), _ in outcomes
                for line in out.splitlines() if line.startswith("event")]
-    _check_file(db, ACCOUNTS[0], fake, Chain(handled=handled))
+    _check_account(shared, ACCOUNTS[0], fake, Chain(handled=handled))
     assert len(handled) == len(set(handled)), "an event was delivered to both processes"

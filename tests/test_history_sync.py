@@ -1,8 +1,9 @@
-"""client.sync_visitors() into an SQLiteStore, over real HTTP against the fake service."""
+"""client.sync_visitors() into each store (SQLite, PostgreSQL), over real HTTP against the
+fake service: one suite, run on both."""
 
 from __future__ import annotations
 
-import sqlite3
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -10,19 +11,20 @@ from typing import Any
 import pytest
 
 from connectsafely_async import AsyncConnectSafely, AuthenticationError, InternalServerError
-from connectsafely_async.history import SQLiteStore, StoreLockedError, SyncResult
+from connectsafely_async.history import StoreLockedError, SyncResult
 from connectsafely_async.testing import FakeConnectSafely, Fault, visitors_at
 
 from .conftest import ACCOUNT, OTHER_ACCOUNT
+from .stores import KINDS, Store, opened, rows, twin
 
 NOW = 1.8e9
 DAY = 86400.0
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
-    async with SQLiteStore(tmp_path / "history.db") as opened:
-        yield opened
+@pytest.fixture(params=KINDS)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    async with opened(request.param, request, tmp_path) as store:
+        yield store
 
 
 def named(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -33,14 +35,14 @@ def anonymous(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in records if not r.get("entityUrn")]
 
 
-async def sync(client: AsyncConnectSafely, store: SQLiteStore, at: float,
+async def sync(client: AsyncConnectSafely, store: Store, at: float,
                **options: Any) -> SyncResult:
     return await client.sync_visitors(store, account_id=ACCOUNT, count=10, clock=lambda: at,
                                       **options)
 
 
 async def test_a_first_sync_finds_everyone_new_and_a_second_nothing(
-    client: AsyncConnectSafely, fake: FakeConnectSafely, store: SQLiteStore
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: Store
 ) -> None:
     served = fake.visitors(ACCOUNT)
     first = await sync(client, store, NOW)
@@ -60,7 +62,7 @@ async def test_a_first_sync_finds_everyone_new_and_a_second_nothing(
 
 
 async def test_new_returning_and_unchanged_as_time_passes(
-    client: AsyncConnectSafely, fake: FakeConnectSafely, store: SQLiteStore
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: Store
 ) -> None:
     today, tomorrow = visitors_at(NOW), visitors_at(NOW + DAY)
     fake.set_visitors(ACCOUNT, today)
@@ -79,7 +81,7 @@ async def test_new_returning_and_unchanged_as_time_passes(
 
 
 async def test_intervals_tighten_run_after_run(
-    client: AsyncConnectSafely, fake: FakeConnectSafely, store: SQLiteStore
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: Store
 ) -> None:
     fake.set_visitors(ACCOUNT, [{"entityUrn": "urn:li:x:1", "name": "A",
                                  "viewedAt": "Viewed 2d ago"}])
@@ -98,7 +100,7 @@ async def test_intervals_tighten_run_after_run(
 
 
 async def test_a_view_that_cannot_be_the_same_is_a_new_view(
-    client: AsyncConnectSafely, fake: FakeConnectSafely, store: SQLiteStore
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: Store
 ) -> None:
     fake.set_visitors(ACCOUNT, [{"entityUrn": "urn:li:x:1", "viewedAt": "Viewed 3d ago"}])
     await sync(client, store, NOW)
@@ -111,7 +113,7 @@ async def test_a_view_that_cannot_be_the_same_is_a_new_view(
 
 
 async def test_a_visitor_is_recognised_by_an_alias_when_the_urn_goes_missing(
-    client: AsyncConnectSafely, fake: FakeConnectSafely, store: SQLiteStore
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: Store
 ) -> None:
     fake.set_visitors(ACCOUNT, [{"entityUrn": "urn:li:x:1", "publicIdentifier": "ana-b",
                                  "viewedAt": "Viewed 1h ago"}])
@@ -123,7 +125,7 @@ async def test_a_visitor_is_recognised_by_an_alias_when_the_urn_goes_missing(
 
 
 async def test_anonymous_entries_are_never_merged(
-    client: AsyncConnectSafely, fake: FakeConnectSafely, store: SQLiteStore
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: Store
 ) -> None:
     twins = [{"name": "LinkedIn Member", "viewedAt": "Viewed 1d ago"}] * 3
     fake.set_visitors(ACCOUNT, [*twins, {"entityUrn": "urn:li:x:1", "name": "LinkedIn Member",
@@ -137,7 +139,7 @@ async def test_anonymous_entries_are_never_merged(
 
 
 async def test_events_stay_pending_until_acknowledged(
-    client: AsyncConnectSafely, fake: FakeConnectSafely, store: SQLiteStore
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: Store
 ) -> None:
     await sync(client, store, NOW)
     total = len(named(fake.visitors(ACCOUNT)))
@@ -157,7 +159,7 @@ async def test_events_stay_pending_until_acknowledged(
 
 
 async def test_explicit_ack_is_idempotent(
-    client: AsyncConnectSafely, store: SQLiteStore
+    client: AsyncConnectSafely, store: Store
 ) -> None:
     await sync(client, store, NOW)
     first, second = await store.pending_events(limit=2)
@@ -170,7 +172,7 @@ async def test_explicit_ack_is_idempotent(
 
 
 async def test_a_failed_sync_keeps_its_pages_and_resumes_after_them(
-    client: AsyncConnectSafely, fake: FakeConnectSafely, store: SQLiteStore
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: Store
 ) -> None:
     served = named(fake.visitors(ACCOUNT))
     boom = Fault(status=500, json={"success": False, "error": "boom"})
@@ -188,18 +190,15 @@ async def test_a_failed_sync_keeps_its_pages_and_resumes_after_them(
     assert fake.requests[requests].json["start"] == 20  # after the recorded pages
     # The result is the whole sync's: nothing lost, nothing twice.
     assert [s.visitor.entity_urn for s in done.new] == [r["entityUrn"] for r in served]
-    with sqlite3.connect(store.path) as db:
-        urns = [row[0] for row in db.execute("SELECT entity_urn FROM visitors")]
-        (views,) = db.execute("SELECT count(*) FROM views").fetchone()
-        (open_syncs,) = db.execute("SELECT count(*) FROM syncs WHERE finished IS NULL"
-                                   ).fetchone()
-    db.close()
+    urns = [row[0] for row in await rows(store, "SELECT entity_urn FROM visitors")]
+    [(views,)] = await rows(store, "SELECT count(*) FROM views")
+    [(open_syncs,)] = await rows(store, "SELECT count(*) FROM syncs WHERE finished IS NULL")
     assert sorted(urns) == sorted(r["entityUrn"] for r in served)
     assert (views, open_syncs) == (len(served), 0)
 
 
 async def test_many_accounts_on_one_store_with_isolated_failures(
-    client: AsyncConnectSafely, fake: FakeConnectSafely, store: SQLiteStore
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: Store
 ) -> None:
     missing = "bbbbbbbbbbbbbbbbbbbbbbbb"
     results = await client.sync_visitors_many(store, [ACCOUNT, missing, OTHER_ACCOUNT],
@@ -213,7 +212,7 @@ async def test_many_accounts_on_one_store_with_isolated_failures(
 
 
 async def test_bad_arguments_fail_before_any_request(
-    client: AsyncConnectSafely, fake: FakeConnectSafely, store: SQLiteStore
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: Store
 ) -> None:
     with pytest.raises(TypeError, match="VisitorStore"):
         await client.sync_visitors("visitors.db")  # type: ignore[arg-type]
@@ -227,7 +226,7 @@ async def test_bad_arguments_fail_before_any_request(
 
 
 async def test_an_authentication_failure_is_in_the_result(
-    fake: FakeConnectSafely, store: SQLiteStore
+    fake: FakeConnectSafely, store: Store
 ) -> None:
     async with AsyncConnectSafely(api_key="wrong", base_url=fake.url, rate_limits=None,
                                   max_retries=0) as client:
@@ -237,17 +236,17 @@ async def test_an_authentication_failure_is_in_the_result(
 
 
 async def test_a_second_process_gets_a_clear_lock_error(
-    client: AsyncConnectSafely, store: SQLiteStore
+    client: AsyncConnectSafely, store: Store
 ) -> None:
     await store.begin_sync(ACCOUNT, "filters")  # holds the sync lock, like a running sync
-    async with SQLiteStore(store.path, lock_timeout=0) as other:
+    async with twin(store, lock_timeout=0) as other:
         with pytest.raises(StoreLockedError, match="another process"):
             await client.sync_visitors(other, account_id=ACCOUNT)
         assert isinstance(StoreLockedError("x"), TimeoutError)
         assert await other.history() == []  # reading is never blocked
 
 
-async def test_records_and_pandas(client: AsyncConnectSafely, store: SQLiteStore) -> None:
+async def test_records_and_pandas(client: AsyncConnectSafely, store: Store) -> None:
     await sync(client, store, NOW)
     records = await store.records(account_id=ACCOUNT)
     assert records == await store.history(account_id=ACCOUNT)
@@ -258,7 +257,7 @@ async def test_records_and_pandas(client: AsyncConnectSafely, store: SQLiteStore
 
 
 async def test_to_pandas_without_pandas_says_how_to_get_it(
-    client: AsyncConnectSafely, store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+    client: AsyncConnectSafely, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import sys
 
@@ -268,7 +267,7 @@ async def test_to_pandas_without_pandas_says_how_to_get_it(
 
 
 async def test_history_filters_by_account_and_date(
-    client: AsyncConnectSafely, fake: FakeConnectSafely, store: SQLiteStore
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: Store
 ) -> None:
     from datetime import datetime, timezone
 
@@ -287,3 +286,20 @@ def _iso(seconds: float) -> str:
     from datetime import datetime, timezone
 
     return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat()
+
+
+async def test_two_event_loops_take_turns_and_never_share_an_event(
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: Store
+) -> None:
+    await sync(client, store, NOW)
+    pending = [e.id for e in await store.pending_events(account_id=ACCOUNT, limit=1000)]
+    async with twin(store, lock_timeout=0) as other:
+        async with contextlib.aclosing(store.events(account_id=ACCOUNT)) as mine:
+            first = await anext(mine)
+            with pytest.raises(StoreLockedError, match="events are being handled by another"):
+                await anext(other.events(account_id=ACCOUNT))
+        # The first loop ended before its event was done: the next loop gets it first.
+        rest = [event.id async for event in other.events(account_id=ACCOUNT)]
+    assert rest == pending
+    assert rest[0] == first.id
+    assert await store.pending_events() == []

@@ -16,24 +16,31 @@ A sync records each page in one transaction together with the walk's checkpoint,
 that dies resumes where it stopped. Named visitors are recognised by their URN, public id or
 profile link; anonymous entries are recorded as sightings and never merged. View times are
 intervals read from the relative "Viewed 2d ago" text, tightened by every later sync.
+
+Many workers share one history through ``PostgresStore`` (the ``postgres`` extra);
+``open_store(url)`` picks the store a URL, or ``$CONNECTSAFELY_HISTORY_URL``, names.
 """
 
 from ._errors import SchemaVersionError, StoreError, StoreLockedError
 from ._identity import identity_keys, profile_slug, visitor_key
 from ._intervals import SLACK, ViewDecision, ViewInterval, decide, view_interval
 from ._models import AnonymousSighting, SeenVisitor, SyncResult, VisitorEvent
+from ._open import ENV_HISTORY_URL, open_store
+from ._postgres import PostgresStore
 from ._queries import HISTORY_FIELDS
 from ._schema import SCHEMA_VERSION
 from ._sqlite import SQLiteStore
 from ._store import Observation, PageOutcome, SyncStart, VisitorStore, observe
 
 __all__ = [
+    "ENV_HISTORY_URL",
     "HISTORY_FIELDS",
     "SCHEMA_VERSION",
     "SLACK",
     "AnonymousSighting",
     "Observation",
     "PageOutcome",
+    "PostgresStore",
     "SQLiteStore",
     "SchemaVersionError",
     "SeenVisitor",
@@ -48,6 +55,7 @@ __all__ = [
     "decide",
     "identity_keys",
     "observe",
+    "open_store",
     "profile_slug",
     "view_interval",
     "visitor_key",

@@ -9,7 +9,8 @@ checkpoint, so a sync killed at any point resumes after the last whole page it r
 
 Two processes syncing into one file take turns: a sync holds an exclusive advisory lock on
 ``<file>.lock`` while it runs, and a second one waits up to ``lock_timeout`` seconds, then
-raises ``StoreLockedError`` without writing anything.
+raises ``StoreLockedError`` without writing anything. An ``events()`` loop holds
+``<file>.events.lock`` the same way, so no event is handed to two processes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import os
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 from . import _sqlite_file as sqlite_file
 from ._errors import StoreError, StoreLockedError
@@ -67,8 +69,7 @@ class SQLiteStore(ThreadedStore):
         super().__init__()
         self._lock_timeout = float(lock_timeout)
         self._busy_timeout = float(busy_timeout)
-        self._lock_fd: int | None = None
-        self._syncing = 0
+        self._held: dict[str, list[Any]] = {}  # lock file -> [descriptor, tasks holding it]
 
     @property
     def path(self) -> Path:
@@ -95,30 +96,45 @@ class SQLiteStore(ThreadedStore):
             return StoreError(msg)
         return None
 
-    async def _lock_sync(self, account_id: str, filters: str) -> None:
-        # One file, one sync at a time across processes (whatever the account).
-        await self._acquire_lock()
-        self._syncing += 1
+    async def _lock(self, kind: str, account_id: str | None) -> None:
+        # One file, one sync (and one events loop) at a time across processes, whatever
+        # the account; the tasks of this process share the turn.
+        lock_path = f"{self._path}.{kind}.lock" if kind != "sync" else f"{self._path}.lock"
+        if lock_path not in self._held:
+            fd = await self._flock(lock_path, kind, account_id)
+            if lock_path not in self._held:  # no other task of ours got there while we slept
+                self._held[lock_path] = [fd, 0]
+            elif fd is not None:
+                os.close(fd)
+        self._held[lock_path][1] += 1
 
-    async def _unlock_sync(self, account_id: str, filters: str) -> None:
-        self._end_syncing()
+    async def _unlock(self, kind: str, account_id: str | None) -> None:
+        lock_path = f"{self._path}.{kind}.lock" if kind != "sync" else f"{self._path}.lock"
+        held = self._held.get(lock_path)
+        if held is None:
+            return
+        held[1] -= 1
+        if held[1] == 0:
+            del self._held[lock_path]
+            if held[0] is not None:
+                os.close(held[0])  # closing the descriptor releases the flock
 
     def _release_all(self) -> None:
-        self._syncing = 0
-        self._release_lock()
+        held, self._held = self._held, {}
+        for fd, _count in held.values():
+            if fd is not None:
+                os.close(fd)
 
-    async def _acquire_lock(self) -> None:
-        if self._lock_fd is not None:
-            return
+    async def _flock(self, lock_path: str, kind: str, account_id: str | None) -> int | None:
+        """An exclusive flock on ``lock_path``, waited for up to ``lock_timeout``."""
         try:
             import fcntl
         except ImportError:  # not POSIX: SQLite's own locking still keeps the file whole
-            return
-        lock_path = f"{self._path}.lock"
+            return None
         try:
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            msg = f"cannot create the sync lock {lock_path}: {exc.strerror}"
+            msg = f"cannot create the lock {lock_path}: {exc.strerror}"
             raise StoreError(msg) from None
         deadline = time.monotonic() + self._lock_timeout
         while True:
@@ -127,23 +143,7 @@ class SQLiteStore(ThreadedStore):
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     os.close(fd)
-                    msg = (f"{self._path} is being synced by another process (waited "
-                           f"{self._lock_timeout:g}s); try again when it has finished")
-                    raise StoreLockedError(msg) from None
+                    raise self._locked(str(self._path), kind, None, self._lock_timeout) from None
                 await asyncio.sleep(sqlite_file.LOCK_POLL)
                 continue
-            break
-        if self._lock_fd is not None:  # another task of ours got there while we slept
-            os.close(fd)
-            return
-        self._lock_fd = fd
-
-    def _end_syncing(self) -> None:
-        self._syncing -= 1
-        if self._syncing == 0:
-            self._release_lock()
-
-    def _release_lock(self) -> None:
-        fd, self._lock_fd = self._lock_fd, None
-        if fd is not None:
-            os.close(fd)  # closing the descriptor releases the flock
+            return fd

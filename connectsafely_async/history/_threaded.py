@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from .._arguments import check_bool
 from .._models import Visitor
 from . import _operations as ops
-from ._errors import StoreError
+from ._errors import StoreError, StoreLockedError
 from ._models import SyncResult, VisitorEvent
 from ._queries import history_records, read_events
 from ._store import PageOutcome, SyncStart
@@ -34,13 +34,16 @@ class ThreadedStore:
     """A ``VisitorStore`` whose work runs on one thread holding one connection.
 
     Subclasses implement ``_open_connection`` and ``_close_connection`` (called on that
-    thread), ``_store_error`` (a driver error in our words) and the sync lock.
+    thread), ``_store_error`` (a driver error in our words) and the locks by which
+    processes take turns: ``"sync"`` (a sync of an account, from ``begin_sync`` to
+    ``finish_sync``) and ``"events"`` (one ``events()`` loop, so two consumers never both
+    handle an event). A lock of a process that dies is released with it.
     """
 
     def __init__(self) -> None:
         self._executor: ThreadPoolExecutor | None = None
         self._conn: Any = None
-        self._sync_locks: dict[int, tuple[str, str]] = {}
+        self._sync_locks: dict[int, str] = {}  # sync id -> its account
 
     # -- what a backend provides --------------------------------------------------------------
 
@@ -56,15 +59,25 @@ class ThreadedStore:
         """The ``StoreError`` for a driver's exception, ``None`` for one that is not its."""
         raise NotImplementedError
 
-    async def _lock_sync(self, account_id: str, filters: str) -> None:
-        """Wait for this process's turn to sync ``account_id`` (``StoreLockedError``)."""
+    async def _lock(self, kind: str, account_id: str | None) -> None:
+        """Wait for this process's turn at ``kind`` for ``account_id`` (``None``: every
+        account's), at most ``lock_timeout`` seconds; then ``StoreLockedError``."""
         raise NotImplementedError
 
-    async def _unlock_sync(self, account_id: str, filters: str) -> None:
+    async def _unlock(self, kind: str, account_id: str | None) -> None:
         raise NotImplementedError
 
     def _release_all(self) -> None:
-        """Drop every sync lock (the store is closing); runs after the connection closed."""
+        """Drop every lock (the store is closing); runs after the connection closed."""
+
+    @staticmethod
+    def _locked(where: str, kind: str, account_id: str | None, waited: float) -> StoreLockedError:
+        whose = "the store" if account_id is None else f"account {account_id}"
+        what = (f"{whose} is being synced" if kind == "sync"
+                else f"{whose}'s events are being handled")
+        msg = (f"{where}: {what} by another process (waited {waited:g}s); "
+               "try again when it has finished")
+        return StoreLockedError(msg)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -98,7 +111,7 @@ class ThreadedStore:
             await asyncio.to_thread(self._connect, self._start())
 
     async def aclose(self) -> None:
-        """Close the connection and release the sync locks. Safe to call more than once."""
+        """Close the connection and release the locks. Safe to call more than once."""
         await asyncio.to_thread(self._close)
 
     def _start(self) -> ThreadPoolExecutor:
@@ -135,13 +148,13 @@ class ThreadedStore:
         Raises:
             StoreLockedError: another process kept the store for ``lock_timeout`` seconds.
         """
-        await self._lock_sync(account_id, filters)
+        await self._lock("sync", account_id)
         try:
             start = await self._run(ops.begin_sync, self._connection(), account_id, filters)
         except BaseException:
-            await self._unlock_sync(account_id, filters)
+            await self._unlock("sync", account_id)
             raise
-        self._sync_locks[start.sync_id] = (account_id, filters)
+        self._sync_locks[start.sync_id] = account_id
         return start
 
     async def record_page(
@@ -179,7 +192,7 @@ class ThreadedStore:
         finally:
             locked = self._sync_locks.pop(sync_id, None)
             if locked is not None:
-                await self._unlock_sync(*locked)
+                await self._unlock("sync", locked)
 
     # -- events ------------------------------------------------------------------------------
 
@@ -214,18 +227,28 @@ class ThreadedStore:
 
         An event is acknowledged when the next one is asked for (or the loop ends
         normally), never before: a consumer that crashes, raises or ``break``s while
-        handling an event gets that event again from the next ``events()``.
+        handling an event gets that event again from the next ``events()``. Two loops
+        over the same account's events (in two processes, or two tasks) take turns, so
+        an event is never handed to both.
+
+        Raises:
+            StoreLockedError: another loop kept these events for ``lock_timeout`` seconds.
         """
-        after = 0
-        while True:
-            chunk = await self.pending_events(account_id=account_id, after=after, limit=batch)
-            if not chunk:
-                return
-            for event in chunk:
-                yield event
-                # Reached only when the consumer asked for the next event: it is done.
-                await self.ack(event.id)
-                after = event.id
+        await self._lock("events", account_id)
+        try:
+            after = 0
+            while True:
+                chunk = await self.pending_events(account_id=account_id, after=after,
+                                                  limit=batch)
+                if not chunk:
+                    return
+                for event in chunk:
+                    yield event
+                    # Reached only when the consumer asked for the next event: it is done.
+                    await self.ack(event.id)
+                    after = event.id
+        finally:
+            await self._unlock("events", account_id)
 
     # -- reading -----------------------------------------------------------------------------
 

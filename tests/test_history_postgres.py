@@ -1,0 +1,200 @@
+"""What only PostgresStore has: its schema and versions, many workers, its locks, a server
+that goes away. Its share of the one suite both stores pass is in test_history_sync.py and
+test_history_crash.py."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import uuid
+from typing import Any
+
+import asyncpg
+import pytest
+
+from connectsafely_async.history import (
+    PostgresStore,
+    SchemaVersionError,
+    StoreError,
+    StoreLockedError,
+)
+from connectsafely_async.history._pg_schema import PG_SCHEMA_VERSION
+
+from .conftest import ACCOUNT, OTHER_ACCOUNT
+from .servers import PostgresServer, free_port
+
+TABLES = {"meta", "visitors", "aliases", "views", "anonymous", "events", "syncs",
+          "schema_version"}
+
+
+def fresh(server: PostgresServer, **options: Any) -> PostgresStore:
+    return PostgresStore(server.dsn, schema=f"t_{uuid.uuid4().hex[:12]}", **options)
+
+
+async def fetch(server: PostgresServer, schema: str, sql: str) -> list[tuple[Any, ...]]:
+    conn = await asyncpg.connect(server.dsn, server_settings={"search_path": schema})
+    try:
+        return [tuple(row) for row in await conn.fetch(sql)]
+    finally:
+        await conn.close()
+
+
+async def test_a_new_schema_gets_its_tables_once(postgres_server: PostgresServer) -> None:
+    store = fresh(postgres_server)
+    for _ in range(2):  # the second open finds everything in place
+        async with store:
+            pass
+    tables = await fetch(postgres_server, "public", "SELECT table_name FROM "  # noqa: S608 - our own schema name
+                         f"information_schema.tables WHERE table_schema = '{store.schema}'")
+    assert {name for (name,) in tables} == TABLES
+    assert await fetch(postgres_server, store.schema, "SELECT version FROM schema_version") == [
+        (PG_SCHEMA_VERSION,)]
+    public = await fetch(postgres_server, "public", "SELECT table_name FROM "
+                         "information_schema.tables WHERE table_schema = 'public'")
+    assert public == [], "the store's tables stay in its own schema"
+
+
+async def test_workers_creating_one_schema_at_once_all_succeed(
+    postgres_server: PostgresServer,
+) -> None:
+    first = fresh(postgres_server)
+    stores = [first] + [PostgresStore(first.dsn, schema=first.schema) for _ in range(5)]
+    await asyncio.gather(*(store.open() for store in stores))
+    try:
+        assert await fetch(postgres_server, first.schema, "SELECT version FROM schema_version"
+                           ) == [(PG_SCHEMA_VERSION,)]
+    finally:
+        await asyncio.gather(*(store.aclose() for store in stores))
+
+
+async def test_a_newer_schema_is_refused_and_left_untouched(
+    postgres_server: PostgresServer,
+) -> None:
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(postgres_server.dsn)
+    try:
+        await conn.execute(f"CREATE SCHEMA {schema}; SET search_path = {schema}; "  # noqa: S608 - test constants
+                           "CREATE TABLE schema_version (version INTEGER NOT NULL); "
+                           f"INSERT INTO schema_version VALUES ({PG_SCHEMA_VERSION + 1}); "
+                           "CREATE TABLE visitors (future TEXT); INSERT INTO visitors VALUES ('x')")
+    finally:
+        await conn.close()
+    with pytest.raises(SchemaVersionError, match="newer than this SDK"):
+        async with PostgresStore(postgres_server.dsn, schema=schema):
+            pass
+    assert await fetch(postgres_server, schema, "SELECT * FROM visitors") == [("x",)]
+    assert await fetch(postgres_server, schema, "SELECT version FROM schema_version") == [
+        (PG_SCHEMA_VERSION + 1,)]
+
+
+async def test_an_unreachable_server_is_a_store_error_without_the_password() -> None:
+    store = PostgresStore(f"postgresql://app:s3cret-pw@127.0.0.1:{free_port()}/app",
+                          connect_timeout=2)
+    assert "s3cret-pw" not in repr(store)
+    assert "postgresql://app@127.0.0.1:" in repr(store)
+    where = r"cannot connect to postgresql://app@127\.0\.0\.1"
+    with pytest.raises(StoreError, match=where) as info:
+        async with store:
+            pass
+    assert "s3cret-pw" not in str(info.value)
+    assert info.value.__cause__ is None  # the driver's error, which could say more, is not kept
+    assert info.value.__suppress_context__
+    with pytest.raises(StoreError, match="not open"):
+        await store.history()
+
+
+@pytest.mark.parametrize(("args", "kwargs", "error"), [
+    ((b"postgresql://x",), {}, TypeError),
+    (("mysql://u:pw@h/db",), {}, ValueError),
+    (("db.sqlite",), {}, ValueError),
+    (("postgresql://h/db",), {"schema": "Bad-Name"}, ValueError),
+    (("postgresql://h/db",), {"schema": ""}, ValueError),
+    (("postgresql://h/db",), {"lock_timeout": -1}, ValueError),
+    (("postgresql://h/db",), {"command_timeout": True}, ValueError),
+    (("postgresql://h/db",), {"connect_timeout": "5"}, ValueError),
+])
+def test_bad_arguments(args: tuple[Any, ...], kwargs: dict[str, Any],
+                       error: type[Exception]) -> None:
+    with pytest.raises(error) as info:
+        PostgresStore(*args, **kwargs)
+    assert "pw" not in str(info.value)
+
+
+def test_without_asyncpg_it_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "asyncpg", None)
+    with pytest.raises(ImportError, match=r"connectsafely-async\[postgres\]"):
+        PostgresStore("postgresql://h/db")
+
+
+async def test_workers_sync_other_accounts_at_once_and_one_account_in_turn(
+    postgres_server: PostgresServer,
+) -> None:
+    async with fresh(postgres_server, lock_timeout=0.2) as one, \
+            PostgresStore(one.dsn, schema=one.schema, lock_timeout=0.2) as two:
+        mine = await one.begin_sync(ACCOUNT, "filters")
+        theirs = await two.begin_sync(OTHER_ACCOUNT, "filters")  # another account: no wait
+        with pytest.raises(StoreLockedError, match="being synced by another process"):
+            await two.begin_sync(ACCOUNT, "other filters")  # the lock is the account's
+        with pytest.raises(StoreLockedError):
+            await one.begin_sync(ACCOUNT, "filters")  # a second task of the same worker too
+        assert await two.history() == []  # reading is never blocked
+        await one.finish_sync(mine.sync_id)
+        again = await two.begin_sync(ACCOUNT, "filters")
+        assert again.sync_id not in (mine.sync_id, theirs.sync_id)
+        await two.finish_sync(again.sync_id)
+        await two.finish_sync(theirs.sync_id)
+
+
+_HOLDER = """
+import asyncio, sys, time
+from connectsafely_async.history import PostgresStore
+
+async def main():
+    async with PostgresStore(sys.argv[1], schema=sys.argv[2]) as store:
+        await store.begin_sync(sys.argv[3], "filters")
+        print("locked", flush=True)
+        time.sleep(120)
+
+asyncio.run(main())
+"""
+
+
+async def test_a_killed_worker_leaves_its_account_unlocked(
+    postgres_server: PostgresServer,
+) -> None:
+    async with fresh(postgres_server, lock_timeout=0) as store:
+        holder = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", _HOLDER, store.dsn, store.schema, ACCOUNT,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        try:
+            assert holder.stdout is not None
+            assert await asyncio.wait_for(holder.stdout.readline(), 30) == b"locked\n"
+            with pytest.raises(StoreLockedError):
+                await store.begin_sync(ACCOUNT, "filters")
+        finally:
+            holder.send_signal(signal.SIGKILL)
+            await asyncio.wait_for(holder.wait(), 10)
+        assert holder.returncode == -signal.SIGKILL
+        waiting = PostgresStore(store.dsn, schema=store.schema, lock_timeout=10)
+        async with waiting:
+            start = await waiting.begin_sync(ACCOUNT, "filters")
+            assert start.resumed  # the killed worker's sync is the one that goes on
+            await waiting.finish_sync(start.sync_id)
+
+
+async def test_a_restarted_server_is_reconnected_and_a_stopped_one_is_an_error(
+    postgres_server: PostgresServer,
+) -> None:
+    async with fresh(postgres_server, connect_timeout=2) as store:
+        await store.set_meta("clock", "1")
+        postgres_server.stop()
+        try:
+            with pytest.raises(StoreError, match="cannot connect to"):
+                await store.meta("clock")
+        finally:
+            postgres_server.start()
+        assert await store.meta("clock") == "1"
+        start = await store.begin_sync(ACCOUNT, "filters")
+        await store.finish_sync(start.sync_id)
