@@ -1,15 +1,19 @@
-"""Shared rate-limit load test: N worker processes on one key, one limit through Redis.
+"""Many-workers load test: N worker processes on one key, one limit through Redis, one
+history on PostgreSQL.
 
 A fake service in this process enforces the documented per-key limit with the clock scaled
 (60 requests a minute and bursts of 100 become 60 * SCALE a minute and the same 100); each
-worker process walks its own accounts with ``RedisRateLimits`` pointing at a throwaway
-redis-server. It prints the 429s served, the achieved rate against the limit, and the
-visitors fetched against those expected. ``--restart`` kills Redis for a second mid-run.
+worker process syncs its own accounts (``sync_visitors_many``) into one shared
+``PostgresStore``, with ``RedisRateLimits`` pointing at a throwaway redis-server. It prints
+the 429s served, the achieved rate against the limit, and the visitors stored against those
+served (each once). ``--restart`` kills Redis for a second mid-run; ``--history none``
+only fetches (``fetch_visitors_many``), for a run without PostgreSQL.
 
     python benchmarks/bench_shared_limit.py [--workers 4] [--accounts 250] [--scale 40]
-        [--restart]
+        [--restart] [--history postgres|none]
 
-Needs ``redis-server`` on PATH and the ``redis`` extra.
+Needs ``redis-server`` on PATH (and PostgreSQL for the history), the ``redis`` and
+``postgres`` extras.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import time
 from pathlib import Path
 
 from connectsafely_async import AsyncConnectSafely, RateLimits, RedisRateLimits, RetryPolicy
+from connectsafely_async.history import open_store
 from connectsafely_async.testing import FakeConnectSafely
 
 VISITORS = 10  # per account: two pages of five
@@ -49,21 +54,59 @@ async def worker(args: argparse.Namespace) -> None:
         retry=RetryPolicy(initial_delay=0.05, max_delay=1.0),
     ) as client:
         await asyncio.sleep(max(0.0, args.start - time.time()))
-        results = await client.fetch_visitors_many(
-            args.ids, count=PAGE, time_range="ALL_TIME", concurrency=50
-        )
-    fetched = sum(len(r.visitors) for r in results.values())
-    sys.stdout.write(json.dumps({"visitors": fetched, "failed": sum(not r.ok for r in
-                                                                     results.values())}) + "\n")
+        if args.history_url is None:
+            fetched = await client.fetch_visitors_many(
+                args.ids, count=PAGE, time_range="ALL_TIME", concurrency=50
+            )
+            count = sum(len(r.visitors) for r in fetched.values())
+            failed = sum(not r.ok for r in fetched.values())
+        else:
+            async with open_store(args.history_url, lock_timeout=60) as store:
+                synced = await client.sync_visitors_many(
+                    store, args.ids, count=PAGE, time_range="ALL_TIME", concurrency=50,
+                    collect=False,
+                )
+            count = sum(r.new_count + r.anonymous_count for r in synced.values())
+            failed = sum(not r.ok for r in synced.values())
+    sys.stdout.write(json.dumps({"visitors": count, "failed": failed}) + "\n")
+
+
+async def stored(history_url: str) -> dict[str, int]:
+    """What the shared history holds: visitor rows, distinct ones, views, sightings."""
+    import asyncpg
+
+    dsn, schema = history_url.split("?schema=")
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
+    try:
+        row = await conn.fetchrow(
+            "SELECT (SELECT count(*) FROM visitors) AS rows, "
+            "(SELECT count(DISTINCT (account_id, entity_urn)) FROM visitors) AS distinct_urns, "
+            "(SELECT count(*) FROM views) AS views, "
+            "(SELECT count(*) FROM anonymous) AS anonymous, "
+            "(SELECT count(*) FROM syncs WHERE finished IS NULL) AS open_syncs")
+        return dict(row)
+    finally:
+        await conn.close()
 
 
 async def main(args: argparse.Namespace) -> None:
-    from tests.servers import RedisServer  # the same throwaway redis-server as the tests
+    # The same throwaway servers as the tests.
+    from tests.servers import PostgresServer, RedisServer, find_postgres_bin
 
     rate = KEY_PER_MINUTE * args.scale / 60.0
     ids = [f"{i:024x}" for i in range(1, args.workers * args.accounts + 1)]
     redis = RedisServer()
     redis.start()
+    postgres = None
+    history: list[str] = []
+    if args.history == "postgres":
+        bin_dir = find_postgres_bin()
+        if bin_dir is None:
+            sys.exit("PostgreSQL is not installed (Debian: apt-get install postgresql); "
+                     "or run with --history none")
+        postgres = PostgresServer(bin_dir)
+        postgres.start()
+        history = ["--history-url", f"{postgres.dsn}?schema=bench"]
     try:
         async with FakeConnectSafely(
             api_key="sk_bench_shared", accounts=dict.fromkeys(ids, VISITORS),
@@ -74,7 +117,7 @@ async def main(args: argparse.Namespace) -> None:
                 await asyncio.create_subprocess_exec(
                     sys.executable, __file__, "--worker", "--fake-url", fake.url,
                     "--redis-url", redis.url, "--scale", str(args.scale),
-                    "--workers", str(args.workers), "--start", str(start),
+                    "--workers", str(args.workers), "--start", str(start), *history,
                     "--ids", *ids[n * args.accounts:(n + 1) * args.accounts],
                     stdout=asyncio.subprocess.PIPE,
                 )
@@ -108,10 +151,21 @@ async def main(args: argparse.Namespace) -> None:
         print(f"requests accepted: {len(accepted)} in {elapsed:.2f} s; the service allows "
               f"{allowed:.0f} in that time ({len(accepted) / allowed:.1%})")
         print(f"steady rate after the burst: {steady:.2f}/s of {rate:g}/s ({steady / rate:.1%})")
-        print(f"visitors fetched: {fetched} of {expected}; failed accounts: "
-              f"{sum(o['failed'] for o in outputs)}")
+        failed = sum(o["failed"] for o in outputs)
+        if not history:
+            print(f"visitors fetched: {fetched} of {expected}; failed accounts: {failed}")
+            return
+        served = [v for account in ids for v in fake.visitors(account)]
+        named = sum(1 for v in served if v.get("entityUrn"))
+        kept = await stored(history[1])
+        print(f"visitors stored: {kept['rows']} of {named} named served "
+              f"({kept['distinct_urns']} distinct, {kept['views']} views), "
+              f"{kept['anonymous']} of {len(served) - named} anonymous sightings; "
+              f"syncs left open: {kept['open_syncs']}; failed accounts: {failed}")
     finally:
         redis.close()
+        if postgres is not None:
+            postgres.close()
 
 
 if __name__ == "__main__":
@@ -121,6 +175,8 @@ if __name__ == "__main__":
     parser.add_argument("--accounts", type=int, default=250)
     parser.add_argument("--scale", type=float, default=40.0)
     parser.add_argument("--restart", action="store_true")
+    parser.add_argument("--history", choices=("postgres", "none"), default="postgres")
+    parser.add_argument("--history-url", help=argparse.SUPPRESS)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--fake-url", help=argparse.SUPPRESS)
     parser.add_argument("--redis-url", help=argparse.SUPPRESS)

@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from connectsafely_async import AsyncConnectSafely
 from connectsafely_async.history import (
     PostgresStore,
     SchemaVersionError,
@@ -20,6 +21,7 @@ from connectsafely_async.history import (
     StoreLockedError,
 )
 from connectsafely_async.history._pg_schema import PG_SCHEMA_VERSION
+from connectsafely_async.testing import FakeConnectSafely
 
 from .conftest import ACCOUNT, OTHER_ACCOUNT
 from .servers import PostgresServer, free_port
@@ -198,3 +200,28 @@ async def test_a_restarted_server_is_reconnected_and_a_stopped_one_is_an_error(
         assert await store.meta("clock") == "1"
         start = await store.begin_sync(ACCOUNT, "filters")
         await store.finish_sync(start.sync_id)
+
+
+async def test_a_server_lost_mid_sync_is_a_store_error_and_the_next_sync_resumes(
+    postgres_server: PostgresServer, client: AsyncConnectSafely, fake: FakeConnectSafely,
+) -> None:
+    pages = 0
+
+    def clock() -> float:  # called as each page is about to be recorded
+        nonlocal pages
+        pages += 1
+        if pages == 3:
+            postgres_server.stop()
+        return 1.8e9
+
+    async with fresh(postgres_server, connect_timeout=2) as store:
+        try:
+            with pytest.raises(StoreError, match=r"postgresql://postgres@127\.0\.0\.1"):
+                await client.sync_visitors(store, account_id=ACCOUNT, count=10, clock=clock)
+        finally:
+            postgres_server.start()
+        done = await client.sync_visitors(store, account_id=ACCOUNT, count=10)
+        assert done.ok
+        assert done.resumed
+        served = [r["entityUrn"] for r in fake.visitors(ACCOUNT) if r.get("entityUrn")]
+        assert [s.visitor.entity_urn for s in done.new] == served  # each once, none lost

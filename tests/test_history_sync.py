@@ -3,6 +3,7 @@ fake service: one suite, run on both."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -303,3 +304,23 @@ async def test_two_event_loops_take_turns_and_never_share_an_event(
     assert rest == pending
     assert rest[0] == first.id
     assert await store.pending_events() == []
+
+
+async def test_a_cancelled_sync_gives_its_lock_back_and_the_next_one_resumes(
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: Store
+) -> None:
+    for fault in (Fault(), Fault(delay=30)):  # a page, then an answer that never comes in time
+        fake.inject(fault)
+    task = asyncio.ensure_future(sync(client, store, NOW))
+    while len(fake.requests) < 2:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    fake.clear_faults()
+    async with twin(store, lock_timeout=0) as other:  # another process: not locked out
+        done = await sync(client, other, NOW + 60)
+    assert done.ok
+    assert done.resumed
+    assert [s.visitor.entity_urn for s in done.new] == [
+        r["entityUrn"] for r in named(fake.visitors(ACCOUNT))]

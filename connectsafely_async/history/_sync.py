@@ -14,6 +14,7 @@ strictly in order, and a page counts as done only once its transaction committed
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import time
 from collections.abc import Callable, Iterable
@@ -69,6 +70,27 @@ async def sync_account(
     if start.checkpoint is not None:
         resume = _converter.structure(start.checkpoint, Checkpoint)
     pages = walk_from(resume)
+    try:
+        error = await _record_pages(pages, store, start.sync_id, account_id, clock)
+    except BaseException as exc:
+        # The store failed or we were cancelled: leave the sync open (the next one resumes
+        # it) and give its lock back, or this process would keep the account until closed.
+        with contextlib.suppress(Exception):
+            await store.finish_sync(start.sync_id, error=f"interrupted ({type(exc).__name__})",
+                                    collect=False)
+        raise
+    result = await store.finish_sync(
+        start.sync_id, error=None if error is None else str(error), collect=collect
+    )
+    return attrs.evolve(result, resumed=start.resumed, error=error,
+                        stats=pages.stats)
+
+
+async def _record_pages(
+    pages: Walk[VisitorsPage], store: VisitorStore, sync_id: int, account_id: str,
+    clock: Clock | None,
+) -> ConnectSafelyError | None:
+    """Record every page of ``pages`` in order; the walk's error, if it ended on one."""
     error: ConnectSafelyError | None = None
     writing: asyncio.Future[Any] | None = None
     try:
@@ -84,7 +106,7 @@ async def sync_account(
             if writing is not None:
                 await writing  # strictly in order: page n commits before page n + 1 starts
             writing = asyncio.ensure_future(store.record_page(
-                start.sync_id, account_id, page.visitors, received_at=received,
+                sync_id, account_id, page.visitors, received_at=received,
                 checkpoint=functools.partial(_encoded_checkpoint, page),
             ))
         if writing is not None:
@@ -96,11 +118,7 @@ async def sync_account(
             # transaction completes on the store's thread anyway), without hiding ours.
             await asyncio.gather(writing, return_exceptions=True)
         await pages.aclose()
-    result = await store.finish_sync(
-        start.sync_id, error=None if error is None else str(error), collect=collect
-    )
-    return attrs.evolve(result, resumed=start.resumed, error=error,
-                        stats=pages.stats)
+    return error
 
 
 async def sync_accounts(
