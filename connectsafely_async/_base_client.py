@@ -34,6 +34,7 @@ from ._client_config import (
     check_api_key,
     check_base_url,
 )
+from ._closing import AsyncClosing
 from ._limiter import RateLimits
 from ._limiter_backend import DEFAULT_RATE_LIMITS, build_limiter, limits_from_environment
 from ._limiter_redis_config import RedisRateLimits
@@ -49,7 +50,6 @@ from ._walk_plan import plan_walk, resumed
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
-    from types import TracebackType
 
     import aiohttp
 
@@ -64,7 +64,7 @@ Client = TypeVar("Client", bound="BaseClient")
 T = TypeVar("T")
 
 
-class BaseClient:
+class BaseClient(AsyncClosing):
     """The configuration, request path and lifecycle of ``AsyncConnectSafely``.
 
     See ``AsyncConnectSafely`` for the arguments.
@@ -131,17 +131,6 @@ class BaseClient:
         )
 
     # -- lifecycle ---------------------------------------------------------------------------
-
-    async def __aenter__(self: Client) -> Client:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Close the client and the session it created (a borrowed one stays open).

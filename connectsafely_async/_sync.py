@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar,
 
 from ._client import AsyncConnectSafely
 from ._client_config import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from ._closing import Closing
 from ._limiter_backend import DEFAULT_RATE_LIMITS
 from ._loop_thread import LoopThread
 
 if TYPE_CHECKING:
-    from types import TracebackType
 
     from ._checkpoint import Checkpoint
     from ._limiter import RateLimits
@@ -43,7 +43,7 @@ R = TypeVar("R")
 T = TypeVar("T")
 
 
-class SyncIterator(Iterator[T]):
+class SyncIterator(Closing, Iterator[T]):
     """A plain iterator over an async iterator of the async client, stepped on its loop.
 
     Stop early with ``close()``, a ``with`` block, or by dropping it (a ``break`` out of a
@@ -81,17 +81,6 @@ class SyncIterator(Iterator[T]):
         if self._runner.in_loop_thread:
             return  # dropped on the loop thread: the loop's own finalizer closes it
         self._runner.run(aclose())
-
-    def __enter__(self) -> SyncIterator[T]:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __del__(self) -> None:
         # `for v in client.iter_visitors(): break` drops the iterator here.
@@ -183,7 +172,7 @@ def _copying(
     return _Derived(method, lambda client, copy: ConnectSafely._view(copy, client))
 
 
-class ConnectSafely:
+class ConnectSafely(Closing):
     """The blocking client for the ConnectSafely LinkedIn API, for scripts, cron jobs, web
     views and notebooks that do not ``await``.
 
@@ -241,17 +230,6 @@ class ConnectSafely:
         return view
 
     # -- lifecycle ---------------------------------------------------------------------------
-
-    def __enter__(self) -> ConnectSafely:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close the session, then stop and join the client's thread. Idempotent.
