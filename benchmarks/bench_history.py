@@ -4,6 +4,11 @@
 
     python -m benchmarks.bench_history            # 20,000 visitors, count 100, 5 rounds
     python -m benchmarks.bench_history --memory   # peak RSS growth over 1,000,000 stored
+    python -m benchmarks.bench_history --store postgres   # the same rows on PostgreSQL
+
+With ``--store postgres`` the syncs go to a throwaway PostgreSQL on loopback (a fresh schema
+per round; the cluster runs with ``fsync=off``, so this is the store's own cost, not a
+disk's); the floors are SQLite's and are left out, and no target is judged.
 
 Rows (medians of the rounds, ratios in the same run, the fake in its own process):
 
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sqlite3
 import statistics
@@ -30,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -38,7 +45,7 @@ from benchmarks.memory import _reset_peak, _status_kb
 from benchmarks.run import server
 from connectsafely_async import AsyncConnectSafely
 from connectsafely_async._converters import converter
-from connectsafely_async.history import SQLiteStore
+from connectsafely_async.history import SQLiteStore, open_store
 
 ACCOUNT = "0123456789abcdef01234567"
 API_KEY = "test-key"  # the fake's default key
@@ -57,8 +64,9 @@ async def walk(url: str, count: int) -> float:
         return time.perf_counter() - began
 
 
-async def sync(url: str, path: Path, count: int, *, collect: bool = True) -> tuple[float, Any]:
-    async with client(url) as sdk, SQLiteStore(path) as store:
+async def sync(url: str, path: Path | str, count: int, *,
+               collect: bool = True) -> tuple[float, Any]:
+    async with client(url) as sdk, open_store(path) as store:
         began = time.perf_counter()
         result = await sdk.sync_visitors(store, account_id=ACCOUNT, count=count,
                                          time_range="ALL_TIME", collect=collect)
@@ -129,35 +137,59 @@ async def floor(url: str, path: Path, count: int, *, again: bool) -> float:
     return elapsed
 
 
-async def speed(n: int, count: int, rounds: int, latency: float) -> bool:
+@contextlib.contextmanager
+def stores(kind: str) -> Iterator[Callable[[str], Path | str]]:
+    """``name -> where a new store of that name goes``: an SQLite file or a PostgreSQL schema."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            yield lambda name: Path(tmp) / f"{name}.db"
+        return
+    from tests.servers import PostgresServer, find_postgres_bin
+
+    bin_dir = find_postgres_bin()
+    if bin_dir is None:
+        sys.exit("PostgreSQL is not installed (Debian: apt-get install postgresql)")
+    postgres = PostgresServer(bin_dir)
+    postgres.start()
+    try:
+        yield lambda name: f"{postgres.dsn}?schema={name.replace('-', '_')}"
+    finally:
+        postgres.close()
+
+
+async def speed(n: int, count: int, rounds: int, latency: float, kind: str = "sqlite") -> bool:
     times: dict[str, list[float]] = {
         "walk": [], "floor": [], "fresh": [], "floor2": [], "again": [], "counts": []}
+    if kind != "sqlite":
+        del times["floor"], times["floor2"]
     config = {"accounts": {ACCOUNT: n}, "latency": latency}
-    with server(config) as url, tempfile.TemporaryDirectory() as tmp:
+    with server(config) as url, stores(kind) as where:
         await walk(url, count)  # warm up: the server's caches, imports, the first connection
         for round_ in range(rounds):
-            path = Path(tmp) / f"round-{round_}.db"
+            path = where(f"round-{round_}")
             times["walk"].append(await walk(url, count))
-            floor_path = Path(tmp) / f"floor-{round_}.db"
-            times["floor"].append(await floor(url, floor_path, count, again=False))
-            times["floor2"].append(await floor(url, floor_path, count, again=True))
+            if kind == "sqlite":
+                floor_path = Path(where(f"floor-{round_}"))
+                times["floor"].append(await floor(url, floor_path, count, again=False))
+                times["floor2"].append(await floor(url, floor_path, count, again=True))
             seconds, fresh = await sync(url, path, count)
             times["fresh"].append(seconds)
             seconds, again = await sync(url, path, count)
             times["again"].append(seconds)
-            seconds, _ = await sync(url, Path(tmp) / f"counts-{round_}.db", count,
-                                    collect=False)
+            seconds, _ = await sync(url, where(f"counts-{round_}"), count, collect=False)
             times["counts"].append(seconds)
             if len(fresh.new) + len(fresh.anonymous) != n or again.new or again.returning:
                 msg = f"unexpected results: {fresh!r:.200} / {again!r:.200}"
                 raise AssertionError(msg)
     base = statistics.median(times["walk"])
-    print(f"{n:,} visitors, count {count}, server latency {latency * 1000:g} ms, {rounds} "
-          "rounds (medians; min-max)")
+    print(f"{n:,} visitors into {kind}, count {count}, server latency {latency * 1000:g} ms, "
+          f"{rounds} rounds (medians; min-max)")
     # floor: the page's rows written plainly in one transaction per page; floor2: a second
     # pass that only looks the page up and writes the checkpoint. Both overlap the walk.
     targets = {"walk": None, "floor": None, "fresh": 1.25, "floor2": None, "again": 1.15,
                "counts": None}
+    if kind != "sqlite":  # the targets are the embedded store's
+        targets = dict.fromkeys(targets)
     ok = True
     for name, values in times.items():
         median = statistics.median(values)
@@ -235,6 +267,7 @@ def main() -> int:
     parser.add_argument("--memory", action="store_true", help="the 1,000,000-visitor run")
     parser.add_argument("--memory-visitors", type=int, default=1_000_000)
     parser.add_argument("--memory-child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
     args = parser.parse_args()
     if args.memory_child:
         url, path, count, collect = args.memory_child
@@ -242,7 +275,8 @@ def main() -> int:
         return 0
     if args.memory:
         return 0 if memory(args.memory_visitors, args.count) else 1
-    return 0 if asyncio.run(speed(args.visitors, args.count, args.rounds, args.latency)) else 1
+    return 0 if asyncio.run(speed(args.visitors, args.count, args.rounds, args.latency,
+                                  args.store)) else 1
 
 
 if __name__ == "__main__":

@@ -104,6 +104,9 @@ class PgConnection:
         self._dsn = dsn
         self._where = describe_dsn(dsn)
         self._schema = schema
+        # One round trip; the schema is a checked identifier (PostgresStore), safe as a literal.
+        self._begin = (f"BEGIN; SELECT pg_advisory_xact_lock("
+                       f"hashtextextended('write:{schema}', 0))")
         self._connect_timeout = connect_timeout
         self._command_timeout = command_timeout
         self._loop = asyncio.new_event_loop()
@@ -132,10 +135,8 @@ class PgConnection:
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> PgCursor:
         if sql == _BEGIN_IMMEDIATE:
             self._reconnect_if_lost()
-            self._call(self._conn.execute("BEGIN"))
             self._in_transaction = True
-            self._call(self._conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"write:{self._schema}"))
+            self._call(self._conn.execute(self._begin))
             return PgCursor([], -1)
         if sql in ("COMMIT", "ROLLBACK"):
             self._in_transaction = False

@@ -5,6 +5,10 @@ DOUBLE PRECISION seconds since the epoch (UTC), ids BIGINT. The ids of syncs, ev
 anonymous sightings are generated; view ids are handed out by the page's writer, which
 holds the write lock (``_pg_connection``). Every table lives in the store's own schema
 (``connectsafely`` unless told), never beside the application's tables.
+
+The keys of visitors and aliases lead with the visitor's key, not the account: a page looks
+up its hundred keys within one account, and with the account first a planner without
+statistics yet (a new table, a first big sync) scans the whole account for each page.
 """
 
 from __future__ import annotations
@@ -27,13 +31,13 @@ PG_MIGRATIONS: Final[tuple[str, ...]] = (
         last_seen DOUBLE PRECISION NOT NULL,
         view_id BIGINT NOT NULL,
         views INTEGER NOT NULL DEFAULT 1,
-        PRIMARY KEY (account_id, key)
+        PRIMARY KEY (key, account_id)
     );
     CREATE TABLE aliases (
         account_id TEXT NOT NULL,
         alias TEXT NOT NULL,
         key TEXT NOT NULL,
-        PRIMARY KEY (account_id, alias)
+        PRIMARY KEY (alias, account_id)
     );
     CREATE TABLE views (
         id BIGINT PRIMARY KEY,
