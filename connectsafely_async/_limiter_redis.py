@@ -125,12 +125,16 @@ class RedisRateLimiter:
         # The service's last X-RateLimit-Remaining, its Limit (0: not sent), and when it
         # came (this process's clock).
         self._heard: tuple[float, float, float] | None = None
-        # A bounded pool whose callers wait (at most the timeout) for a free connection: a
-        # burst of concurrent requests shares a few connections instead of failing.
+        # A free connection, connect, command, one retry: nothing waits on Redis longer.
+        self._deadline = 5 * config.timeout
+        # A bounded pool whose callers queue for a free connection: a burst of concurrent
+        # requests shares a few connections instead of failing. The queue is ours, not
+        # Redis's: a busy event loop makes it slow, and that is no outage, so a caller may
+        # wait in it up to the whole deadline (a dead Redis frees the connections at once).
         pool = redis_asyncio.BlockingConnectionPool.from_url(
             url,
             max_connections=_MAX_CONNECTIONS,
-            timeout=config.timeout,
+            timeout=self._deadline,
             socket_timeout=config.timeout,
             socket_connect_timeout=config.timeout,
             # One immediate retry: after a Redis restart the pooled connection is dead and
@@ -144,8 +148,6 @@ class RedisRateLimiter:
         self._errors: tuple[type[BaseException], ...] = (
             redis_error, OSError, asyncio.TimeoutError, TimeoutError
         )
-        # A free connection, connect, command, one retry: nothing waits on Redis longer.
-        self._deadline = 5 * config.timeout
         self._degraded = False
         self._retry_at = 0.0
         self._both_until = -math.inf

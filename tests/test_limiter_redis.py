@@ -309,3 +309,30 @@ async def test_with_options_copies_share_one_redis_limiter(
     async with redis_asyncio.Redis.from_url(redis_server.url, decode_responses=True) as conn:
         tokens = float(await conn.hget(key, "tokens") or "nan")
     assert tokens < CLIENT_BURST - 1  # both requests took from the same shared bucket
+
+
+async def test_a_burst_larger_than_the_pool_queues_for_a_connection_not_for_the_fallback(
+    redis_server: RedisServer, fake_key: FakeConnectSafely
+) -> None:
+    # A hundred requests at once share the pool's 16 connections while the event loop is
+    # slow to come back (CPU-bound work in it): waiting for a connection takes longer than
+    # `timeout`, yet Redis answers each command at once. That is no outage.
+    limits = RedisRateLimits(url=redis_server.url, limits=key_limits(), timeout=0.1)
+    busy = True
+
+    async def hog() -> None:
+        while busy:
+            time.sleep(0.002)  # noqa: ASYNC251 - the point: an event loop that is busy
+            await asyncio.sleep(0)
+
+    async with client(fake_key, limits) as sdk:
+        task = asyncio.ensure_future(hog())
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", RateLimiterFallbackWarning)
+                await asyncio.gather(*(sdk.get_visitors(account_id=account)
+                                       for account in ids(24) * 4))
+        finally:
+            busy = False
+            await task
+    assert fake_key.throttled_count == 0
