@@ -225,3 +225,18 @@ async def test_a_server_lost_mid_sync_is_a_store_error_and_the_next_sync_resumes
         assert done.resumed
         served = [r["entityUrn"] for r in fake.visitors(ACCOUNT) if r.get("entityUrn")]
         assert [s.visitor.entity_urn for s in done.new] == served  # each once, none lost
+
+
+async def test_a_statement_that_hangs_times_out_and_the_store_goes_on(
+    postgres_server: PostgresServer,
+) -> None:
+    async with fresh(postgres_server, command_timeout=0.5) as store:
+        blocker = await asyncpg.connect(store.dsn, server_settings={"search_path": store.schema})
+        try:
+            async with blocker.transaction():
+                await blocker.execute("LOCK TABLE meta IN ACCESS EXCLUSIVE MODE")
+                with pytest.raises(StoreError, match="timed out"):
+                    await store.meta("clock")
+        finally:
+            await blocker.close()
+        assert await store.meta("clock", "none") == "none"

@@ -206,11 +206,12 @@ class PgConnection:
         asyncpg = _asyncpg()
         try:
             return self._loop.run_until_complete(step)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError,
+                asyncio.TimeoutError) as exc:  # two classes before Python 3.11
             if not connecting and self._conn is not None and self._conn.is_closed():
                 self._in_transaction = False
             action = "cannot connect to" if connecting else "error from"
-            detail = "timed out" if isinstance(exc, TimeoutError) else str(exc) or type(
-                exc).__name__
+            timed_out = isinstance(exc, (TimeoutError, asyncio.TimeoutError))
+            detail = "timed out" if timed_out else str(exc) or type(exc).__name__
             msg = f"{action} {self._where}: {detail}"
             raise StoreError(msg) from None

@@ -51,6 +51,8 @@ class PostgresStore(ThreadedStore):
         async with PostgresStore("postgresql://app@db.internal/app") as store:
             result = await client.sync_visitors(store, max_visitors=200)
 
+    Needs PostgreSQL 11 or newer.
+
     Args:
         dsn: a ``postgresql://`` URL (a password in it never appears in a message).
         schema: the PostgreSQL schema that holds the store's tables; created on first
