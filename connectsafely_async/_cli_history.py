@@ -36,6 +36,7 @@ from ._cli_output import (
 )
 from ._client import AsyncConnectSafely
 from ._display import visitor_record
+from ._protocol.headers import parse_datetime
 from .history import (
     ENV_HISTORY_URL,
     HISTORY_FIELDS,
@@ -101,12 +102,11 @@ def add_parsers(
 
 
 def _date(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
+    moment = parse_datetime(text)  # "Z" too, on every Python; a naive moment is UTC
+    if moment is None:
         msg = f"not a date: {text!r} (expected YYYY-MM-DD or ISO-8601)"
-        raise argparse.ArgumentTypeError(msg) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        raise argparse.ArgumentTypeError(msg)
+    return moment
 
 
 def _until(text: str) -> datetime:
