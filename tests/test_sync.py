@@ -31,6 +31,7 @@ from connectsafely_async.testing import FakeConnectSafely, Fault, serve_in_threa
 from connectsafely_async.types import SyncWalk
 
 from .sessions import open_sessions
+from .stores import KINDS, new_store
 
 ACCOUNT = "696ce9e780e0483585e4e553"
 OTHER = "aaaaaaaaaaaaaaaaaaaaaaaa"
@@ -243,13 +244,13 @@ def test_a_request_timeout_is_raised_as_the_async_client_raises_it() -> None:
         client.get_visitors()
 
 
+@pytest.mark.parametrize("kind", KINDS)
 def test_a_sync_script_syncs_into_a_store_it_opens_without_an_event_loop(
-    fake: FakeConnectSafely, tmp_path: Any
+    fake: FakeConnectSafely, tmp_path: Any, kind: str, request: pytest.FixtureRequest
 ) -> None:
-    from connectsafely_async.history import SQLiteStore, StoreError
+    from connectsafely_async.history import StoreError
 
-    path = tmp_path / "visitors.db"
-    with ConnectSafely(**options(fake)) as client, SQLiteStore(path) as store:
+    with ConnectSafely(**options(fake)) as client, new_store(kind, request, tmp_path) as store:
         first = client.sync_visitors(store, account_id=ACCOUNT, time_range="ALL_TIME")
         again = client.sync_visitors(store, account_id=ACCOUNT, time_range="ALL_TIME")
         with pytest.raises(StoreError, match="already open"):
