@@ -240,3 +240,21 @@ async def test_a_statement_that_hangs_times_out_and_the_store_goes_on(
         finally:
             await blocker.close()
         assert await store.meta("clock", "none") == "none"
+
+
+async def test_a_write_that_waits_too_long_for_its_turn_leaves_the_connection_usable(
+    postgres_server: PostgresServer,
+) -> None:
+    async with fresh(postgres_server, command_timeout=0.5) as store:
+        writer = await asyncpg.connect(store.dsn)  # another worker, in the middle of a page
+        try:
+            async with writer.transaction():
+                await writer.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                                     f"write:{store.schema}")
+                with pytest.raises(StoreError, match="timed out"):
+                    await store.set_meta("clock", "1")
+        finally:
+            await writer.close()
+        assert await store.meta("clock") is None  # the write left nothing, and no stuck state
+        await store.set_meta("clock", "2")
+        assert await store.meta("clock") == "2"

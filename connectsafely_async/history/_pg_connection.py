@@ -18,8 +18,10 @@ Every driver error leaves here as a ``StoreError`` naming the server without its
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import itertools
+import logging
 import re
 from collections.abc import Coroutine, Iterable, Iterator, Sequence
 from typing import Any, Final, TypeVar
@@ -28,6 +30,8 @@ from urllib.parse import urlsplit
 from ._errors import StoreError
 
 __all__ = ["PgConnection", "describe_dsn"]
+
+logger = logging.getLogger("connectsafely_async")
 
 T = TypeVar("T")
 
@@ -41,6 +45,10 @@ def _asyncpg() -> Any:
     import asyncpg  # type: ignore[import-untyped,unused-ignore]  # the postgres extra
 
     return asyncpg
+
+
+def _debug_only(_loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    logger.debug("on the store's connection: %s", context.get("message"))
 
 
 def describe_dsn(dsn: str) -> str:
@@ -110,6 +118,10 @@ class PgConnection:
         self._connect_timeout = connect_timeout
         self._command_timeout = command_timeout
         self._loop = asyncio.new_event_loop()
+        # asyncpg leaves a future behind when a timed-out query ends its connection: on
+        # this private loop that is ours to know (the next statement connects again), not
+        # an error for the application's logs.
+        self._loop.set_exception_handler(_debug_only)
         self._conn: Any = None
         self._held: set[str] = set()
         self._in_transaction = False
@@ -136,7 +148,13 @@ class PgConnection:
         if sql == _BEGIN_IMMEDIATE:
             self._reconnect_if_lost()
             self._in_transaction = True
-            self._call(self._conn.execute(self._begin))
+            try:
+                self._call(self._conn.execute(self._begin))
+            except StoreError:
+                # E.g. the write lock not had within command_timeout: the transaction is
+                # open and aborted, and no caller will roll back what it never began.
+                self.rollback_quietly()
+                raise
             return PgCursor([], -1)
         if sql in ("COMMIT", "ROLLBACK"):
             self._in_transaction = False
@@ -155,6 +173,13 @@ class PgConnection:
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> None:
         self._call(self._conn.executemany(translate(sql)[0], list(parameters)))
+
+    def rollback_quietly(self) -> None:
+        """End the transaction, if any, whatever state the connection is in."""
+        self._in_transaction = False
+        if self._conn is not None and not self._conn.is_closed():
+            with contextlib.suppress(StoreError):
+                self._call(self._conn.execute("ROLLBACK"))
 
     # -- sessions, locks and the end ---------------------------------------------------------
 

@@ -168,8 +168,7 @@ class PostgresStore(ThreadedStore):
                     conn.execute("DELETE FROM schema_version")
                     conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
             except BaseException:
-                with contextlib.suppress(StoreError):
-                    conn.execute("ROLLBACK")
+                conn.rollback_quietly()
                 raise
             conn.execute("COMMIT")
 
