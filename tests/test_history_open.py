@@ -65,3 +65,13 @@ def test_other_schemes_are_refused_without_echoing_the_url(url: str) -> None:
 def test_a_wrong_type_is_a_type_error() -> None:
     with pytest.raises(TypeError, match="url must be"):
         open_store(42)  # type: ignore[arg-type]
+
+
+def test_postgres_store_takes_the_schema_from_its_url_too() -> None:
+    store = PostgresStore("postgresql://db/app?schema=visits&sslmode=disable")
+    assert (store.schema, store.dsn) == ("visits", "postgresql://db/app?sslmode=disable")
+    assert PostgresStore("postgresql://db/app?schema=visits", schema="visits").schema == "visits"
+    with pytest.raises(ValueError, match="two schemas"):
+        PostgresStore("postgresql://db/app?schema=visits", schema="other")
+    with pytest.raises(ValueError, match="schema must be"):
+        PostgresStore("postgresql://db/app?schema=")

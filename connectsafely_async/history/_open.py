@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from typing import Any, Final
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .._errors import ConfigurationError
 from ._postgres import PostgresStore
@@ -56,23 +55,7 @@ def open_store(
             raise ConfigurationError(msg)
         return SQLiteStore(rest[1:], **options)
     if scheme in _POSTGRES:
-        dsn, schema = _take_schema(url)
-        if schema is not None:
-            options = {"schema": schema, **options}
-        return PostgresStore(dsn, **options)
+        return PostgresStore(url, **options)
     shown = scheme if scheme.isalnum() else "?"
     msg = f"a history URL is postgresql://..., sqlite:///... or a path (got scheme {shown!r})"
     raise ConfigurationError(msg)
-
-
-def _take_schema(url: str) -> tuple[str, str | None]:
-    """``url`` without its ``schema`` query parameter, and that parameter."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        msg = "the PostgreSQL URL is not a valid URL (check the host and port)"
-        raise ConfigurationError(msg) from None
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    schemas = [value for key, value in query if key == "schema"]
-    rest = [(key, value) for key, value in query if key != "schema"]
-    return urlunsplit(parts._replace(query=urlencode(rest))), (schemas[-1] if schemas else None)

@@ -25,11 +25,11 @@ import logging
 import re
 from collections.abc import Coroutine, Iterable, Iterator, Sequence
 from typing import Any, Final, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ._errors import StoreError
 
-__all__ = ["PgConnection", "describe_dsn"]
+__all__ = ["PgConnection", "describe_dsn", "split_schema"]
 
 logger = logging.getLogger("connectsafely_async")
 
@@ -49,6 +49,20 @@ def _asyncpg() -> Any:
 
 def _debug_only(_loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
     logger.debug("on the store's connection: %s", context.get("message"))
+
+
+def split_schema(dsn: str) -> tuple[str, str | None]:
+    """``dsn`` without its ``schema`` query parameter (ours, not the server's), and it."""
+    try:
+        parts = urlsplit(dsn)
+    except ValueError:
+        return dsn, None  # asyncpg says what is wrong with it, when connecting
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schemas = [value for key, value in query if key == "schema"]
+    if not schemas:
+        return dsn, None
+    rest = urlencode([(key, value) for key, value in query if key != "schema"])
+    return urlunsplit(parts._replace(query=rest)), schemas[-1]
 
 
 def describe_dsn(dsn: str) -> str:

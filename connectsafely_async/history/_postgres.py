@@ -25,7 +25,7 @@ import time
 from typing import Final
 
 from ._errors import SchemaVersionError, StoreError
-from ._pg_connection import PgConnection, describe_dsn
+from ._pg_connection import PgConnection, describe_dsn, split_schema
 from ._pg_schema import PG_MIGRATIONS, PG_SCHEMA_VERSION
 from ._threaded import ThreadedStore
 
@@ -55,8 +55,9 @@ class PostgresStore(ThreadedStore):
 
     Args:
         dsn: a ``postgresql://`` URL (a password in it never appears in a message).
-        schema: the PostgreSQL schema that holds the store's tables; created on first
-            use. Stores in different schemas are independent.
+        schema: the PostgreSQL schema that holds the store's tables, created on first
+            use (``None``: the URL's ``?schema=``, else ``connectsafely``). Stores in
+            different schemas are independent.
         lock_timeout: seconds a sync waits for another worker's sync of the same account.
         connect_timeout: seconds to connect.
         command_timeout: seconds any one statement may take.
@@ -69,7 +70,7 @@ class PostgresStore(ThreadedStore):
     """
 
     def __init__(
-        self, dsn: str, *, schema: str = "connectsafely", lock_timeout: float = 10.0,
+        self, dsn: str, *, schema: str | None = None, lock_timeout: float = 10.0,
         connect_timeout: float = 10.0, command_timeout: float = 30.0,
     ) -> None:
         if not isinstance(dsn, str):
@@ -78,6 +79,12 @@ class PostgresStore(ThreadedStore):
         if dsn.split("://", 1)[0] not in _SCHEMES or "://" not in dsn:
             msg = "dsn must be a postgresql:// (or postgres://) URL"  # never echo it
             raise ValueError(msg)
+        dsn, in_url = split_schema(dsn)
+        if schema is not None and in_url is not None and schema != in_url:
+            msg = f"two schemas: {schema!r} and the URL's ?schema={in_url}; give one"
+            raise ValueError(msg)
+        if schema is None:
+            schema = "connectsafely" if in_url is None else in_url
         if not isinstance(schema, str) or not _IDENTIFIER.fullmatch(schema):
             msg = (f"schema must be a lower-case PostgreSQL identifier (letters, digits, _), "
                    f"got {schema!r}")
