@@ -5,6 +5,7 @@ test_history_crash.py."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 import uuid
@@ -21,7 +22,7 @@ from connectsafely_async.history import (
     StoreLockedError,
 )
 from connectsafely_async.history._pg_schema import PG_SCHEMA_VERSION
-from connectsafely_async.testing import FakeConnectSafely
+from connectsafely_async.testing import FakeConnectSafely, visitors_at
 
 from .conftest import ACCOUNT, OTHER_ACCOUNT
 from .servers import PostgresServer, free_port
@@ -258,3 +259,27 @@ async def test_a_write_that_waits_too_long_for_its_turn_leaves_the_connection_us
         assert await store.meta("clock") is None  # the write left nothing, and no stuck state
         await store.set_meta("clock", "2")
         assert await store.meta("clock") == "2"
+
+
+
+async def test_a_loop_over_every_accounts_events_and_one_over_an_accounts_take_turns(
+    postgres_server: PostgresServer, client: AsyncConnectSafely, fake: FakeConnectSafely,
+) -> None:
+    fake.set_visitors(OTHER_ACCOUNT, visitors_at(1.8e9, account_id=OTHER_ACCOUNT))
+    async with fresh(postgres_server, lock_timeout=0) as one, \
+            PostgresStore(one.dsn, schema=one.schema, lock_timeout=0) as two:
+        await client.sync_visitors_many(one, [ACCOUNT, OTHER_ACCOUNT], count=50)
+        async with contextlib.aclosing(one.events()) as everyone:
+            await anext(everyone)  # a loop over every account's events, mid-way
+            with pytest.raises(StoreLockedError, match=r"account \w+'s events are being"):
+                await anext(two.events(account_id=ACCOUNT))
+        async with contextlib.aclosing(two.events(account_id=ACCOUNT)) as mine, \
+                contextlib.aclosing(two.events(account_id=OTHER_ACCOUNT)) as theirs:
+            await anext(mine)
+            await anext(theirs)  # two accounts never exclude each other
+            with pytest.raises(StoreLockedError, match="the store's events are being"):
+                await anext(one.events())
+            with pytest.raises(StoreLockedError):
+                await anext(one.events(account_id=ACCOUNT))
+        handled = [event async for event in one.events()]  # free again
+        assert {e.visitor.account_id for e in handled} == {ACCOUNT, OTHER_ACCOUNT}

@@ -137,7 +137,7 @@ class PgConnection:
         # an error for the application's logs.
         self._loop.set_exception_handler(_debug_only)
         self._conn: Any = None
-        self._held: set[str] = set()
+        self._held: dict[tuple[str, bool], int] = {}  # (name, shared) -> holds
         self._in_transaction = False
 
     @classmethod
@@ -203,21 +203,43 @@ class PgConnection:
             self._reconnect_if_lost()
         return self._call(self._conn.fetchval(sql, *parameters))
 
-    def try_lock(self, name: str) -> bool:
-        """Take the session lock ``name`` if no one (this connection included) holds it."""
-        if name in self._held:  # advisory locks nest within a session: we must not
-            return False
-        if not self.fetch_value("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", name):
-            return False
-        self._held.add(name)
+    def try_locks(self, locks: Sequence[tuple[str, bool]]) -> bool:
+        """Take every session lock ``(name, shared)`` of ``locks``, or none of them.
+
+        An exclusive lock excludes every other holder, a shared one only the exclusive
+        holders; this connection's own holds count as other holders here (the server lets
+        a session take what it already holds, so two tasks of one worker would not wait).
+        """
+        taken: list[tuple[str, bool]] = []
+        for name, shared in locks:
+            if not self._try_lock(name, shared):
+                for held in reversed(taken):
+                    self.unlock(*held)
+                return False
+            taken.append((name, shared))
         return True
 
-    def unlock(self, name: str) -> None:
-        if name in self._held:
-            self._held.discard(name)
-            if not self._conn.is_closed():
-                self._call(self._conn.fetchval(
-                    "SELECT pg_advisory_unlock(hashtextextended($1, 0))", name))
+    def unlock(self, name: str, shared: bool) -> None:
+        count = self._held.get((name, shared), 0)
+        if count == 0:
+            return
+        if count == 1:
+            del self._held[(name, shared)]
+        else:
+            self._held[(name, shared)] = count - 1
+        if not self._conn.is_closed():
+            function = "pg_advisory_unlock_shared" if shared else "pg_advisory_unlock"
+            self._call(self._conn.fetchval(
+                f"SELECT {function}(hashtextextended($1, 0))", name))
+
+    def _try_lock(self, name: str, shared: bool) -> bool:
+        if (name, False) in self._held or (not shared and (name, True) in self._held):
+            return False
+        function = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
+        if not self.fetch_value(f"SELECT {function}(hashtextextended($1, 0))", name):
+            return False
+        self._held[(name, shared)] = self._held.get((name, shared), 0) + 1
+        return True
 
     def close(self) -> None:
         self._held.clear()

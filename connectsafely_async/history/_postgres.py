@@ -134,21 +134,30 @@ class PostgresStore(ThreadedStore):
 
     async def _lock(self, kind: str, account_id: str | None) -> None:
         conn = self._connection()
-        name = self._lock_name(kind, account_id)
+        locks = self._locks(kind, account_id)
         deadline = time.monotonic() + self._lock_timeout
-        while not await self._run(conn.try_lock, name):
+        while not await self._run(conn.try_locks, locks):
             if time.monotonic() >= deadline:
                 raise self._locked(conn.where, kind, account_id, self._lock_timeout)
             await asyncio.sleep(LOCK_POLL)
 
     async def _unlock(self, kind: str, account_id: str | None) -> None:
-        with contextlib.suppress(StoreError):  # a closed store or a lost connection: no lock
-            await self._run(self._connection().unlock, self._lock_name(kind, account_id))
+        for name, shared in reversed(self._locks(kind, account_id)):
+            with contextlib.suppress(StoreError):  # closed, or the connection lost: no lock
+                await self._run(self._connection().unlock, name, shared)
 
-    def _lock_name(self, kind: str, account_id: str | None) -> str:
-        # Per account, whatever the filters: two syncs of one account would record its
-        # visitors twice over, and the service limits reads per account anyway.
-        return f"{kind}:{self._schema}:{'*' if account_id is None else account_id}"
+    def _locks(self, kind: str, account_id: str | None) -> list[tuple[str, bool]]:
+        """The session locks of ``kind`` for one account (``None``: every account's).
+
+        Per account, whatever the filters: two syncs of one account would record its
+        visitors twice over, and the service limits reads per account anyway. One account
+        holds the "every account" lock shared, so a holder of all of them (``events()``
+        over the whole store) excludes each account's, and each account's excludes it.
+        """
+        every = f"{kind}:{self._schema}:*"
+        if account_id is None:
+            return [(every, False)]
+        return [(every, True), (f"{kind}:{self._schema}:{account_id}", False)]
 
     # -- the schema ----------------------------------------------------------------------------
 
