@@ -105,6 +105,11 @@ async def test_an_unreachable_server_is_a_store_error_without_the_password() -> 
     assert info.value.__suppress_context__
     with pytest.raises(StoreError, match="not open"):
         await store.history()
+    # A parameter the driver refuses is the store's error too, and never shows the URL.
+    bad = PostgresStore(f"postgresql://app:s3cret-pw@127.0.0.1:{free_port()}/app?sslmode=x")
+    with pytest.raises(StoreError, match="sslmode") as info:
+        await bad.open()
+    assert "s3cret-pw" not in str(info.value)
 
 
 @pytest.mark.parametrize(("args", "kwargs", "error"), [
@@ -116,6 +121,8 @@ async def test_an_unreachable_server_is_a_store_error_without_the_password() -> 
     (("postgresql://h/db",), {"lock_timeout": -1}, ValueError),
     (("postgresql://h/db",), {"command_timeout": True}, ValueError),
     (("postgresql://h/db",), {"connect_timeout": "5"}, ValueError),
+    (("postgresql://u:pw@h:notaport/db",), {}, ValueError),
+    (("postgresql://u:pw@[::1/db",), {}, ValueError),
 ])
 def test_bad_arguments(args: tuple[Any, ...], kwargs: dict[str, Any],
                        error: type[Exception]) -> None:

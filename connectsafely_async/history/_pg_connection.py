@@ -265,10 +265,15 @@ class PgConnection:
 
     def _call(self, step: Coroutine[Any, Any, T], *, connecting: bool = False) -> T:
         asyncpg = _asyncpg()
+        errors: tuple[type[BaseException], ...] = (
+            asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError,
+            asyncio.TimeoutError,  # a class of its own before Python 3.11
+        )
+        if connecting:
+            errors += (ValueError,)  # what asyncpg makes of a DSN's parameters
         try:
             return self._loop.run_until_complete(step)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError,
-                asyncio.TimeoutError) as exc:  # two classes before Python 3.11
+        except errors as exc:
             if not connecting and self._conn is not None and self._conn.is_closed():
                 self._in_transaction = False
             action = "cannot connect to" if connecting else "error from"

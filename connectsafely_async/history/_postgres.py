@@ -23,6 +23,7 @@ import importlib.util
 import re
 import time
 from typing import Final
+from urllib.parse import urlsplit
 
 from ._errors import SchemaVersionError, StoreError
 from ._pg_connection import PgConnection, describe_dsn, split_schema
@@ -79,6 +80,11 @@ class PostgresStore(ThreadedStore):
         if dsn.split("://", 1)[0] not in _SCHEMES or "://" not in dsn:
             msg = "dsn must be a postgresql:// (or postgres://) URL"  # never echo it
             raise ValueError(msg)
+        try:
+            urlsplit(dsn).port  # noqa: B018 (reading it checks the host and port)
+        except ValueError:
+            msg = "dsn is not a valid URL (check the host and port)"  # never echo it
+            raise ValueError(msg) from None
         dsn, in_url = split_schema(dsn)
         if schema is not None and in_url is not None and schema != in_url:
             msg = f"two schemas: {schema!r} and the URL's ?schema={in_url}; give one"
