@@ -4,8 +4,8 @@ A store keeps, per account, the visitors seen (by identity key and aliases), eac
 views with the interval it happened in, the anonymous sightings, the "new visitor" events
 and the syncs with their checkpoints. The sync runner never writes SQL: it hands the store
 one page of observations and the walk's checkpoint, and the store records both in one
-transaction. ``SQLiteStore`` is the embedded default; another backend implements this
-protocol and runs the same tests.
+transaction. ``SQLiteStore`` is the embedded default and ``PostgresStore`` the shared one;
+both implement this protocol and pass the same tests, and so must any other backend.
 """
 
 from __future__ import annotations
