@@ -163,7 +163,9 @@ def history_records(
     source = f"{named} UNION ALL {anonymous}" if include_anonymous else named
     query = (
         f"WITH h ({', '.join(_HISTORY_COLUMNS)}) AS ({source}) "  # noqa: S608 - fixed text
-        f"SELECT * FROM h WHERE {condition} ORDER BY (earliest + latest) / 2 DESC NULLS LAST"
+        f"SELECT * FROM h WHERE {condition} ORDER BY (earliest + latest) / 2 DESC NULLS LAST, "
+        # Ties in a fixed order, so that two reads of a store agree.
+        "account_id, is_anonymous, key, first_observed"
     )
     records = []
     for row in conn.execute(query, params):
