@@ -13,13 +13,15 @@ and the caller structures the data with the converter, which raises the detailed
 with its wire path. So a builder changes speed, never results, and it exists only for
 models whose ``__init__`` does nothing but store the values: no validators, no converters,
 no ``__attrs_pre_init__`` / ``__attrs_post_init__``, no factories, no private or
-``init=False`` fields, every slot a field (no cached hash).
+``init=False`` fields, every slot a field (no cached hash). A field may also hold another
+model (``Pagination | None``) when that model's own builder is given: the value must be an
+object, built by that builder, exactly as the converter's hook for the model would.
 """
 
 from __future__ import annotations
 
 import types
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Union, get_args, get_origin
 
 import attrs
@@ -44,6 +46,18 @@ def _wire_type(annotation: Any) -> tuple[type, bool] | None:
     if get_origin(annotation) in (Union, types.UnionType) and len(args) == 2:
         inner = [arg for arg in args if arg is not type(None)]
         if len(inner) == 1 and inner[0] in STRICT_TYPES:
+            return inner[0], True
+    return None
+
+
+def _model_type(annotation: Any, nested: Mapping[type, Builder]) -> tuple[type, bool] | None:
+    """``(model, None allowed)`` for ``M`` or ``M | None`` with M in ``nested``, else ``None``."""
+    if annotation in nested:
+        return annotation, False
+    args = get_args(annotation)
+    if get_origin(annotation) in (Union, types.UnionType) and len(args) == 2:
+        inner = [arg for arg in args if arg is not type(None)]
+        if len(inner) == 1 and inner[0] in nested:
             return inner[0], True
     return None
 
@@ -79,20 +93,68 @@ def _fits(cls: type) -> bool:
     return True
 
 
+class _FieldCheck:
+    """The generated lines that check (or build) one field's ``value``, and whether ``None``
+    passes them (then a default of ``None`` needs no check of its own)."""
+
+    __slots__ = ("lines", "nullable")
+
+    def __init__(self, lines: list[str], *, nullable: bool) -> None:
+        self.lines = lines
+        self.nullable = nullable
+
+
+def _field_check(
+    index: int, annotation: Any, nested: Mapping[type, Builder], namespace: dict[str, Any]
+) -> _FieldCheck | None:
+    """The lines for one field's ``value`` (on a wrong one, ``return None``), or ``None`` when
+    the builder cannot take the field's type."""
+    wire = _wire_type(annotation)
+    if wire is not None:
+        exact, nullable = wire
+        namespace[f"type_{index}"] = exact
+        wrong = f"type(value) is not type_{index}"
+        if nullable:
+            wrong = f"value is not None and {wrong}"
+        return _FieldCheck([f"        if {wrong}:", "            return None"], nullable=nullable)
+    model = _model_type(annotation, nested)
+    if model is None:
+        return None
+    inner, nullable = model
+    namespace[f"nested_{index}"] = nested[inner]
+    # The model's own builder takes the value as a page of one: it refuses what is not an
+    # object, as the converter's hook for the model does (a null only where it is allowed).
+    step = [
+        f"        built = nested_{index}([value])",
+        "        if built is None:",
+        "            return None",
+        "        value = built[0]",
+    ]
+    if nullable:
+        step = ["        if value is not None:", *("    " + line for line in step)]
+    return _FieldCheck(step, nullable=nullable)
+
+
 def make_records_builder(
-    cls: type, *, key: Callable[[str], str], given: Sequence[str] = ()
+    cls: type,
+    *,
+    key: Callable[[str], str],
+    given: Sequence[str] = (),
+    nested: Mapping[type, Builder] | None = None,
 ) -> Builder | None:
     """A function turning a list of JSON objects into a tuple of ``cls``, or ``None``.
 
     The builder is called as ``build(records, *values_of_given)``: the fields named in
     ``given`` are not read from the records but set to the values passed (the SDK's own,
     such as a visitor's receive time, trusted as they are). Every other field is read from
-    ``record.get(key(name))`` and must have a type in ``STRICT_TYPES``, optionally ``| None``.
+    ``record.get(key(name))`` and must have a type in ``STRICT_TYPES`` or in ``nested``,
+    optionally ``| None``.
 
     Args:
         cls: a frozen or mutable slotted attrs class.
         key: the wire key of a field name (e.g. ``to_camel``).
         given: the names of the fields the caller supplies.
+        nested: the builders of the models ``cls``'s fields may hold (``{Pagination: ...}``).
 
     Returns:
         The builder, or ``None`` when ``cls`` does not fit (see the module docstring); then
@@ -124,29 +186,21 @@ def make_records_builder(
         if field.name in given:
             body.append(f"        {setter}(instance, given_{list(given).index(field.name)})")
             continue
-        wire = _wire_type(field.type)
-        if wire is None:
+        check = _field_check(index, field.type, nested or {}, namespace)
+        if check is None:
             return None
-        exact, nullable = wire
-        namespace[f"type_{index}"] = exact
-        wrong = f"type(value) is not type_{index}"
-        if nullable:
-            wrong = f"value is not None and {wrong}"
         name = key(field.name)
         if field.default is attrs.NOTHING:
             # Required: a missing key is the converter's error to report.
             body += [
                 f"        value = record.get({name!r}, MISSING)",
-                f"        if value is MISSING or {wrong}:",
+                "        if value is MISSING:",
                 "            return None",
+                *check.lines,
             ]
-        elif field.default is None and nullable:
+        elif field.default is None and check.nullable:
             # The common case: the default passes the check, so one lookup does.
-            body += [
-                f"        value = record.get({name!r})",
-                f"        if {wrong}:",
-                "            return None",
-            ]
+            body += [f"        value = record.get({name!r})", *check.lines]
         else:
             # A default is not checked by the converter either: only values read are.
             namespace[f"default_{index}"] = field.default
@@ -154,8 +208,8 @@ def make_records_builder(
                 f"        value = record.get({name!r}, MISSING)",
                 "        if value is MISSING:",
                 f"            value = default_{index}",
-                f"        elif {wrong}:",
-                "            return None",
+                "        else:",
+                *("    " + line for line in check.lines),
             ]
         body.append(f"        {setter}(instance, value)")
     body += ["        append(instance)", "    return tuple(out)"]

@@ -8,7 +8,11 @@ Visitors are the hot path: a page holds up to hundreds of them and cattrs' gener
 ``str | None`` costs more than the rest of a request. ``structure_visitors`` runs a builder
 generated from ``Visitor``'s fields (``_builders``): it accepts only what the strict hooks
 accept (exact ``str`` or ``None``) and hands anything else back to the detailed path, which
-then reports the problem with its wire path.
+then reports the problem with its wire path. A page's head has one too (``records_builder``).
+
+So a walk of well-formed pages never structures through cattrs, and the converter is built on
+first use, not at import: ``converter`` here is a lazy module attribute, and ``cattrs`` is
+imported only by what needs it (a detailed error, the accounts endpoint, ``make_converter``).
 """
 
 from __future__ import annotations
@@ -16,17 +20,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from types import UnionType
-from typing import Any, Final, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Final, Union, get_args, get_origin
 
 import attrs
-import cattrs
-from cattrs.cols import homogenous_tuple_structure_factory
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from ._builders import make_records_builder
+from ._builders import Builder, make_records_builder
 from ._models import AppliedFilters, Pagination, Visitor
 
-__all__ = ["configure_converter", "converter", "make_converter", "structure_visitors", "to_camel"]
+if TYPE_CHECKING:
+    import cattrs
+
+    #: The package's own converter, built on first use (see ``__getattr__`` below).
+    converter: cattrs.Converter
+
+__all__ = [
+    "configure_converter",
+    "converter",
+    "make_converter",
+    "records_builder",
+    "structure_visitors",
+    "to_camel",
+]
 
 
 def to_camel(name: str) -> str:
@@ -95,6 +109,9 @@ def _is_homogeneous_tuple(cls: Any) -> bool:
 
 def configure_converter(converter: cattrs.Converter) -> None:
     """Teach ``converter`` the service's spelling and the SDK's strict primitives."""
+    from cattrs.cols import homogenous_tuple_structure_factory
+    from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
     converter.register_structure_hook(str, _strict_str)
     converter.register_structure_hook(int, _strict_int)
     converter.register_structure_hook(bool, _strict_bool)
@@ -136,6 +153,8 @@ def configure_converter(converter: cattrs.Converter) -> None:
 
 def make_converter() -> cattrs.Converter:
     """A new converter configured like the package's own (for users who want to extend it)."""
+    import cattrs  # here, not at module level: most of the package's import time otherwise
+
     new = cattrs.Converter(detailed_validation=True, forbid_extra_keys=False)
     configure_converter(new)
     return new
@@ -144,6 +163,22 @@ def make_converter() -> cattrs.Converter:
 # Built once at import: None if a model change ever makes Visitor unfit for a builder (a
 # validator, say); then every page takes the converter's path, slower but the same.
 _build_visitors: Final = make_records_builder(Visitor, key=to_camel, given=("fetched_at",))
+#: The builders of the models a page's head holds, for the hooks below and ``records_builder``.
+_NESTED: Final[dict[type, Builder]] = {
+    cls: build
+    for cls in (Pagination, AppliedFilters)
+    if (build := make_records_builder(cls, key=to_camel)) is not None
+}
+
+
+def records_builder(cls: type) -> Builder | None:
+    """A builder of ``cls`` from camelCase records whose fields may hold the models of a
+    page's head (``Pagination``, ``AppliedFilters``); ``None`` when ``cls`` does not fit.
+
+    Exactly as strict as the package converter: a record the builder refuses is the
+    converter's to structure, or to explain.
+    """
+    return make_records_builder(cls, key=to_camel, nested=_NESTED)
 
 
 def structure_visitors(raw: Any, fetched_at: datetime | None) -> tuple[Visitor, ...] | None:
@@ -190,11 +225,26 @@ def _register_fast_hooks(converter: cattrs.Converter) -> None:
 
         converter.register_structure_hook(Visitor, structure_visitor)
     # A page's head holds one of each: the builder saves a few hook calls per page.
-    for cls in (Pagination, AppliedFilters):
-        build = make_records_builder(cls, key=to_camel)
-        if build is not None:
-            converter.register_structure_hook(cls, fast_hook(cls, build))
+    for cls, build in _NESTED.items():
+        converter.register_structure_hook(cls, fast_hook(cls, build))
 
 
-converter = make_converter()
-_register_fast_hooks(converter)
+def _package_converter() -> cattrs.Converter:
+    built = make_converter()
+    _register_fast_hooks(built)
+    return built
+
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        # The package's converter is built on first use (PEP 562): cattrs and the converter's
+        # hooks are most of what ``import connectsafely_async`` would cost on top of aiohttp,
+        # and a walk of well-formed pages never needs them (the builders do that work). Two
+        # threads racing here build two equal converters; one of them stays.
+        if name == "converter":
+            global converter
+            converter = _package_converter()
+            return converter
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)

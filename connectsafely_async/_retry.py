@@ -16,7 +16,6 @@ from datetime import datetime, timezone
 from typing import TypeVar
 
 import attrs
-import backoff
 
 from ._errors import (
     APIConnectionError,
@@ -93,6 +92,8 @@ class RetryPolicy:
 
     def formula(self) -> Iterator[float]:
         """The jittered exponential waits: full jitter over 0.5, 1, 2, 4… capped at max_delay."""
+        import backoff  # on a first retry, not with the package: most runs never retry
+
         waits = backoff.expo(base=2, factor=self.initial_delay, max_value=self.max_delay)
         next(waits)  # backoff's generators are primed with one send before the first value
         return (backoff.full_jitter(wait) for wait in waits)

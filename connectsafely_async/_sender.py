@@ -104,13 +104,14 @@ class Sender:
                 waited = await self._limiter.acquire(account)
                 if stats is not None:
                     stats.rate_limit_wait_seconds += waited
-            began = time.perf_counter()
+            debug = logger.isEnabledFor(logging.DEBUG)  # its arguments cost more than the check
+            began = time.perf_counter() if debug else 0.0
             if stats is not None:
                 stats.requests += 1
             response = self._redact(
                 await self._transport.send(url, request, self._headers, timeout)
             )
-            if logger.isEnabledFor(logging.DEBUG):  # its arguments cost more than the check
+            if debug:
                 logger.debug(
                     "%s %s %s -> %d in %.3fs (request id %s)", request.method, request.path,
                     (request.body or b"").decode(errors="replace"), response.status,

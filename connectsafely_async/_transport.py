@@ -9,6 +9,7 @@ request's headers, and so the API key.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from typing import Final
 
@@ -85,7 +86,7 @@ class AiohttpTransport:
             APIConnectionError: no HTTP answer, a cut-off body, or a body over the cap.
             ClientClosedError: the client (or the lent session) was closed.
         """
-        limit = self._timeout if timeout is None else aiohttp.ClientTimeout(total=timeout)
+        limit = self._timeout if timeout is None else _client_timeout(timeout)
         outcome = await self._exchange(url, request, headers, limit)
         if isinstance(outcome, ConnectSafelyError):
             # aiohttp's exception carries the request's headers, and so the key: it must not
@@ -153,6 +154,13 @@ class AiohttpTransport:
         self._closed = True
         if self._owns_session and self._session is not None and not self._session.closed:
             await self._session.close()
+
+
+@functools.lru_cache(maxsize=32)
+def _client_timeout(total: float) -> aiohttp.ClientTimeout:
+    # One per distinct timeout, not one per request: a walk sends every page with the same.
+    # ClientTimeout is frozen, so sharing it is safe.
+    return aiohttp.ClientTimeout(total=total)
 
 
 def _describe(exc: aiohttp.ClientError) -> str:

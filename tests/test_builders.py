@@ -210,3 +210,78 @@ def test_visitor_has_a_builder() -> None:
     from connectsafely_async import _converters
 
     assert _converters._build_visitors is not None
+
+
+@attrs.frozen
+class Holder:
+    pagination: Pagination | None = None
+    filters: AppliedFilters = attrs.field(default=AppliedFilters(time_range="x"))  # no null
+    required: Pagination | None = attrs.field(kw_only=True)
+    label: str | None = None
+
+
+def holders() -> st.SearchStrategy[dict[str, Any]]:
+    nested = records_for(Pagination) | records_for(AppliedFilters) | json_value
+    keys = ["pagination", "filters", "required", "label", "extraKey"]
+    return st.dictionaries(st.sampled_from(keys), nested, max_size=5)
+
+
+def _nested_builders() -> dict[type, Any]:
+    from connectsafely_async import _converters
+
+    return _converters._NESTED
+
+
+@fast
+@given(records=st.lists(holders(), max_size=3) | st.lists(json_value, max_size=2))
+def test_a_builder_with_nested_models_gives_the_converters_result(records: list[Any]) -> None:
+    build = make_records_builder(Holder, key=to_camel, nested=_nested_builders())
+    assert build is not None
+    built = build(records)
+    expected = converter_result(Holder, records)
+    assert (built is None) == (expected is None)
+    if built is not None:
+        assert built == expected
+        assert all(type(item.filters) is AppliedFilters for item in built)
+
+
+def test_a_nested_model_without_a_builder_gets_none() -> None:
+    assert make_records_builder(WithNested, key=to_camel, nested={AppliedFilters: int}) is None
+    assert make_records_builder(WithNested, key=to_camel, nested=_nested_builders()) is not None
+
+
+def heads() -> st.SearchStrategy[dict[str, Any]]:
+    from connectsafely_async._protocol.visitors import _VisitorsHead
+
+    nested = records_for(Pagination) | records_for(AppliedFilters) | json_value
+    keys = [to_camel(field.name) for field in attrs.fields(_VisitorsHead)]
+    return st.dictionaries(st.sampled_from([*keys, "visitors"]), nested | st.booleans())
+
+
+@fast
+@given(head=heads() | json_value)
+def test_the_page_heads_builder_gives_the_converters_result(head: Any) -> None:
+    from connectsafely_async._protocol.visitors import _build_head, _VisitorsHead
+
+    assert _build_head is not None
+    built = _build_head([head])
+    expected = converter_result(_VisitorsHead, [head])
+    assert (built is None) == (expected is None)
+    if built is not None:
+        assert built == expected
+
+
+def test_a_plain_import_builds_no_converter() -> None:
+    # cattrs and the converter's hooks cost import time; a walk of well-formed pages never
+    # needs them, so they load on first use.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, connectsafely_async; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'cattrs'))"
+    )
+    out = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"

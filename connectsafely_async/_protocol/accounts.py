@@ -11,9 +11,8 @@ from typing import Final
 from urllib.parse import urlencode
 
 import attrs
-import cattrs
 
-from .._converters import converter
+from .. import _converters
 from .errors import decode_json_answer, error_from_response, raise_misfit
 from .http import HttpRequest, HttpResponse
 
@@ -58,7 +57,9 @@ def parse_accounts(response: HttpResponse) -> tuple[Account, ...]:
     if not 200 <= response.status < 300:
         raise error_from_response(response)
     data = decode_json_answer(response, what="the accounts answer")
+    import cattrs  # with the converter, on first use: not part of the package's import
+
     try:
-        return converter.structure(data, tuple[Account, ...])
+        return _converters.converter.structure(data, tuple[Account, ...])
     except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
         raise_misfit("the accounts answer", exc, data, response)

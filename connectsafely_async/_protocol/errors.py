@@ -12,9 +12,6 @@ from http import HTTPStatus
 from typing import Any, Final, NoReturn
 from urllib.parse import urlsplit
 
-import cattrs
-from cattrs.v import format_exception
-
 from .._converters import to_camel
 from .._errors import (
     APIStatusError,
@@ -215,6 +212,8 @@ def _text_body(raw: bytes) -> str:
 
 def validation_messages(exc: Exception) -> list[str]:
     """One line per problem, with the path spelled as in the answer (``$.visitors[0].hasMore``)."""
+    import cattrs  # imported by whatever raised a cattrs error; here only on an error's path
+
     if not isinstance(exc, cattrs.BaseValidationError):
         return [f"{exc} @ $"]
     messages = []
@@ -229,6 +228,8 @@ def _describe_problem(exc: BaseException, target: Any) -> str:
     # default wording covers everything else.
     if isinstance(exc, TypeError) and str(exc).startswith("expected "):
         return f"invalid value ({exc})"
+    from cattrs.v import format_exception
+
     return format_exception(exc, target)
 
 

@@ -124,14 +124,15 @@ class Redactor:
         µs; past ``_SCAN_LIMIT`` of them (a server that escapes all non-ASCII text), one
         regex pass over the rest costs less than looking at each.
         """
-        find = body.find
+        find, escapes = body.find, self._escapes
         at = find(b"\\")
         for _ in range(_SCAN_LIMIT):
             if at == -1:
                 return False
-            if body[at + 1 : at + 4] == b"u00" and body[at + 4 : at + 5] in _OCTAL_DIGITS:
+            # startswith compares in place (no slice); most keys need no short escape at all.
+            if body.startswith(b"u00", at + 1) and body[at + 4 : at + 5] in _OCTAL_DIGITS:
                 return True
-            if body[at : at + 2] in self._escapes:
+            if escapes and body[at : at + 2] in escapes:
                 return True
             at = find(b"\\", at + 2)  # past the escaped character (``\\\\`` included)
         if at == -1:

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from typing import Any, Final
 
 import attrs
-import cattrs
 
-from .._converters import converter, structure_visitors
+from .. import _converters
+from .._converters import records_builder, structure_visitors
 from .._json import stdlib_loads
 from .._models import AppliedFilters, Pagination, Visitor, VisitorsPage
 from .errors import decode_json_object, raise_misfit
@@ -74,6 +74,10 @@ class _VisitorsBody(_VisitorsHead):
     visitors: tuple[Visitor, ...]
 
 
+# Built once at import, like the visitors' builder; None if a model change ever makes the
+# head unfit for one: then every page takes the detailed path, slower but the same.
+_build_head: Final = records_builder(_VisitorsHead)
+
 # json.dumps with any option builds a new encoder per call; a request per page reuses this one.
 _COMPACT_JSON: Final = json.JSONEncoder(separators=(",", ":"))
 
@@ -87,7 +91,8 @@ def build_visitors_request(query: VisitorsQuery) -> HttpRequest:
 def parse_visitors_page(response: HttpResponse) -> VisitorsPage:
     """Turn one visitors answer into a ``VisitorsPage``.
 
-    A well-formed answer takes the fast path (orjson when installed, ``structure_visitors``);
+    A well-formed answer takes the fast path (orjson when installed, the builders of the
+    visitors and of the head: no converter);
     anything unusual is parsed again by the detailed path, which alone decides what is an
     error and how it is worded, so the fast path changes speed, never results.
 
@@ -105,8 +110,10 @@ def parse_visitors_page(response: HttpResponse) -> VisitorsPage:
         for record in visitors:
             if type(record) is dict:
                 record["fetchedAt"] = response.received_at
+    import cattrs  # with the converter, on first use: not part of the package's import
+
     try:
-        body = converter.structure(data, _VisitorsBody)
+        body = _converters.converter.structure(data, _VisitorsBody)
     except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
         raise_misfit("the visitors answer", exc, data, response)
     return _visitors_page(body, body.visitors, response)
@@ -126,14 +133,13 @@ def _parse_visitors_page_fast(response: HttpResponse) -> VisitorsPage | None:
     if type(data) is not dict or data.get("success") is False:
         return None
     visitors = structure_visitors(data.get("visitors"), response.received_at)
-    if visitors is None:
+    if visitors is None or _build_head is None:
         return None
-    try:
-        # The generated hook reads only _VisitorsHead's keys: "visitors" is not looked at.
-        head = converter.structure(data, _VisitorsHead)
-    except (cattrs.BaseValidationError, TypeError, ValueError):
+    # The head's builder reads only _VisitorsHead's keys: "visitors" is not looked at.
+    heads = _build_head([data])
+    if heads is None:
         return None
-    return _visitors_page(head, visitors, response)
+    return _visitors_page(heads[0], visitors, response)
 
 
 def _visitors_page(
