@@ -107,7 +107,8 @@ class PostgresStore(ThreadedStore):
 
     @property
     def dsn(self) -> str:
-        """The URL as given, password included: never log it (``repr`` leaves it out)."""
+        """The URL without its ``?schema=``, password included: never log it (``repr``
+        leaves the password out)."""
         return self._dsn
 
     @property
