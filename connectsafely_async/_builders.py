@@ -21,7 +21,7 @@ object, built by that builder, exactly as the converter's hook for the model wou
 from __future__ import annotations
 
 import types
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from typing import Any, Final, Union, get_args, get_origin
 
 import attrs
@@ -38,28 +38,26 @@ Builder = Callable[..., "tuple[Any, ...] | None"]
 _MISSING: Final = object()
 
 
-def _wire_type(annotation: Any) -> tuple[type, bool] | None:
-    """``(exact type, None allowed)`` for ``T`` or ``T | None`` with T strict, else ``None``."""
-    if annotation in STRICT_TYPES:
+def _optional_of(annotation: Any, accepted: Container[Any]) -> tuple[type, bool] | None:
+    """``(T, None allowed)`` for ``T`` or ``T | None`` with T in ``accepted``, else ``None``."""
+    if annotation in accepted:
         return annotation, False
     args = get_args(annotation)
     if get_origin(annotation) in (Union, types.UnionType) and len(args) == 2:
         inner = [arg for arg in args if arg is not type(None)]
-        if len(inner) == 1 and inner[0] in STRICT_TYPES:
+        if len(inner) == 1 and inner[0] in accepted:
             return inner[0], True
     return None
+
+
+def _wire_type(annotation: Any) -> tuple[type, bool] | None:
+    """``(exact type, None allowed)`` for ``T`` or ``T | None`` with T strict, else ``None``."""
+    return _optional_of(annotation, STRICT_TYPES)
 
 
 def _model_type(annotation: Any, nested: Mapping[type, Builder]) -> tuple[type, bool] | None:
     """``(model, None allowed)`` for ``M`` or ``M | None`` with M in ``nested``, else ``None``."""
-    if annotation in nested:
-        return annotation, False
-    args = get_args(annotation)
-    if get_origin(annotation) in (Union, types.UnionType) and len(args) == 2:
-        inner = [arg for arg in args if arg is not type(None)]
-        if len(inner) == 1 and inner[0] in nested:
-            return inner[0], True
-    return None
+    return _optional_of(annotation, nested)
 
 
 def _slot_names(cls: type) -> set[str]:
