@@ -306,6 +306,18 @@ async def test_two_event_loops_take_turns_and_never_share_an_event(
     assert await store.pending_events() == []
 
 
+async def test_two_event_loops_of_one_store_take_turns_too(
+    client: AsyncConnectSafely, store: Store
+) -> None:
+    await sync(client, store, NOW)
+    async with twin(store, lock_timeout=0.2) as shared:  # one store, two tasks on it
+        async with contextlib.aclosing(shared.events(account_id=ACCOUNT)) as mine:
+            await anext(mine)
+            with pytest.raises(StoreLockedError, match="events are being handled"):
+                await anext(shared.events(account_id=ACCOUNT))
+        assert [e async for e in shared.events(account_id=ACCOUNT)]  # its turn now
+
+
 async def test_a_cancelled_sync_gives_its_lock_back_and_the_next_one_resumes(
     client: AsyncConnectSafely, fake: FakeConnectSafely, store: Store
 ) -> None:

@@ -97,11 +97,18 @@ class SQLiteStore(ThreadedStore):
         return None
 
     async def _lock(self, kind: str, account_id: str | None) -> None:
-        # One file, one sync (and one events loop) at a time across processes, whatever
-        # the account; the tasks of this process share the turn.
-        lock_path = f"{self._path}.{kind}.lock" if kind != "sync" else f"{self._path}.lock"
+        # One file, one sync and one events loop at a time across processes, whatever the
+        # account. The syncs of this process share their turn (sync_visitors_many runs
+        # several at once); an events loop is alone even here, or two tasks would be handed
+        # the same events.
+        lock_path = self._lock_path(kind)
+        deadline = time.monotonic() + self._lock_timeout
+        while kind != "sync" and lock_path in self._held:
+            if time.monotonic() >= deadline:
+                raise self._locked(str(self._path), kind, None, self._lock_timeout)
+            await asyncio.sleep(sqlite_file.LOCK_POLL)
         if lock_path not in self._held:
-            fd = await self._flock(lock_path, kind, account_id)
+            fd = await self._flock(lock_path, kind, deadline)
             if lock_path not in self._held:  # no other task of ours got there while we slept
                 self._held[lock_path] = [fd, 0]
             elif fd is not None:
@@ -109,15 +116,17 @@ class SQLiteStore(ThreadedStore):
         self._held[lock_path][1] += 1
 
     async def _unlock(self, kind: str, account_id: str | None) -> None:
-        lock_path = f"{self._path}.{kind}.lock" if kind != "sync" else f"{self._path}.lock"
-        held = self._held.get(lock_path)
+        held = self._held.get(self._lock_path(kind))
         if held is None:
             return
         held[1] -= 1
         if held[1] == 0:
-            del self._held[lock_path]
+            del self._held[self._lock_path(kind)]
             if held[0] is not None:
                 os.close(held[0])  # closing the descriptor releases the flock
+
+    def _lock_path(self, kind: str) -> str:
+        return f"{self._path}.lock" if kind == "sync" else f"{self._path}.{kind}.lock"
 
     def _release_all(self) -> None:
         held, self._held = self._held, {}
@@ -125,8 +134,8 @@ class SQLiteStore(ThreadedStore):
             if fd is not None:
                 os.close(fd)
 
-    async def _flock(self, lock_path: str, kind: str, account_id: str | None) -> int | None:
-        """An exclusive flock on ``lock_path``, waited for up to ``lock_timeout``."""
+    async def _flock(self, lock_path: str, kind: str, deadline: float) -> int | None:
+        """An exclusive flock on ``lock_path``, waited for until ``deadline``."""
         try:
             import fcntl
         except ImportError:  # not POSIX: SQLite's own locking still keeps the file whole
@@ -136,7 +145,6 @@ class SQLiteStore(ThreadedStore):
         except OSError as exc:
             msg = f"cannot create the lock {lock_path}: {exc.strerror}"
             raise StoreError(msg) from None
-        deadline = time.monotonic() + self._lock_timeout
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
