@@ -21,7 +21,14 @@ Many workers share one history through ``PostgresStore`` (the ``postgres`` extra
 ``open_store(url)`` picks the store a URL, or ``$CONNECTSAFELY_HISTORY_URL``, names.
 """
 
-from ._errors import SchemaVersionError, StoreError, StoreLockedError
+from ._errors import (
+    ForeignDatabaseError,
+    SchemaVersionError,
+    StoreDependencyError,
+    StoreError,
+    StoreLockedError,
+    StoreUnavailableError,
+)
 from ._identity import identity_keys, profile_slug, visitor_key
 from ._intervals import SLACK, ViewDecision, ViewInterval, decide, view_interval
 from ._models import AnonymousSighting, SeenVisitor, SyncResult, VisitorEvent
@@ -38,14 +45,17 @@ __all__ = [
     "SCHEMA_VERSION",
     "SLACK",
     "AnonymousSighting",
+    "ForeignDatabaseError",
     "Observation",
     "PageOutcome",
     "PostgresStore",
     "SQLiteStore",
     "SchemaVersionError",
     "SeenVisitor",
+    "StoreDependencyError",
     "StoreError",
     "StoreLockedError",
+    "StoreUnavailableError",
     "SyncResult",
     "SyncStart",
     "ViewDecision",
