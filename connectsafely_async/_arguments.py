@@ -19,6 +19,7 @@ __all__ = [
     "check_prefetch",
     "check_store",
     "check_timeout",
+    "check_window",
 ]
 
 #: The most pages a walk may request ahead. Each one is a request the service counts
@@ -82,6 +83,19 @@ def check_timeout(value: Any) -> float:
         raise TypeError(msg)
     if not (math.isfinite(value) and value > 0):
         msg = f"timeout must be a finite number of seconds above 0, got {value}"
+        raise ValueError(msg)
+    return float(value)
+
+
+def check_window(value: Any) -> float | None:
+    """``None`` ("however long"), or a finite number of seconds, 0 or more."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        msg = f"resume_within must be a number of seconds or None, got {type(value).__name__}"
+        raise TypeError(msg)
+    if not (math.isfinite(value) and value >= 0):
+        msg = f"resume_within must be a finite number of seconds, 0 or more, got {value}"
         raise ValueError(msg)
     return float(value)
 

@@ -18,9 +18,10 @@ from ._arguments import (
     check_optional_text,
     check_positive_int,
     check_store,
+    check_window,
 )
 from ._base_client import BaseClient
-from ._checkpoint import Checkpoint
+from ._checkpoint import RESUME_WITHIN, Checkpoint
 from ._many import AccountVisitor, AccountVisitors, check_account_ids, fetch_many, iter_many
 from ._models import TimeRange, Visitor, VisitorsPage
 from ._pagination import Walk, walk_pages, walk_visitors
@@ -305,6 +306,7 @@ class AsyncConnectSafely(BaseClient):
         timeout: float | None = None,
         clock: Callable[[], float] | None = None,
         collect: bool = True,
+        resume_within: float | None = RESUME_WITHIN,
     ) -> SyncResult:
         """Walk the visitors into ``store`` and report who is new since the last sync.
 
@@ -321,10 +323,17 @@ class AsyncConnectSafely(BaseClient):
                 was received); for replaying a fake with a moving clock.
             collect: put the new/returning/anonymous visitors in the result
                 (``False``: counts only, for very large syncs).
+            resume_within: seconds after its last recorded page (by ``clock``) during which
+                an interrupted sync of the same account and time range is resumed; an older
+                one starts over from the top, where the newest visitors are (``None``: resume
+                however old). The default is ``history.RESUME_WITHIN``, 30 minutes.
 
         Returns:
             A ``SyncResult``: new, returning, unchanged and anonymous visitors; a walk
-            failure is in its ``error`` (what was recorded stays, and resumes next time).
+            failure is in its ``error`` (what was recorded stays). A transient failure (no
+            answer, 5xx, 429) leaves the sync to be resumed; an answer that would come again
+            (a page that does not fit, a 4xx) closes it with its reason, and the next sync
+            starts from the top.
 
         Raises:
             TypeError, ValueError: at the call, before any request, for a bad argument.
@@ -340,7 +349,8 @@ class AsyncConnectSafely(BaseClient):
                                     fetch=self._page_fetcher(max_retries, timeout))
         return await sync_account(walk_from, store, account_id=spec.account_id or "",
                                   filters=spec.fingerprint, clock=clock,
-                                  collect=check_bool("collect", collect))
+                                  collect=check_bool("collect", collect),
+                                  resume_within=check_window(resume_within))
 
     async def sync_visitors_many(
         self,
@@ -355,11 +365,13 @@ class AsyncConnectSafely(BaseClient):
         timeout: float | None = None,
         clock: Callable[[], float] | None = None,
         collect: bool = True,
+        resume_within: float | None = RESUME_WITHIN,
     ) -> dict[str, SyncResult]:
         """``sync_visitors`` for many accounts into one store, ``concurrency`` at once.
 
-        Every request goes through the client's shared rate limiter; one account's API
-        failure is in its own result and never stops the others.
+        Every request goes through the client's shared rate limiter. Nothing raised inside
+        one account's sync (its walk, its store writes, anything unexpected) stops the
+        others: it is that account's ``SyncResult.error``.
 
         Returns:
             Account id -> ``SyncResult``, in input order.
@@ -382,7 +394,7 @@ class AsyncConnectSafely(BaseClient):
                                             fetch=fetch),
             store, [(account, specs[account].fingerprint) for account in ids],
             concurrency=check_positive_int("concurrency", concurrency), clock=clock,
-            collect=check_bool("collect", collect),
+            collect=check_bool("collect", collect), resume_within=check_window(resume_within),
         )
 
     async def list_accounts(

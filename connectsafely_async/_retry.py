@@ -25,13 +25,23 @@ from ._errors import (
     ResponseDecodeError,
 )
 
-__all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "call_with_retries"]
+__all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "call_with_retries", "transient"]
 
 logger = logging.getLogger("connectsafely_async")
 
 T = TypeVar("T")
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def transient(
+    error: ConnectSafelyError, *, statuses: frozenset[int] = RETRYABLE_STATUSES
+) -> bool:
+    """Whether the same request may succeed later: no answer, a cut-off or non-JSON body, or
+    a status in ``statuses``. Anything else (a body that does not fit, a 4xx) comes again."""
+    if isinstance(error, (APIConnectionError, ResponseDecodeError)):
+        return True
+    return isinstance(error, APIStatusError) and error.status_code in statuses
 
 
 def _non_negative(_: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -63,10 +73,10 @@ class RetryPolicy:
 
     def should_retry(self, error: ConnectSafelyError, *, now: datetime | None = None) -> bool:
         """True when ``error`` is transient and the service did not ask for a long pause."""
-        if isinstance(error, (APIConnectionError, ResponseDecodeError)):
-            return True
-        if not isinstance(error, APIStatusError) or error.status_code not in self.retry_statuses:
+        if not transient(error, statuses=self.retry_statuses):
             return False
+        if not isinstance(error, APIStatusError):
+            return True
         if isinstance(error, RateLimitError) and error.hold_until is not None:
             return False  # an explicit hold: the caller decides when to come back
         hint = self.server_hint(error, now=now)

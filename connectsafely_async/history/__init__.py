@@ -37,11 +37,14 @@ from ._postgres import PostgresStore
 from ._queries import HISTORY_FIELDS
 from ._schema import SCHEMA_VERSION
 from ._sqlite import SQLiteStore
-from ._store import Observation, PageOutcome, SyncStart, VisitorStore, observe
+from ._text import MAX_KEY_BYTES, storable_key, storable_text, storable_visitor
+from ._store import RESUME_WITHIN, Observation, PageOutcome, SyncStart, VisitorStore, observe
 
 __all__ = [
     "ENV_HISTORY_URL",
     "HISTORY_FIELDS",
+    "MAX_KEY_BYTES",
+    "RESUME_WITHIN",
     "SCHEMA_VERSION",
     "SLACK",
     "AnonymousSighting",
@@ -67,6 +70,9 @@ __all__ = [
     "observe",
     "open_store",
     "profile_slug",
+    "storable_key",
+    "storable_text",
+    "storable_visitor",
     "view_interval",
     "visitor_key",
 ]

@@ -37,21 +37,29 @@ def _transaction(conn: Connection, fn: Callable[[], T]) -> T:
     return result
 
 
-def begin_sync(conn: Connection, account_id: str, filters: str) -> SyncStart:
+def begin_sync(
+    conn: Connection, account_id: str, filters: str, now: float, resume_within: float | None
+) -> SyncStart:
     def begin() -> SyncStart:
         row = conn.execute(
-            "SELECT id, checkpoint FROM syncs WHERE account_id = ? AND filters = ? "
-            "AND finished IS NULL ORDER BY id DESC LIMIT 1", (account_id, filters),
+            "SELECT id, checkpoint, coalesce(clock, started) FROM syncs WHERE account_id = ? "
+            "AND filters = ? AND finished IS NULL ORDER BY id DESC LIMIT 1", (account_id, filters),
         ).fetchone()
         if row is not None:
-            return SyncStart(sync_id=row[0], checkpoint=json.loads(row[1]) if row[1] else None,
-                             resumed=True)
+            if resume_within is None or row[2] >= now - resume_within:
+                return SyncStart(sync_id=row[0], resumed=True,
+                                 checkpoint=json.loads(row[1]) if row[1] else None)
+            # Too old to continue: the newest visitors are at the top, so start there.
+            conn.execute(
+                "UPDATE syncs SET finished = ?, checkpoint = NULL, error = ? WHERE id = ?",
+                (time.time(), "interrupted, and not resumed: older than the resume window",
+                 row[0]))
         firsts = [conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0]  # noqa: S608 - fixed names
                   for table in ("views", "events", "anonymous")]
         cursor = conn.execute(
-            "INSERT INTO syncs (account_id, filters, started, first_view, first_event, "
-            "first_anonymous) VALUES (?, ?, ?, ?, ?, ?)",
-            (account_id, filters, time.time(), *firsts),
+            "INSERT INTO syncs (account_id, filters, started, clock, first_view, first_event, "
+            "first_anonymous) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (account_id, filters, time.time(), now, *firsts),
         )
         assert cursor.lastrowid is not None
         return SyncStart(sync_id=cursor.lastrowid, checkpoint=None)
@@ -76,14 +84,19 @@ def write_page(
 
 
 def finish_sync(
-    conn: Connection, sync_id: int, error: str | None, collect: bool
+    conn: Connection, sync_id: int, error: str | None, resumable: bool, collect: bool
 ) -> SyncResult:
     def finish() -> None:
         if error is None:
             conn.execute("UPDATE syncs SET finished = ?, error = NULL, checkpoint = NULL "
                          "WHERE id = ?", (time.time(), sync_id))
-        else:
+        elif resumable:
             conn.execute("UPDATE syncs SET error = ? WHERE id = ?", (error, sync_id))
+        else:
+            # The same answer would stop the walk at the same page again: the reason stays,
+            # the position goes, and the next sync starts from the top.
+            conn.execute("UPDATE syncs SET finished = ?, error = ?, checkpoint = NULL "
+                         "WHERE id = ?", (time.time(), error, sync_id))
 
     _transaction(conn, finish)
     return read_sync(conn, sync_id, collect=collect)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -22,7 +23,7 @@ from . import _operations as ops
 from ._errors import StoreError, StoreLockedError
 from ._models import SyncResult, VisitorEvent
 from ._queries import history_records, read_events
-from ._store import PageOutcome, SyncStart
+from ._store import RESUME_WITHIN, PageOutcome, SyncStart
 
 __all__ = ["ThreadedStore"]
 
@@ -69,6 +70,10 @@ class ThreadedStore:
 
     def _release_all(self) -> None:
         """Drop every lock (the store is closing); runs after the connection closed."""
+
+    def _verify(self) -> None:
+        """Raise ``StoreError`` when the open store can no longer be what it was opened as
+        (e.g. its file was deleted); checked before every operation."""
 
     @staticmethod
     def _locked(where: str, kind: str, account_id: str | None, waited: float) -> StoreLockedError:
@@ -142,15 +147,23 @@ class ThreadedStore:
 
     # -- syncs -------------------------------------------------------------------------------
 
-    async def begin_sync(self, account_id: str, filters: str) -> SyncStart:
+    async def begin_sync(
+        self, account_id: str, filters: str, *, now: float | None = None,
+        resume_within: float | None = RESUME_WITHIN,
+    ) -> SyncStart:
         """Open a sync of ``account_id``, continuing an interrupted one with the same filters.
+
+        Only a sync whose last page was recorded at most ``resume_within`` seconds before
+        ``now`` (the sync's clock; ``None``: the wall clock) is continued; an older one is
+        closed, and this one starts from the top.
 
         Raises:
             StoreLockedError: another process kept the store for ``lock_timeout`` seconds.
         """
         await self._lock("sync", account_id)
         try:
-            start = await self._run(ops.begin_sync, self._connection(), account_id, filters)
+            start = await self._run(ops.begin_sync, self._connection(), account_id, filters,
+                                    time.time() if now is None else now, resume_within)
         except BaseException:
             await self._unlock("sync", account_id)
             raise
@@ -177,9 +190,11 @@ class ThreadedStore:
         )
 
     async def finish_sync(
-        self, sync_id: int, *, error: str | None = None, collect: bool = True
+        self, sync_id: int, *, error: str | None = None, resumable: bool = True,
+        collect: bool = True,
     ) -> SyncResult:
-        """Close a sync; with ``error`` it stays open, and the next sync resumes it.
+        """Close a sync. With ``error`` it stopped early: it stays open for the next sync to
+        resume when ``resumable``, else it is closed with its reason.
 
         Returns:
             The whole sync's result (earlier interrupted runs included); with
@@ -187,7 +202,8 @@ class ThreadedStore:
         """
         try:
             return await self._run(
-                ops.finish_sync, self._connection(), sync_id, error, check_bool("collect", collect)
+                ops.finish_sync, self._connection(), sync_id, error,
+                check_bool("resumable", resumable), check_bool("collect", collect),
             )
         finally:
             locked = self._sync_locks.pop(sync_id, None)
@@ -320,6 +336,7 @@ class ThreadedStore:
         if self._executor is None:
             msg = "the store is not open: open it first ('async with store')"
             raise StoreError(msg)
+        self._verify()
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._executor, fn, *args)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import copy
-import functools
 import json
 import math
 import time
@@ -30,7 +29,7 @@ import attrs
 from aiohttp import web
 
 from ._data import DEFAULT_ACCOUNT_ID, filter_by_time_range, make_account, make_visitors
-from ._delivery import deliver_fault, json_response
+from ._delivery import deliver_fault, dumps, json_response
 from ._faults import Fault
 from ._ratelimit import FixedWindow, ServerBucket
 from ._visitors import MaxVisitorsMode, Reply, paginate, parse_query, visitors_body
@@ -39,7 +38,7 @@ __all__ = ["FakeConnectSafely", "RecordedRequest"]
 
 _VISITORS_PATH: Final = "/linkedin/profile/visitors"
 # Exactly how _delivery.json_response encodes, so a pre-encoded visitor is the same text.
-_encode: Final = functools.partial(json.dumps, ensure_ascii=False)
+_encode: Final = dumps
 _EMPTY_VISITORS: Final = '"visitors": []'
 # How long close() lets in-flight handlers finish; ours are cancelled before that anyway.
 _SHUTDOWN_TIMEOUT: Final = 0.1
