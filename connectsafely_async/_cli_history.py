@@ -178,7 +178,8 @@ async def _all_pending(store: _Store, accounts: Sequence[str]) -> list[VisitorEv
 
 def _event_record(event: VisitorEvent) -> dict[str, Any]:
     seen = event.visitor
-    record: dict[str, Any] = {"account_id": seen.account_id or None,
+    record: dict[str, Any] = {"event": "returning" if event.is_returning else "new",
+                              "visits": event.visits, "account_id": seen.account_id or None,
                               **visitor_record(seen.visitor)}
     record.update(
         estimated_viewed_at=_iso(seen.estimated_viewed_at),

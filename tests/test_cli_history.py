@@ -42,8 +42,14 @@ def test_two_demo_runs_show_everyone_then_only_the_new_ones(
     assert code == 0
     second = ndjson(out)
     assert second, "the demo's clock moved one day on: someone new came"
-    assert not {r["entity_urn"] for r in second} & {r["entity_urn"] for r in first}
-    assert f"{len(second)} new" in err
+    new = [r for r in second if r["event"] == "new"]
+    back = [r for r in second if r["event"] == "returning"]
+    assert new
+    assert not {r["entity_urn"] for r in new} & {r["entity_urn"] for r in first}
+    # Someone seen before who viewed again is announced too, with the visit count.
+    assert {r["entity_urn"] for r in back} <= {r["entity_urn"] for r in first}
+    assert all(r["visits"] >= 2 for r in back)
+    assert f"{len(new)} new, {len(back)} returning" in err
     assert "unchanged" in err
 
 
@@ -133,7 +139,9 @@ def test_the_history_can_live_in_postgres_named_by_the_environment(
     monkeypatch.setenv(ENV_HISTORY_URL, url)  # the same store, from the environment
     code, out, _ = run(capsys, "watch", "--demo", "--json")
     assert code == 0
-    assert not {r["entity_urn"] for r in ndjson(out)} & {r["entity_urn"] for r in first}
+    new = {r["entity_urn"] for r in ndjson(out) if r["event"] == "new"}
+    assert new
+    assert not new & {r["entity_urn"] for r in first}
     code, out, _ = run(capsys, "history", "--json")
     assert code == 0
     assert {r["visitor_key"] for r in ndjson(out)} >= {r["entity_urn"] for r in first}

@@ -37,8 +37,8 @@ from ._postgres import PostgresStore
 from ._queries import HISTORY_FIELDS
 from ._schema import SCHEMA_VERSION
 from ._sqlite import SQLiteStore
-from ._text import MAX_KEY_BYTES, storable_key, storable_text, storable_visitor
 from ._store import RESUME_WITHIN, Observation, PageOutcome, SyncStart, VisitorStore, observe
+from ._text import MAX_KEY_BYTES, storable_key, storable_text, storable_visitor
 
 __all__ = [
     "ENV_HISTORY_URL",

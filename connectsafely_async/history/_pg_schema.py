@@ -92,7 +92,11 @@ PG_MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX syncs_open ON syncs (account_id, filters) WHERE finished IS NULL;
     """,
     # 2: SQLite's version 3 (a sync's clock; long keys as their digest).
-    "ALTER TABLE syncs ADD COLUMN clock DOUBLE PRECISION;\n" + key_digests(
+    """
+    ALTER TABLE syncs ADD COLUMN clock DOUBLE PRECISION;
+    ALTER TABLE events ADD COLUMN visits INTEGER NOT NULL DEFAULT 1;
+    CREATE TABLE account_names (name TEXT PRIMARY KEY, account_id TEXT NOT NULL);
+    """ + key_digests(
         size="octet_length({0})",
         digest="'sha256:' || encode(sha256(convert_to({0}, 'UTF8')), 'hex')"),
 )

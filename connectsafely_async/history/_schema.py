@@ -104,9 +104,14 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX syncs_open ON syncs (account_id, filters) WHERE finished IS NULL;
     """,
     # 3: a sync's own clock at its last page (a resume only continues a recent walk); keys
-    # too long for an index row become their digest (history/_text.py).
-    "ALTER TABLE syncs ADD COLUMN clock REAL;\n"
-    + key_digests(size="length(CAST({0} AS BLOB))", digest="connectsafely_storable_key({0})"),
+    # too long for an index row become their digest (history/_text.py); returning visitors
+    # are events too, with the visit count; the account the default name was last seen to be.
+    f"""
+    ALTER TABLE syncs ADD COLUMN clock REAL;
+    ALTER TABLE events ADD COLUMN visits INTEGER NOT NULL DEFAULT 1;
+    CREATE TABLE account_names (name TEXT PRIMARY KEY, account_id TEXT NOT NULL);
+    {key_digests(size="length(CAST({0} AS BLOB))", digest="connectsafely_storable_key({0})")}
+    """,
 )
 
 #: The version this SDK writes; a file with a higher one is refused, untouched.

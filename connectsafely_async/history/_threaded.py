@@ -286,7 +286,9 @@ class ThreadedStore:
 
         Returns:
             JSON-ready dicts: the visitor's fields, ``viewed_after`` / ``viewed_before`` /
-            ``estimated_viewed_at`` (ISO-8601 estimates), observation counts.
+            ``estimated_viewed_at`` (ISO-8601 estimates), observation counts, and
+            ``visits``: how many views of the visitor the store has (a repeat visitor has 2
+            or more; ``None`` for an anonymous sighting).
         """
         return await self._run(
             history_records, self._connection(), account_id, ops.seconds(since), ops.seconds(until),

@@ -19,6 +19,7 @@ __all__ = ["apply_page"]
 # SQLite's default limit on host parameters is 999 in old builds; stay well under it.
 _CHUNK: Final = 400
 _NEW_VISITOR: Final = "new_visitor"
+_RETURNING_VISITOR: Final = "returning_visitor"
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -46,9 +47,10 @@ def _lookup_known(
     for chunk in _chunks(keys):
         marks = ",".join("?" * len(chunk))
         for row in conn.execute(
-            "SELECT v.key, v.view_id, w.earliest, w.latest, w.first_observed, v.entity_urn, "  # noqa: S608 - placeholders only
-            "v.public_identifier, v.name, v.headline, v.profile_picture, v.connection_degree, "
-            "v.profile_url, v.navigation_url FROM visitors v JOIN views w ON w.id = v.view_id "
+            "SELECT v.key, v.view_id, w.earliest, w.latest, w.first_observed, v.views, "  # noqa: S608 - placeholders only
+            "v.entity_urn, v.public_identifier, v.name, v.headline, v.profile_picture, "
+            "v.connection_degree, v.profile_url, v.navigation_url "
+            "FROM visitors v JOIN views w ON w.id = v.view_id "
             f"WHERE v.account_id = ? AND v.key IN ({marks})",
             (account_id, *chunk),
         ):
@@ -155,9 +157,9 @@ def apply_page(
             same.append((*bounds, received_at, first_observed, view_id))
             if key in repoint:
                 back.append((view_id, account_id, key))
-            if fields != state[4:]:
+            if fields != state[5:]:
                 refreshed.append((*fields, v.viewed_at, received_at, account_id, key))
-            known[key] = (view_id, *bounds, first_observed, *fields)
+            known[key] = (view_id, *bounds, first_observed, state[4], *fields)
             continue
         view_id, next_view = next_view, next_view + 1
         first = decision is ViewDecision.NEW_VISITOR
@@ -166,10 +168,14 @@ def apply_page(
         if first:
             new_visitors.append((account_id, key, *fields, v.viewed_at, received_at,
                                  received_at, view_id))
-            events.append((account_id, key, _NEW_VISITOR, received_at, sync_id))
+            visits = 1
+            events.append((account_id, key, _NEW_VISITOR, received_at, sync_id, visits))
         else:
+            assert state is not None
+            visits = state[4] + 1
             moved.append((*fields, v.viewed_at, received_at, view_id, account_id, key))
-        known[key] = (view_id, *bounds, received_at, *fields)
+            events.append((account_id, key, _RETURNING_VISITOR, received_at, sync_id, visits))
+        known[key] = (view_id, *bounds, received_at, visits, *fields)
         aliases.update((alias, key) for alias in obs.keys)
 
     if new_views:
@@ -188,8 +194,8 @@ def apply_page(
         conn.executemany("INSERT INTO aliases (account_id, alias, key) VALUES (?, ?, ?) "
                          "ON CONFLICT DO NOTHING", new_aliases)
     if events:
-        conn.executemany("INSERT INTO events (account_id, key, kind, created, sync_id) "
-                         "VALUES (?, ?, ?, ?, ?)", events)
+        conn.executemany("INSERT INTO events (account_id, key, kind, created, sync_id, visits) "
+                         "VALUES (?, ?, ?, ?, ?, ?)", events)
     if moved:
         conn.executemany(
             "UPDATE visitors SET entity_urn = ?, public_identifier = ?, name = ?, "
