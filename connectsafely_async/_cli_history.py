@@ -127,13 +127,16 @@ async def _watch(args: argparse.Namespace) -> int:
         clock = await _demo_clock(args, store) if args.demo else None
         async with _watch_client(args, clock) as client:
             results = await _sync(client, store, accounts, args, clock)
+            # The account each sync recorded under: named, else the client's default (from
+            # $CONNECTSAFELY_ACCOUNT_ID), else the workspace's, which the store resolves.
+            names = [account or client.account_id or "" for account in accounts]
         code = 0
         for account, result in results.items():
             if not args.quiet:
                 print(printable(_summary(account, result)), file=sys.stderr)  # noqa: T201
             if result.error is not None:
                 code = code or _report(result.error, account=account or None)
-        events = await _all_pending(store, [a or "" for a in accounts])
+        events = await _all_pending(store, names)
         with _open_output(args.output, fmt) as out:
             writer = make_writer(fmt, out, multi_account=len(accounts) > 1,
                                  pretty=args.output is None and sys.stdout.isatty())

@@ -155,3 +155,26 @@ def test_no_store_named_anywhere_says_how(
     assert code != 0
     assert ENV_HISTORY_URL in err
     assert "Traceback" not in err
+
+
+def test_one_account_named_three_ways_is_one_history(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = str(tmp_path / "watch.db")
+    account = "696ce9e780e0483585e4e553"  # the demo's account, the fake's default
+    monkeypatch.setenv("CONNECTSAFELY_ACCOUNT_ID", account)
+    code, out, err = run(capsys, "watch", "--demo", "--db", db, "--json")
+    assert code == 0
+    first = ndjson(out)
+    assert first, err  # named by the environment: its events are printed
+    assert {r["event"] for r in first} == {"new"}
+    monkeypatch.delenv("CONNECTSAFELY_ACCOUNT_ID")
+    seen = {r["entity_urn"] for r in first}
+    for named in (["--account", account], []):  # by the flag, then the workspace default
+        code, out, err = run(capsys, "watch", "--demo", "--db", db, "--json", *named)
+        assert code == 0
+        records = ndjson(out)
+        new = {r["entity_urn"] for r in records if r["event"] == "new"}
+        assert not new & seen, "someone announced as new twice"
+        seen |= new
+        assert {r["account_id"] for r in records} <= {account}

@@ -15,13 +15,17 @@ from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 from .._models import Visitor
+from ._accounts import adopt, resolve
 from ._connection import Connection
 from ._models import SyncResult
 from ._queries import read_sync
 from ._store import PageOutcome, SyncStart, observe
 from ._writes import apply_page
 
-__all__ = ["ack", "begin_sync", "finish_sync", "get_meta", "seconds", "set_meta", "write_page"]
+__all__ = [
+    "account_for", "ack", "begin_sync", "finish_sync", "get_meta", "seconds", "set_meta",
+    "write_page",
+]
 
 T = TypeVar("T")
 
@@ -74,13 +78,25 @@ def write_page(
     visitors: Sequence[Visitor],
     received_at: float,
     checkpoint: Callable[[], dict[str, Any] | None],
+    default_is: str | None,
 ) -> PageOutcome:
     observations = observe(visitors, received_at)
     position = checkpoint()
     encoded = None if position is None else json.dumps(position, separators=(",", ":"))
-    return _transaction(
-        conn, lambda: apply_page(conn, sync_id, account_id, observations, received_at, encoded)
-    )
+
+    def write() -> PageOutcome:
+        account = account_id
+        if default_is and default_is != account_id:
+            # A sync of the default account, and the page says which account that is.
+            adopt(conn, sync_id, account_id, default_is)
+            account = default_is
+        return apply_page(conn, sync_id, account, observations, received_at, encoded)
+
+    return _transaction(conn, write)
+
+
+def account_for(conn: Connection, name: str) -> str:
+    return resolve(conn, name)
 
 
 def finish_sync(

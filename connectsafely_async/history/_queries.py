@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from typing import Any, Final
 
 from .._models import Visitor
+from ._accounts import resolve
 from ._connection import Connection
 from ._intervals import EARLIEST
 from ._models import AnonymousSighting, SeenVisitor, SyncResult, VisitorEvent
@@ -106,7 +107,7 @@ def read_events(
     params: list[Any] = [after]
     if account_id is not None:
         where += " AND e.account_id = ?"
-        params.append(account_id)
+        params.append(resolve(conn, account_id))
     rows = conn.execute(
         f"SELECT e.id, e.kind, e.created, e.visits, {_SEEN_COLUMNS} FROM events e "  # noqa: S608 - fixed columns
         "JOIN visitors v ON v.account_id = e.account_id AND v.key = e.key "
@@ -143,7 +144,7 @@ def history_records(
     params: list[Any] = []
     if account_id is not None:
         where.append("account_id = ?")
-        params.append(account_id)
+        params.append(resolve(conn, account_id))
     if since is not None:
         where.append("(earliest + latest) / 2 >= ?")
         params.append(since)

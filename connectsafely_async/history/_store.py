@@ -100,13 +100,20 @@ class VisitorStore(Protocol):
         *,
         received_at: float,
         checkpoint: Callable[[], dict[str, Any] | None],
+        default_is: str | None = None,
     ) -> PageOutcome:
         """Record one page and the checkpoint after it, atomically.
 
         ``visitors`` become ``observe(visitors, received_at)``; ``checkpoint()`` gives the
         walk's checkpoint after the page as a JSON-ready dict. Both are pure and may run
-        off the event loop, which is where a store should do its work.
+        off the event loop, which is where a store should do its work. ``default_is``: in
+        a sync of the workspace's default account, the id the page says it is (the sync
+        and the default's history move to it).
         """
+        ...
+
+    async def account_for(self, name: str) -> str:
+        """The account id a name stands for (``""``: the default account's last known id)."""
         ...
 
     async def finish_sync(

@@ -84,13 +84,19 @@ async def sync_account(
     """
     scrub = redact or _unchanged
     now = float(clock()) if clock is not None else time.time()
+    # The default account is an account: its sync runs under the id the store last learned
+    # for it, and learns it (again) from the service's first answer.
+    default = account_id == ""
+    if default:
+        account_id = await store.account_for("")
     start = await store.begin_sync(account_id, filters, now=now, resume_within=resume_within)
     resume = None
     if start.checkpoint is not None:
         resume = _converter.structure(start.checkpoint, Checkpoint)
     pages = walk_from(resume)
     try:
-        error = await _record_pages(pages, store, start.sync_id, account_id, clock)
+        error = await _record_pages(pages, store, start.sync_id, account_id, clock,
+                                    learn=default)
     except BaseException as exc:
         # The store failed or we were cancelled: leave the sync open (the next one resumes
         # it) and give its lock back, or this process would keep the account until closed.
@@ -108,9 +114,13 @@ async def sync_account(
 
 async def _record_pages(
     pages: Walk[VisitorsPage], store: VisitorStore, sync_id: int, account_id: str,
-    clock: Clock | None,
+    clock: Clock | None, *, learn: bool,
 ) -> ConnectSafelyError | None:
-    """Record every page of ``pages`` in order; the walk's error, if it ended on one."""
+    """Record every page of ``pages`` in order; the walk's error, if it ended on one.
+
+    With ``learn`` (a sync of the default account), each page tells the store which account
+    the default is; after the first that does, the sync is that account's.
+    """
     error: ConnectSafelyError | None = None
     writing: asyncio.Future[Any] | None = None
     try:
@@ -125,10 +135,12 @@ async def _record_pages(
             received = _received_at(page, clock)
             if writing is not None:
                 await writing  # strictly in order: page n commits before page n + 1 starts
+            default_is = page.account_id if learn and page.account_id else None
             writing = asyncio.ensure_future(store.record_page(
                 sync_id, account_id, page.visitors, received_at=received,
-                checkpoint=functools.partial(_encoded_checkpoint, page),
+                checkpoint=functools.partial(_encoded_checkpoint, page), default_is=default_is,
             ))
+            account_id = default_is or account_id
         if writing is not None:
             await writing
             writing = None

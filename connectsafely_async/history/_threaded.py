@@ -178,16 +178,24 @@ class ThreadedStore:
         *,
         received_at: float,
         checkpoint: Callable[[], dict[str, Any] | None],
+        default_is: str | None = None,
     ) -> PageOutcome:
         """Record one page's rows and the checkpoint after it, in one transaction.
 
         Identity keys, intervals and the checkpoint are computed on the store's thread too,
-        while the event loop fetches the next page.
+        while the event loop fetches the next page. ``default_is``: in a sync of the
+        workspace's default account, the account id the page says it is; the sync (and a
+        history kept under the bare default name) moves to it in the same transaction.
         """
         return await self._run(
             ops.write_page, self._connection(), sync_id, account_id, visitors, received_at,
-            checkpoint,
+            checkpoint, default_is,
         )
+
+    async def account_for(self, name: str) -> str:
+        """The account id a name stands for: for ``""`` (the workspace's default account)
+        the id its last sync learned from the service, else the name itself."""
+        return await self._run(ops.account_for, self._connection(), name)
 
     async def finish_sync(
         self, sync_id: int, *, error: str | None = None, resumable: bool = True,
@@ -250,6 +258,8 @@ class ThreadedStore:
         Raises:
             StoreLockedError: another loop kept these events for ``lock_timeout`` seconds.
         """
+        if account_id is not None:
+            account_id = await self.account_for(account_id)
         await self._lock("events", account_id)
         try:
             after = 0
