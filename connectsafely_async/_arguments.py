@@ -17,7 +17,6 @@ __all__ = [
     "check_optional_text",
     "check_positive_int",
     "check_prefetch",
-    "check_store",
     "check_timeout",
     "check_window",
 ]
@@ -103,12 +102,4 @@ def check_window(value: Any) -> float | None:
 def check_clock(value: Any) -> None:
     if value is not None and not callable(value):
         msg = f"clock must be callable or None, got {type(value).__name__}"
-        raise TypeError(msg)
-
-
-def check_store(value: Any) -> None:
-    from .history import VisitorStore  # the history package loads only for a sync
-
-    if not isinstance(value, VisitorStore):
-        msg = f"store must be a VisitorStore (e.g. SQLiteStore), got {type(value).__name__}"
         raise TypeError(msg)

@@ -7,7 +7,7 @@ lifecycle and the request path are ``BaseClient``'s.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -17,7 +17,6 @@ from ._arguments import (
     check_non_negative_int,
     check_optional_text,
     check_positive_int,
-    check_store,
     check_window,
 )
 from ._base_client import BaseClient
@@ -36,7 +35,7 @@ from ._walk_plan import plan_walk
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Callable, Iterable
 
-    from .history import SyncResult, VisitorStore
+    from .history import BlockingStore, SyncResult, VisitorStore
 
 __all__ = ["AsyncConnectSafely"]
 
@@ -296,7 +295,7 @@ class AsyncConnectSafely(BaseClient):
 
     async def sync_visitors(
         self,
-        store: VisitorStore,
+        store: VisitorStore | BlockingStore[Any],
         *,
         account_id: str | None = None,
         time_range: TimeRange | str | None = None,
@@ -315,7 +314,8 @@ class AsyncConnectSafely(BaseClient):
         and time range. See ``connectsafely_async.history`` for identity and view times.
 
         Args:
-            store: a ``VisitorStore``, e.g. an open ``history.SQLiteStore``.
+            store: a ``VisitorStore``, e.g. an open ``history.SQLiteStore`` (or what a
+                plain ``with`` gives for one, its ``BlockingStore``).
             account_id: the account (``None``: the client's default).
             time_range, max_visitors, count, max_retries, timeout: as for
                 ``iter_visitor_pages``.
@@ -339,9 +339,9 @@ class AsyncConnectSafely(BaseClient):
             TypeError, ValueError: at the call, before any request, for a bad argument.
             StoreError: the store failed (``StoreLockedError``: another process syncs it).
         """
-        from .history._sync import sync_account
+        from .history._sync import check_store, sync_account
 
-        check_store(store)
+        store = check_store(store)
         check_clock(clock)
         spec = plan_walk(account=self._resolve_account(account_id), max_visitors=max_visitors,
                          count=count, start=0, time_range=time_range, resume=None, prefetch=0)
@@ -354,7 +354,7 @@ class AsyncConnectSafely(BaseClient):
 
     async def sync_visitors_many(
         self,
-        store: VisitorStore,
+        store: VisitorStore | BlockingStore[Any],
         account_ids: Iterable[str],
         *,
         time_range: TimeRange | str | None = None,
@@ -380,9 +380,9 @@ class AsyncConnectSafely(BaseClient):
             TypeError, ValueError: at the call, before any request, for a bad argument.
             StoreError: the store failed.
         """
-        from .history._sync import sync_accounts
+        from .history._sync import check_store, sync_accounts
 
-        check_store(store)
+        store = check_store(store)
         check_clock(clock)
         ids = check_account_ids(account_ids)
         spec = plan_walk(account=None, max_visitors=max_visitors, count=count, start=0,

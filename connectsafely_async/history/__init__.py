@@ -21,6 +21,7 @@ Many workers share one history through ``PostgresStore`` (the ``postgres`` extra
 ``open_store(url)`` picks the store a URL, or ``$CONNECTSAFELY_HISTORY_URL``, names.
 """
 
+from ._blocking import BlockingStore
 from ._errors import (
     ForeignDatabaseError,
     SchemaVersionError,
@@ -48,6 +49,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "SLACK",
     "AnonymousSighting",
+    "BlockingStore",
     "ForeignDatabaseError",
     "Observation",
     "PageOutcome",

@@ -25,10 +25,10 @@ import time
 from typing import Final
 from urllib.parse import urlsplit
 
+from ._blocking import StoreBase
 from ._errors import SchemaVersionError, StoreError
 from ._pg_connection import PgConnection, describe_dsn, split_schema
 from ._pg_schema import PG_MIGRATIONS, PG_SCHEMA_VERSION
-from ._threaded import ThreadedStore
 
 __all__ = ["PostgresStore"]
 
@@ -44,7 +44,7 @@ def _seconds(name: str, value: object) -> float:
     return float(value)
 
 
-class PostgresStore(ThreadedStore):
+class PostgresStore(StoreBase):
     """A visitor history in a PostgreSQL database, safe for many workers at once.
 
     ::

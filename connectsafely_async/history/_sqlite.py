@@ -22,14 +22,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import _sqlite_file as sqlite_file
+import connectsafely_async.history._sqlite_file as sqlite_file
+
+from ._blocking import StoreBase
 from ._errors import StoreError, StoreLockedError, StoreUnavailableError
-from ._threaded import ThreadedStore
 
 __all__ = ["SQLiteStore"]
 
 
-class SQLiteStore(ThreadedStore):
+class SQLiteStore(StoreBase):
     """A visitor history in one SQLite file, created on first use.
 
     Use it as an async context manager::

@@ -35,10 +35,14 @@ from .._errors import ConnectSafelyError
 from .._models import VisitorsPage
 from .._pagination import Walk
 from .._retry import transient
+from ._blocking import BlockingStore
 from ._models import SyncResult
 from ._store import RESUME_WITHIN, VisitorStore
 
-__all__ = ["RESUME_WITHIN", "Clock", "Redact", "WalkFrom", "sync_account", "sync_accounts"]
+__all__ = [
+    "RESUME_WITHIN", "Clock", "Redact", "WalkFrom", "check_store", "sync_account",
+    "sync_accounts",
+]
 
 #: Starts an account's page walk, resuming from a checkpoint when one is given.
 WalkFrom = Callable[[Checkpoint | None], Walk[VisitorsPage]]
@@ -204,6 +208,21 @@ async def sync_accounts(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     return {account_id: result for (account_id, _), result in zip(pairs, results, strict=True)}
+
+
+def check_store(value: Any) -> VisitorStore:
+    """The store to sync into: ``value`` itself, or the async store behind a
+    ``BlockingStore`` (what a plain ``with`` gives).
+
+    Raises:
+        TypeError: ``value`` is not a store.
+    """
+    if isinstance(value, BlockingStore):
+        value = value.store
+    if not isinstance(value, VisitorStore):
+        msg = f"store must be a VisitorStore (e.g. SQLiteStore), got {type(value).__name__}"
+        raise TypeError(msg)
+    return value
 
 
 def _unchanged(text: str) -> str:

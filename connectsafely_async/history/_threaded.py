@@ -17,9 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar
 
+import connectsafely_async.history._operations as ops
+
 from .._arguments import check_bool
 from .._models import Visitor
-from . import _operations as ops
 from ._errors import StoreError, StoreLockedError
 from ._models import SyncResult, VisitorEvent
 from ._queries import history_records, read_events
@@ -92,18 +93,6 @@ class ThreadedStore:
 
     async def __aexit__(self, *_exc: object) -> None:
         await self.aclose()
-
-    def __enter__(self: Store) -> Store:
-        # The store's work runs on its own thread whichever loop awaits it, so opening and
-        # closing need no event loop: a sync script waits for that thread directly.
-        if self._executor is not None:
-            msg = "the store is already open"
-            raise StoreError(msg)
-        self._connect(self._start())
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._close()
 
     async def open(self) -> None:
         """Connect, creating or migrating the schema.
@@ -305,11 +294,11 @@ class ThreadedStore:
             check_bool("include_anonymous", include_anonymous),
         )
 
-    async def records(self, **filters: Any) -> list[dict[str, Any]]:
+    async def records(self, /, **filters: Any) -> list[dict[str, Any]]:
         """``history(**filters)``: the notebook spelling, for ``pandas.DataFrame(records)``."""
         return await self.history(**filters)
 
-    async def to_pandas(self, **filters: Any) -> Any:
+    async def to_pandas(self, /, **filters: Any) -> Any:
         """``history(**filters)`` as a ``pandas.DataFrame`` with datetime columns.
 
         Raises:
