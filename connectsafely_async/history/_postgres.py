@@ -25,7 +25,7 @@ import time
 from typing import Final
 from urllib.parse import urlsplit
 
-from ._errors import SchemaVersionError, StoreError
+from ._errors import SchemaVersionError, StoreDependencyError, StoreError
 from ._pg_connection import PgConnection, describe_dsn, split_schema
 from ._pg_schema import PG_MIGRATIONS, PG_SCHEMA_VERSION
 from ._threaded import ThreadedStore
@@ -100,7 +100,7 @@ class PostgresStore(ThreadedStore):
         self._command_timeout = _seconds("command_timeout", command_timeout)
         if importlib.util.find_spec("asyncpg") is None:
             msg = "PostgresStore needs asyncpg: pip install 'connectsafely-async[postgres]'"
-            raise ImportError(msg)
+            raise StoreDependencyError(msg)
         super().__init__()
         self._dsn = dsn
         self._schema = schema
