@@ -24,7 +24,7 @@ what to do; ``--help`` shows the same table:
 0     success
 1     an unexpected failure of the SDK itself (please report it)
 2     usage: an unknown option, an invalid value (``--max 0``)
-3     configuration: no API key, an unusable base URL, no history named (``--db``)
+3     configuration: no API key, an unusable base URL, no usable history URL (``--db``)
 4     authentication (401): the key was refused
 5     permission (403): LinkedIn Premium or an active subscription is required
 6     not found (404): e.g. an unknown account id

@@ -266,12 +266,17 @@ def _store(args: argparse.Namespace) -> _Store:
     """The store ``--db`` (or ``$CONNECTSAFELY_HISTORY_URL``) names, not yet opened.
 
     Raises:
-        ConfigurationError: neither names one (said in options, not ``open_store``'s terms).
+        ConfigurationError: neither names one, or what it names is no store's URL (said in
+            options, not ``open_store``'s terms).
     """
     if args.db is None and not os.environ.get(ENV_HISTORY_URL):
         msg = f"no history named: pass --db FILE|URL or set {ENV_HISTORY_URL}"
         raise ConfigurationError(msg)
-    return open_store(args.db)
+    try:
+        return open_store(args.db)
+    except ValueError as exc:  # a URL no store reads (ConfigurationError is one too)
+        msg = f"--db is not usable: {exc}"
+        raise ConfigurationError(msg) from None
 
 
 def _format(args: argparse.Namespace) -> str:

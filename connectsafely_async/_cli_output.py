@@ -219,22 +219,19 @@ class _PlainTableWriter:
         out.write(header.rstrip() + "\n" + "-" * len(header) + "\n")
 
     def write(self, record: Record) -> None:
-        cells = [
-            _cell(_display_name(record) if key == "name" else record.get(key), width,
-                  more=self._more)
-            for key, _, width in self._columns
-        ]
+        cells = [self._cell(_display_name(record) if key == "name" else record.get(key), width)
+                 for key, _, width in self._columns]
         self._out.write("  ".join(cells).rstrip() + "\n")
         self._count += 1
+
+    def _cell(self, value: object, width: int) -> str:
+        # Escaped before it is measured: "\xe9" takes four columns on an ASCII-only stdout.
+        text = self._out.escaped(printable(" ".join(str(value or "").split())))
+        return (text if len(text) <= width else text[: width - 1] + self._more).ljust(width)
 
     def close(self) -> None:
         self._out.write(f"{self._count} visitor(s)\n")
         self._out.flush()
-
-
-def _cell(value: object, width: int, *, more: str) -> str:
-    text = printable(" ".join(str(value or "").split()))
-    return (text if len(text) <= width else text[: width - 1] + more).ljust(width)
 
 
 class _RichTableWriter:

@@ -56,26 +56,34 @@ class Output(Protocol):
         """Whether ``text`` reaches the output as it is (JSON writers escape it otherwise)."""
         ...
 
-
-def _encodable(text: str, encoding: str) -> bool:
-    if text.isascii():
-        return True  # every encoding a terminal or a file uses carries ASCII
-    try:
-        text.encode(encoding)
-    except UnicodeEncodeError:
-        return False
-    return True
+    def escaped(self, text: str) -> str:
+        """``text`` as ``write()`` will put it (a table measures its cells after this)."""
+        ...
 
 
-def _escaped(text: str, encoding: str) -> str:
-    """``text`` with what ``encoding`` cannot carry written as ``\\xe9``, ``\\ud800``: a name
-    in another script still prints, recognisably, on an ASCII-only stdout."""
-    if _encodable(text, encoding):
-        return text
-    return text.encode(encoding, errors="backslashreplace").decode(encoding)
+class _Encoded:
+    """What an output's encoding can carry, and how the rest is written."""
+
+    encoding: str
+
+    def encodable(self, text: str) -> bool:
+        if text.isascii():
+            return True  # every encoding a terminal or a file uses carries ASCII
+        try:
+            text.encode(self.encoding)
+        except UnicodeEncodeError:
+            return False
+        return True
+
+    def escaped(self, text: str) -> str:
+        """``text`` with what the encoding cannot carry written as ``\\xe9``, ``\\ud800``: a
+        name in another script still prints, recognisably, on an ASCII-only stdout."""
+        if self.encodable(text):
+            return text
+        return text.encode(self.encoding, errors="backslashreplace").decode(self.encoding)
 
 
-class StreamOutput:
+class StreamOutput(_Encoded):
     """A text stream we do not own (stdout): written through, never closed."""
 
     def __init__(self, stream: TextIO | None, *, where: str = "stdout") -> None:
@@ -83,11 +91,8 @@ class StreamOutput:
         self._where = where
         self.encoding = _encoding_of(stream)
 
-    def encodable(self, text: str) -> bool:
-        return _encodable(text, self.encoding)
-
     def write(self, text: str) -> None:
-        self._call(self._stream.write if self._stream else None, _escaped(text, self.encoding))
+        self._call(self._stream.write if self._stream else None, self.escaped(text))
 
     def flush(self) -> None:
         self._call(self._stream.flush if self._stream else None)
@@ -106,7 +111,7 @@ class StreamOutput:
             raise OutputError(self._where, exc) from None
 
 
-class FileOutput:
+class FileOutput(_Encoded):
     """The ``--output`` file, in UTF-8, holding whole records only.
 
     Records are kept in memory up to ``_BATCH`` bytes, then written with the file's own
@@ -115,7 +120,7 @@ class FileOutput:
     """
 
     encoding = "utf-8"
-    _BATCH: Final = 64 * 1024
+    _BATCH: Final = 8 * 1024  # what Python's own file buffer holds
 
     def __init__(self, path: str) -> None:
         self._where = f"--output {path}"
@@ -126,17 +131,19 @@ class FileOutput:
         self._pending: list[bytes] = []
         self._pending_size = 0
         self._whole = 0  # bytes on disk that end with a whole record
-
-    def encodable(self, text: str) -> bool:
-        return _encodable(text, self.encoding)
+        self._failed = False  # after a failed write, nothing more: the tail would be cut
 
     def write(self, text: str) -> None:
-        self._pending.append(_escaped(text, self.encoding).encode(self.encoding))
+        if self._failed:
+            return  # the error was raised already; a document's tail must not follow a gap
+        self._pending.append(self.escaped(text).encode(self.encoding))
         self._pending_size += len(self._pending[-1])
         if self._pending_size >= self._BATCH:
             self.flush()
 
     def flush(self) -> None:
+        if self._failed:
+            return
         records, self._pending, self._pending_size = self._pending, [], 0
         data = memoryview(b"".join(records))
         written = 0
@@ -146,9 +153,12 @@ class FileOutput:
         except BaseException as exc:
             # Part of a record may be on disk (or Ctrl-C came between two writes): keep
             # the records that are whole. A device cannot be cut (/dev/full): nothing to cut.
+            self._whole += _whole_records(records, written)
             with contextlib.suppress(OSError):
-                self._file.truncate(self._whole + _whole_records(records, written))
+                self._file.truncate(self._whole)
+                self._file.seek(self._whole)  # after Ctrl-C, the document's tail goes here
             if isinstance(exc, OSError):
+                self._failed = True
                 raise OutputError(self._where, exc) from None
             raise
         self._whole += written

@@ -141,6 +141,16 @@ def test_no_history_named_says_which_option_and_offers_no_demo(
         assert "--demo" not in err  # a demo needs a history too
 
 
+def test_a_history_url_no_store_reads_is_a_configuration_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for url in ("postgresql://app@127.0.0.1:99999/app", "mysql://app@db/app"):
+        code, out, err = run(capsys, "history", "--db", url)
+        assert (code, out) == (3, "")
+        assert_one_clear_line(err)
+        assert "--db" in err
+
+
 # -- the output: exit 14, and what can be written is written -----------------------------------
 
 
