@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import errno
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,16 +30,16 @@ class OutputError(Exception):
     def __init__(self, where: str, cause: OSError) -> None:
         self.where = where
         self.cause = cause
-        super().__init__(f"cannot write {where}: {_reason(where, cause)}")
+        super().__init__(f"cannot write {where}: {_reason(cause)}")
 
     @property
     def on_stdout(self) -> bool:
         return self.where == "stdout"
 
 
-def _reason(where: str, cause: OSError) -> str:
-    if isinstance(cause, FileNotFoundError) and where != "stdout":
-        return f"the folder {Path(where.removeprefix('--output ')).parent} does not exist"
+def _reason(cause: OSError) -> str:
+    if isinstance(cause, FileNotFoundError) and cause.filename is not None:
+        return f"the folder {Path(cause.filename).parent} does not exist"  # from open()
     return (cause.strerror or str(cause) or type(cause).__name__).lower()
 
 
@@ -167,10 +168,27 @@ class FileOutput(_Encoded):
         return False
 
     def close(self) -> None:
+        """Write what is pending and close.
+
+        Raises:
+            OutputError: the last records could not be written, or the file was deleted
+                while being written (its records went nowhere a reader can find).
+        """
         try:
             self.flush()
+            if not self._failed and _deleted(self._file.fileno()):
+                raise OutputError(self._where, FileNotFoundError(
+                    errno.ENOENT, "it was deleted while being written"))
         finally:
             self._file.close()
+
+
+def _deleted(fd: int) -> bool:
+    # A file removed while open takes writes without complaint: only its link count tells.
+    try:
+        return os.fstat(fd).st_nlink == 0
+    except OSError:
+        return False
 
 
 def _whole_records(records: list[bytes], written: int) -> int:

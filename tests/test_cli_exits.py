@@ -197,6 +197,21 @@ def test_an_output_in_a_missing_folder_exits_14(
     assert f"the folder {target.parent} does not exist" in err
 
 
+def test_an_output_deleted_while_being_written_exits_14(tmp_path: Path) -> None:
+    path = tmp_path / "visitors.ndjson"
+    process = subprocess.Popen(  # noqa: S603
+        [*COMMAND, "visitors", "--demo", "--count", "1", "--demo-latency", "0.05",
+         "--output", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    while not path.exists():
+        assert process.poll() is None, process.communicate()
+    path.unlink()  # e.g. a cleanup job, or the user, while the walk goes on
+    out, err = process.communicate(timeout=60)
+    assert (process.returncode, out) == (EXIT_OUTPUT, ""), err
+    assert_one_clear_line(err)
+    assert "deleted while being written" in err
+
+
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 def test_a_full_device_exits_14_for_a_file_and_for_stdout() -> None:
     to_file = run_process("visitors", "--demo", "--output", "/dev/full")
