@@ -212,6 +212,9 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("check", parents=[common], help="verify the key and the accounts",
                         description="Verify the API key and show the accounts it reaches.")
     add_history_parsers(commands, common)
+    for command in commands.choices.values():  # `connectsafely visitors --help` shows it too
+        command.epilog = parser.epilog
+        command.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
 
 
