@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta, timezone
-from typing import Any, Final, TextIO
+from datetime import datetime, timezone
+from typing import Any, Final
 
+from ._cli_args import at_least, moment, until
 from ._cli_output import (
     Writer,
     add_output_options,
@@ -34,15 +36,16 @@ from ._cli_output import (
     make_writer,
     printable,
 )
+from ._cli_sink import Output, open_output
 from ._client import AsyncConnectSafely
 from ._display import visitor_record
-from ._protocol.headers import parse_datetime
+from ._errors import ConfigurationError
 from .history import (
     ENV_HISTORY_URL,
     HISTORY_FIELDS,
     PostgresStore,
     SQLiteStore,
-    StoreError,
+    StoreUnavailableError,
     SyncResult,
     VisitorEvent,
     open_store,
@@ -73,11 +76,11 @@ def add_parsers(
                             f"postgresql:// URL (default: ${ENV_HISTORY_URL})")
     watch.add_argument("--time-range", default=None, metavar="RANGE",
                        help="the service's time range (default past_90_days)")
-    watch.add_argument("--max", type=int, default=None, dest="max_visitors", metavar="N",
-                       help="stop after N visitors per account (default: all)")
-    watch.add_argument("--count", type=int, default=None, metavar="N",
+    watch.add_argument("--max", type=at_least(1), default=None, dest="max_visitors",
+                       metavar="N", help="stop after N visitors per account (default: all)")
+    watch.add_argument("--count", type=at_least(1), default=None, metavar="N",
                        help="page size (default 20)")
-    watch.add_argument("--demo-clock", default=None, metavar="WHEN",
+    watch.add_argument("--demo-clock", type=moment, default=None, metavar="WHEN",
                        help="with --demo: the fake's moment (ISO-8601); default: one day "
                             "after the previous demo run on this file")
     add_output_options(watch)
@@ -91,9 +94,9 @@ def add_parsers(
                               f"(default: ${ENV_HISTORY_URL})")
     history.add_argument("--account", action="append", default=[], metavar="ID",
                          help="only this account (repeatable)")
-    history.add_argument("--since", type=_date, default=None, metavar="DATE",
+    history.add_argument("--since", type=moment, default=None, metavar="DATE",
                          help="views estimated at or after DATE (YYYY-MM-DD or ISO-8601, UTC)")
-    history.add_argument("--until", type=_until, default=None, metavar="DATE",
+    history.add_argument("--until", type=until, default=None, metavar="DATE",
                          help="views estimated before the end of DATE (or before an "
                               "ISO-8601 moment)")
     history.add_argument("--no-anonymous", action="store_true",
@@ -101,29 +104,15 @@ def add_parsers(
     add_output_options(history)
 
 
-def _date(text: str) -> datetime:
-    moment = parse_datetime(text)  # "Z" too, on every Python; a naive moment is UTC
-    if moment is None:
-        msg = f"not a date: {text!r} (expected YYYY-MM-DD or ISO-8601)"
-        raise argparse.ArgumentTypeError(msg)
-    return moment
-
-
-def _until(text: str) -> datetime:
-    moment = _date(text)
-    # A bare date means "up to the end of that day", as people read "--until 2026-03-01".
-    return moment + timedelta(days=1) if len(text.strip()) == 10 else moment
-
-
 # -- connectsafely watch ---------------------------------------------------------------------
 
 
 async def _watch(args: argparse.Namespace) -> int:
-    from ._cli import _open_output, _report
+    from ._cli import _report
 
     fmt = _format(args)
     accounts: list[str | None] = list(dict.fromkeys(args.account)) or [None]
-    async with open_store(args.db) as store:
+    async with _store(args) as store:
         clock = await _demo_clock(args, store) if args.demo else None
         async with _watch_client(args, clock) as client:
             results = await _sync(client, store, accounts, args, clock)
@@ -137,9 +126,9 @@ async def _watch(args: argparse.Namespace) -> int:
             if result.error is not None:
                 code = code or _report(result.error, account=account or None)
         events = await _all_pending(store, names)
-        with _open_output(args.output, fmt) as out:
+        with open_output(args.output) as out:
             writer = make_writer(fmt, out, multi_account=len(accounts) > 1,
-                                 pretty=args.output is None and sys.stdout.isatty())
+                                 pretty=out.isatty())
             try:
                 for event in events:
                     writer.write(_event_record(event))
@@ -205,7 +194,7 @@ def _summary(account: str | None, result: SyncResult) -> str:
 async def _demo_clock(args: argparse.Namespace, store: _Store) -> float:
     """The demo's moment: ``--demo-clock``, else one day after the last demo run's."""
     if args.demo_clock is not None:
-        moment = _date(args.demo_clock).timestamp()
+        moment = float(args.demo_clock.timestamp())
     else:
         previous = await store.meta(_DEMO_META)
         moment = _DEMO_EPOCH if previous is None else float(previous) + _DAY
@@ -239,12 +228,10 @@ async def _watch_client(
 
 
 async def _history(args: argparse.Namespace) -> int:
-    from ._cli import _open_output
-
-    store = open_store(args.db)
+    store = _store(args)
     if isinstance(store, SQLiteStore) and not store.path.exists():
         msg = f"{store.path} does not exist (connectsafely watch --db {store.path} creates it)"
-        raise StoreError(msg)
+        raise StoreUnavailableError(msg)
     fmt = _format(args)
     async with store:
         accounts: list[str | None] = list(dict.fromkeys(args.account)) or [None]
@@ -253,10 +240,9 @@ async def _history(args: argparse.Namespace) -> int:
             records += await store.history(account_id=account, since=args.since,
                                            until=args.until,
                                            include_anonymous=not args.no_anonymous)
-    with _open_output(args.output, fmt) as out:
+    with open_output(args.output) as out:
         writer: Writer = (_HistoryCsv(out) if fmt == "csv" else
-                  make_writer(fmt, out, multi_account=True,
-                              pretty=args.output is None and sys.stdout.isatty()))
+                          make_writer(fmt, out, multi_account=True, pretty=out.isatty()))
         try:
             for record in records:
                 writer.write(record)
@@ -268,7 +254,7 @@ async def _history(args: argparse.Namespace) -> int:
 class _HistoryCsv:
     """CSV with the history's own columns (``HISTORY_FIELDS``), cells made spreadsheet-safe."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: Output) -> None:
         self._out = out
         self._csv = csv.DictWriter(out, fieldnames=HISTORY_FIELDS, extrasaction="ignore")
         self._csv.writeheader()
@@ -278,6 +264,23 @@ class _HistoryCsv:
 
     def close(self) -> None:
         self._out.flush()
+
+
+def _store(args: argparse.Namespace) -> _Store:
+    """The store ``--db`` (or ``$CONNECTSAFELY_HISTORY_URL``) names, not yet opened.
+
+    Raises:
+        ConfigurationError: neither names one, or what it names is no store's URL (said in
+            options, not ``open_store``'s terms).
+    """
+    if args.db is None and not os.environ.get(ENV_HISTORY_URL):
+        msg = f"no history named: pass --db FILE|URL or set {ENV_HISTORY_URL}"
+        raise ConfigurationError(msg)
+    try:
+        return open_store(args.db)
+    except ValueError as exc:  # a URL no store reads (ConfigurationError is one too)
+        msg = f"--db is not usable: {exc}"
+        raise ConfigurationError(msg) from None
 
 
 def _format(args: argparse.Namespace) -> str:

@@ -1,9 +1,10 @@
 """What the command line writes: record writers per format, and the progress line.
 
-Every writer emits whole records with one ``write()`` call each, so an interruption (Ctrl-C,
-a closed pipe) never leaves half a line behind, and ``close()`` completes the document (the
-closing ``]`` of JSON, a table's footer) and flushes. ``rich`` is optional: without it the
-table and the progress line are plain text.
+Every writer emits whole records with one ``write()`` call each to an ``Output`` (stdout or
+the ``--output`` file, ``_cli_sink``), so an interruption (Ctrl-C, a closed pipe, a full
+disk) never leaves half a line behind, and ``close()`` completes the document (the closing
+``]`` of JSON, a table's footer) and flushes. ``rich`` is optional: without it the table and
+the progress line are plain text.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final, Protocol, TextIO
+from typing import IO, Any, Final, Protocol, TextIO, cast
 
 import attrs
 
+from ._cli_sink import Output
 from ._display import RECORD_FIELDS
 from ._pagination import WalkStats
 
@@ -71,7 +73,7 @@ class Writer(Protocol):
     def close(self) -> None: ...
 
 
-def make_writer(fmt: str, out: TextIO, *, multi_account: bool, pretty: bool) -> Writer:
+def make_writer(fmt: str, out: Output, *, multi_account: bool, pretty: bool) -> Writer:
     """A writer of *fmt* records to *out*.
 
     Args:
@@ -136,12 +138,19 @@ class DeferredWriter:
         self._writer.close()
 
 
+def _json(record: Record, out: Output) -> str:
+    """One record as JSON text, readable as typed where ``out`` can carry it, else in JSON's
+    own ``\\u`` escapes (a lone surrogate, a name on an ASCII-only stdout)."""
+    text = json.dumps(record, ensure_ascii=False)
+    return text if out.encodable(text) else json.dumps(record)
+
+
 class _NdjsonWriter:
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: Output) -> None:
         self._out = out
 
     def write(self, record: Record) -> None:
-        self._out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._out.write(_json(record, self._out) + "\n")
 
     def close(self) -> None:
         self._out.flush()
@@ -150,13 +159,13 @@ class _NdjsonWriter:
 class _JsonWriter:
     """One JSON array, streamed: records are written as they come, ``]`` by ``close()``."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: Output) -> None:
         self._out = out
         self._count = 0
 
     def write(self, record: Record) -> None:
         lead = ",\n  " if self._count else "[\n  "
-        self._out.write(lead + json.dumps(record, ensure_ascii=False))
+        self._out.write(lead + _json(record, self._out))
         self._count += 1
 
     def close(self) -> None:
@@ -165,7 +174,7 @@ class _JsonWriter:
 
 
 class _CsvWriter:
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: Output) -> None:
         self._out = out
         self._csv = csv.DictWriter(out, fieldnames=("account_id", *RECORD_FIELDS),
                                    extrasaction="ignore")
@@ -201,38 +210,39 @@ def _display_name(record: Record) -> str:
 class _PlainTableWriter:
     """Fixed-width columns, so rows stream out as they are fetched."""
 
-    def __init__(self, out: TextIO, *, multi_account: bool) -> None:
+    def __init__(self, out: Output, *, multi_account: bool) -> None:
         self._out = out
+        self._more = "…" if out.encodable("…") else "~"  # what a cut cell ends with
         self._columns = ((_ACCOUNT_COLUMN,) if multi_account else ()) + _TABLE_COLUMNS
         self._count = 0
         header = "  ".join(heading.ljust(width) for _, heading, width in self._columns)
         out.write(header.rstrip() + "\n" + "-" * len(header) + "\n")
 
     def write(self, record: Record) -> None:
-        cells = [
-            _cell(_display_name(record) if key == "name" else record.get(key), width)
-            for key, _, width in self._columns
-        ]
+        cells = [self._cell(_display_name(record) if key == "name" else record.get(key), width)
+                 for key, _, width in self._columns]
         self._out.write("  ".join(cells).rstrip() + "\n")
         self._count += 1
+
+    def _cell(self, value: object, width: int) -> str:
+        # Escaped before it is measured: "\xe9" takes four columns on an ASCII-only stdout.
+        text = self._out.escaped(printable(" ".join(str(value or "").split())))
+        return (text if len(text) <= width else text[: width - 1] + self._more).ljust(width)
 
     def close(self) -> None:
         self._out.write(f"{self._count} visitor(s)\n")
         self._out.flush()
 
 
-def _cell(value: object, width: int) -> str:
-    text = printable(" ".join(str(value or "").split()))
-    return (text if len(text) <= width else text[: width - 1] + "…").ljust(width)
-
-
 class _RichTableWriter:
     """A ``rich`` table, drawn once at the end (its widths depend on every row)."""
 
-    def __init__(self, out: TextIO, *, multi_account: bool) -> None:
+    def __init__(self, out: Output, *, multi_account: bool) -> None:
         from rich.console import Console  # ImportError: the caller falls back to plain
 
-        self._console = Console(file=out)
+        # rich needs only write, flush, isatty and encoding (it draws ASCII borders when the
+        # encoding has no box characters), and prints the whole table in one write().
+        self._console = Console(file=cast(IO[str], out))
         self._multi = multi_account
         self._records: list[Record] = []
 

@@ -113,14 +113,14 @@ def test_history_as_csv_filtered_by_date(
 
 def test_clear_errors_for_bad_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "history", "--db", str(tmp_path / "none.db"))
-    assert code == 1
+    assert code == 13  # a store problem, not an SDK bug (1)
     assert "does not exist" in err
     code, _, err = run(capsys, "watch", "--demo", "--db", str(tmp_path))
-    assert code == 1
+    assert code == 13
     assert "is a directory" in err
     (tmp_path / "text.db").write_text("hello")
     code, _, err = run(capsys, "watch", "--demo", "--db", str(tmp_path / "text.db"))
-    assert code == 1
+    assert code == 13
     assert "not an SQLite database" in err
     with pytest.raises(SystemExit):
         main(["history", "--db", "x.db", "--since", "last tuesday"])

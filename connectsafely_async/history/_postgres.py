@@ -26,7 +26,7 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from ._blocking import StoreBase
-from ._errors import SchemaVersionError, StoreError
+from ._errors import SchemaVersionError, StoreDependencyError, StoreError
 from ._pg_connection import PgConnection, describe_dsn, split_schema
 from ._pg_schema import PG_MIGRATIONS, PG_SCHEMA_VERSION
 
@@ -100,7 +100,7 @@ class PostgresStore(StoreBase):
         self._command_timeout = _seconds("command_timeout", command_timeout)
         if importlib.util.find_spec("asyncpg") is None:
             msg = "PostgresStore needs asyncpg: pip install 'connectsafely-async[postgres]'"
-            raise ImportError(msg)
+            raise StoreDependencyError(msg)
         super().__init__()
         self._dsn = dsn
         self._schema = schema
