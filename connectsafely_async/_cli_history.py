@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from typing import Any, Final
 
 from ._cli_args import at_least, moment, until
+from ._cli_common import open_client, report
 from ._cli_output import (
     Writer,
     add_output_options,
@@ -108,7 +109,6 @@ def add_parsers(
 
 
 async def _watch(args: argparse.Namespace) -> int:
-    from ._cli import _report
 
     fmt = _format(args)
     accounts: list[str | None] = list(dict.fromkeys(args.account)) or [None]
@@ -124,7 +124,7 @@ async def _watch(args: argparse.Namespace) -> int:
             if not args.quiet:
                 print(printable(_summary(account, result)), file=sys.stderr)  # noqa: T201
             if result.error is not None:
-                code = code or _report(result.error, account=account or None)
+                code = code or report(result.error, account=account or None)
         events = await _all_pending(store, names)
         with open_output(args.output) as out:
             writer = make_writer(fmt, out, multi_account=len(accounts) > 1,
@@ -207,10 +207,9 @@ async def _watch_client(
     args: argparse.Namespace, clock: float | None
 ) -> AsyncIterator[AsyncConnectSafely]:
     """The real client, or with ``--demo`` one on a fake serving the visitors of ``clock``."""
-    from ._cli import _client
 
     if clock is None:
-        async with _client(args) as client:
+        async with open_client(args) as client:
             yield client
         return
     from .testing import FakeConnectSafely, visitors_at
