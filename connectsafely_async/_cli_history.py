@@ -19,10 +19,9 @@ one day later, so two runs show something new (``--demo-clock`` sets the moment 
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from typing import Any, Final
@@ -30,16 +29,15 @@ from typing import Any, Final
 from ._cli_args import at_least, moment, until
 from ._cli_common import open_client, report
 from ._cli_output import (
-    Writer,
+    Layout,
     add_output_options,
-    csv_value,
     format_for_path,
     make_writer,
     printable,
 )
-from ._cli_sink import Output, open_output
+from ._cli_sink import open_output
 from ._client import AsyncConnectSafely
-from ._display import visitor_record
+from ._display import RECORD_FIELDS, visitor_record
 from ._errors import ConfigurationError
 from .history import (
     ENV_HISTORY_URL,
@@ -52,7 +50,23 @@ from .history import (
     open_store,
 )
 
-__all__ = ["COMMANDS", "add_parsers"]
+__all__ = ["COMMANDS", "EVENTS", "HISTORY", "add_parsers"]
+
+#: What ``watch`` shows of each event: new or returning, who, and when (an estimate).
+EVENTS: Final = Layout(
+    columns=(("event", "event", 9), ("name", "name", 28), ("headline", "headline", 36),
+             ("connection_degree", "degree", 6),
+             ("estimated_viewed_at", "viewed (UTC, est.)", 18), ("visits", "visits", 6)),
+    fields=("event", "visits", "account_id", *RECORD_FIELDS, "viewed_after", "viewed_before",
+            "first_seen_at", "event_id"),
+)
+#: What ``history`` shows of each view: whose account, who, when (an estimate), how often.
+HISTORY: Final = Layout(
+    columns=(("name", "name", 26), ("headline", "headline", 32),
+             ("estimated_viewed_at", "viewed (UTC, est.)", 18), ("visits", "visits", 6)),
+    fields=HISTORY_FIELDS,
+    noun="view(s)",
+)
 
 _Store = SQLiteStore | PostgresStore
 
@@ -128,7 +142,7 @@ async def _watch(args: argparse.Namespace) -> int:
         events = await _all_pending(store, names)
         with open_output(args.output) as out:
             writer = make_writer(fmt, out, multi_account=len(accounts) > 1,
-                                 pretty=out.isatty())
+                                 pretty=out.isatty(), layout=EVENTS)
             try:
                 for event in events:
                     writer.write(_event_record(event))
@@ -239,30 +253,16 @@ async def _history(args: argparse.Namespace) -> int:
             records += await store.history(account_id=account, since=args.since,
                                            until=args.until,
                                            include_anonymous=not args.no_anonymous)
+    if len(accounts) > 1:  # each account's views came newest first: so do all of them
+        records.sort(key=lambda r: r["estimated_viewed_at"] or "", reverse=True)
     with open_output(args.output) as out:
-        writer: Writer = (_HistoryCsv(out) if fmt == "csv" else
-                          make_writer(fmt, out, multi_account=True, pretty=out.isatty()))
+        writer = make_writer(fmt, out, multi_account=True, pretty=out.isatty(), layout=HISTORY)
         try:
             for record in records:
                 writer.write(record)
         finally:
             writer.close()
     return 0
-
-
-class _HistoryCsv:
-    """CSV with the history's own columns (``HISTORY_FIELDS``), cells made spreadsheet-safe."""
-
-    def __init__(self, out: Output) -> None:
-        self._out = out
-        self._csv = csv.DictWriter(out, fieldnames=HISTORY_FIELDS, extrasaction="ignore")
-        self._csv.writeheader()
-
-    def write(self, record: Mapping[str, Any]) -> None:
-        self._csv.writerow({key: csv_value(value) for key, value in record.items()})
-
-    def close(self) -> None:
-        self._out.flush()
 
 
 def _store(args: argparse.Namespace) -> _Store:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import uuid
 from pathlib import Path
 
@@ -178,3 +179,24 @@ def test_one_account_named_three_ways_is_one_history(
         assert not new & seen, "someone announced as new twice"
         seen |= new
         assert {r["account_id"] for r in records} <= {account}
+
+
+def test_the_history_table_names_the_account_and_dates_each_view(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "watch.db")
+    for _ in range(3):  # three demo days: some people came back
+        assert run(capsys, "watch", "--demo", "--db", db, "--json")[0] == 0
+    code, out, _ = run(capsys, "history", "--db", db, "--format", "table", "--no-anonymous")
+    assert code == 0
+    header, _, *lines, footer = out.splitlines()
+    assert header.split()[:2] == ["account", "name"]
+    assert "viewed (UTC, est.)" in header
+    assert "visits" in header
+    assert footer.endswith("view(s)")
+    dates = [re.search(r"20\d\d-\d\d-\d\d \d\d:\d\d", line) for line in lines]
+    assert all(dates), lines[:3]
+    stamps = [d.group(0) for d in dates if d]
+    assert stamps == sorted(stamps, reverse=True)  # newest first, as the dates show
+    assert all(line.startswith("696ce9e780e0483585e4e553") for line in lines)
+    assert any(line.rstrip().endswith(("2", "3")) for line in lines)  # a repeat visitor
