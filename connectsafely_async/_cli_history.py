@@ -198,7 +198,8 @@ def _event_record(event: VisitorEvent) -> dict[str, Any]:
 
 
 def _summary(account: str | None, result: SyncResult) -> str:
-    who = account or "default account"
+    # The id the store recorded under (learned from the service for the default account).
+    who = account or result.account_id or "default account"
     state = "resumed, " if result.resumed else ""
     failed = f", stopped early: {result.error}" if result.error is not None else ""
     return (f"{who}: {state}{len(result.new)} new, {len(result.returning)} returning, "
