@@ -136,7 +136,15 @@ class FollowUps:
     # -- scripting ---------------------------------------------------------------------------
 
     def account(self, account_id: str) -> _Account:
-        return self._accounts.setdefault(account_id, _Account())
+        state = self._accounts.get(account_id)
+        if state is None:
+            state = self._accounts[account_id] = _Account()
+        return state
+
+    def is_premium(self, account_id: str) -> bool:
+        """Whether the account has Premium (the default), without making it any state."""
+        state = self._accounts.get(account_id)
+        return state is None or state.premium
 
     def add_person(self, record: Mapping[str, Any], *, account_id: str | None, degree: str) -> None:
         public_id = record["publicIdentifier"]

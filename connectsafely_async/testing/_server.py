@@ -607,7 +607,7 @@ class FakeConnectSafely:
         account_id = query.account_id or self.default_account_id
         if account_id not in self._visitors:
             return Reply(404, {"success": False, "error": "Account not found"})
-        if not self._followups.account(account_id).premium:
+        if not self._followups.is_premium(account_id):
             return Reply(403, {"success": False, "error": _PREMIUM_REQUIRED})
         items = self._visitors_in_range(account_id, query.time_range)
         page = paginate(items, query, MaxVisitorsMode(self.max_visitors_mode))
