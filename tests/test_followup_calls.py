@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from connectsafely_async import (
+    ActionOutcomeUnknownError,
     AsyncConnectSafely,
     AuthenticationError,
     BadRequestError,
@@ -20,7 +21,7 @@ from connectsafely_async import (
     PermissionDeniedError,
     RetryPolicy,
 )
-from connectsafely_async.testing import FakeConnectSafely, serve_in_thread
+from connectsafely_async.testing import FakeConnectSafely, Fault, serve_in_thread
 
 from .conftest import ACCOUNT, OTHER_ACCOUNT
 
@@ -311,3 +312,19 @@ def test_the_blocking_client_has_the_same_calls(threaded_fake: FakeConnectSafely
         with pytest.raises(ValueError, match="at most 300"):
             client.send_invitation(stranger["publicIdentifier"], note="x" * 301)
     assert [a.kind for a in fake.actions] == ["message", "invitation"]
+
+
+def test_the_blocking_client_never_sends_an_action_twice_either(
+    threaded_fake: FakeConnectSafely,
+) -> None:
+    fake = threaded_fake
+    friend, stranger = person(fake, "1st"), person(fake, "2nd")
+    fake.inject_action_fault(Fault(status=502), kind="message")
+    fake.inject_action_fault(Fault(kind="reset"), kind="invitation")
+    with ConnectSafely(api_key=fake.api_key, base_url=fake.url, rate_limits=None,
+                       retry=RetryPolicy(initial_delay=0)) as client:
+        with pytest.raises(ActionOutcomeUnknownError):
+            client.send_message(friend["publicIdentifier"], "Hi")
+        assert client.send_invitation(stranger["publicIdentifier"]).confirmed_by_relationship
+    assert [a.kind for a in fake.actions] == ["message", "invitation"]
+    assert [r.path for r in fake.requests].count("/linkedin/message") == 1
