@@ -41,7 +41,9 @@ def encode_json(body: object) -> bytes:
 
 def json_response(reply: Reply, headers: Mapping[str, str]) -> web.Response:
     """A complete JSON response for *reply*, with *headers* added."""
-    return web.json_response(reply.body, status=reply.status, headers=headers, dumps=dumps)
+    return web.json_response(
+        reply.body, status=reply.status, headers={**headers, **reply.headers}, dumps=dumps
+    )
 
 
 async def deliver_fault(
@@ -55,7 +57,7 @@ async def deliver_fault(
         normal: the answer the request would get without a fault.
         headers: headers every answer carries (request id, rate limits).
     """
-    headers = {**headers, **fault.headers}
+    headers = {**headers, **normal.headers, **fault.headers}
     if fault.kind == "close_idle":
         return await _close_when_idle(request, fault, normal, headers)
     if fault.kind == "drip":
