@@ -333,6 +333,10 @@ class ThreadedStore:
             raise StoreError(msg)
         return self._conn
 
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(connection, *args)`` on the store's thread (the ledger's operations)."""
+        return await self._run(fn, self._connection(), *args)
+
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         if self._executor is None:
             msg = "the store is not open: open it first ('async with store')"
