@@ -53,7 +53,8 @@ async def test_a_preview_sends_nothing_and_acknowledges_nothing(
     assert first
     assert all(i.action == "message" for i in first)
     assert all(i.action == "invitation" for i in report.items if i not in first)
-    assert first[0].text == f"Hi {first[0].visitor.visitor.name.split()[0]}, thanks for stopping by!"  # type: ignore[union-attr]
+    name = first[0].visitor.visitor.name or ""
+    assert first[0].text == f"Hi {name.split()[0]}, thanks for stopping by!"
     assert len(await store.pending_events(limit=1000)) == len(named(fake))
 
 
@@ -127,7 +128,7 @@ async def test_an_action_a_killed_run_left_unsettled_is_resolved_first(
     contact = next(e for e in events if e.visitor.visitor.connection_degree == "1st")
     # A run claimed both and died before either request went out.
     for event, kind in ((invitee, "invitation"), (contact, "message")):
-        await store._call(ledger.claim, ACCOUNT, event.visitor.key, kind,  # noqa: SLF001
+        await store._call(ledger.claim, ACCOUNT, event.visitor.key, kind,
                           event.visitor.visitor.entity_urn, "hi", event.id, MONDAY, 100)
     report = await client.follow_up(store, PLAN, account_id=ACCOUNT, send=True,
                                     clock=lambda: MONDAY)
@@ -142,13 +143,13 @@ async def test_two_runs_on_one_account_take_turns(
     client: AsyncConnectSafely, fake: FakeConnectSafely, store: Store
 ) -> None:
     await client.sync_visitors(store, account_id=ACCOUNT, clock=lambda: MONDAY)
-    await store._lock("followup", ACCOUNT)  # noqa: SLF001 - a run in progress elsewhere
+    await store._lock("followup", ACCOUNT)  # a run in progress elsewhere
     try:
         async with twin(store, lock_timeout=0.2) as other:
             with pytest.raises(StoreLockedError):
                 await client.follow_up(other, PLAN, account_id=ACCOUNT, send=True)
     finally:
-        await store._unlock("followup", ACCOUNT)  # noqa: SLF001
+        await store._unlock("followup", ACCOUNT)
     assert fake.actions == []
 
 
