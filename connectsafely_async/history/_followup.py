@@ -4,7 +4,9 @@ For each pending visitor event (new or returning) of one account, a decision: a 
 message to a 1st-degree connection, an invitation with a note to anyone else (anonymous
 visitors have no events). Nothing is sent unless asked (``send=True``: otherwise a preview).
 Each action is claimed in the ledger before its request and settled after it, with its event
-acknowledged in the same transaction (``_ledger``), so whatever crashes when:
+marked followed up in the same transaction (``_ledger``; the follow-up's own mark, so that
+``watch`` acknowledging an event does not hide it from the follow-up), so whatever crashes
+when:
 
 - a person is never messaged or invited twice by the ledger;
 - an action a killed run left unsettled is resolved first: an invitation through the
@@ -247,7 +249,7 @@ async def follow_up(
     await store._lock("followup", account_id)
     try:
         resolved = await _resolve_interrupted(client, store, account_id) if send else ()
-        events = await store.pending_events(account_id=account_id, limit=100_000)
+        events = await store._call(ledger.unfollowed, account_id, 100_000)
         items = await _act(client, store, plan, account_id, events, send=send, now=now)
     finally:
         await store._unlock("followup", account_id)
@@ -260,8 +262,7 @@ async def _resolve_interrupted(
 ) -> list[FollowUpItem]:
     """Settle what a killed run claimed and never settled, before anything new is sent."""
     items = []
-    events = {e.id: e for e in await store.pending_events(account_id=account_id,
-                                                            limit=100_000)}
+    events = {e.id: e for e in await store._call(ledger.unfollowed, account_id, 100_000)}
     for action_id, _key, kind, recipient, event_id in await store._call(
             ledger.interrupted, account_id):
         event = events.get(event_id)

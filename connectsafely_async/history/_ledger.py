@@ -1,12 +1,14 @@
 """The action ledger, on the store's thread: one row per person an account acted on.
 
 A row is written, in a transaction of its own, *before* the request goes out (``claim``:
-state ``pending``), and settled after it in the transaction that also acknowledges the
-visitor's event (``settle``). So whatever crashes when, the ledger knows every person it
-may have contacted: a ``pending`` row left by a killed run is resolved (checked, or
-reported unknown) before anything else is sent (``interrupted``), and a person with a row is
-never contacted again. The budget is the same rows counted in their window, so every process
-and run sharing the store shares one budget, and a claim over it is refused atomically.
+state ``pending``), and settled after it in the transaction that also marks the visitor's
+event followed up (``settle``: the ledger's own acknowledgement, ``events.followed``, apart
+from ``events.acked``, so ``watch`` and the follow-up each see every event). So whatever
+crashes when, the ledger knows every person it may have contacted: a ``pending`` row left
+by a killed run is resolved (checked, or reported unknown) before anything else is sent
+(``interrupted``), and a person with a row is never contacted again. The budget is the same
+rows counted in their window, so every process and run sharing the store shares one budget,
+and a claim over it is refused atomically.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from collections.abc import Sequence
 from typing import Any, Final, Literal
 
 from ._connection import Connection
+from ._models import VisitorEvent
+from ._queries import read_events
 
 __all__ = [
     "ActionKind",
@@ -26,6 +30,7 @@ __all__ = [
     "interrupted",
     "release",
     "settle",
+    "unfollowed",
     "used",
     "window_start",
 ]
@@ -108,7 +113,7 @@ def settle(
         conn.execute("UPDATE actions SET state = ?, detail = ?, settled = ? WHERE id = ?",
                      (state, detail, time.time(), action_id))
         if event_id is not None:
-            conn.execute("UPDATE events SET acked = ? WHERE id = ? AND acked IS NULL",
+            conn.execute("UPDATE events SET followed = ? WHERE id = ? AND followed IS NULL",
                          (time.time(), event_id))
     except BaseException:
         conn.execute("ROLLBACK")
@@ -149,11 +154,17 @@ def interrupted(conn: Connection, account_id: str) -> Sequence[tuple[Any, ...]]:
         "AND state = 'pending' ORDER BY id", (account_id,)).fetchall()
 
 
+def unfollowed(conn: Connection, account_id: str, limit: int) -> list[VisitorEvent]:
+    """The account's events the follow-up has not settled, oldest first: its own mark on
+    each event (``followed``), whatever other consumers (``watch``) acknowledged."""
+    return read_events(conn, account_id, 0, limit, "followed")
+
+
 def ack_event(conn: Connection, event_id: int) -> None:
-    """Acknowledge one event (a person the ledger has nothing more to do for)."""
+    """Mark one event followed up (a person the ledger has nothing more to do for)."""
     _begin(conn)
     try:
-        conn.execute("UPDATE events SET acked = ? WHERE id = ? AND acked IS NULL",
+        conn.execute("UPDATE events SET followed = ? WHERE id = ? AND followed IS NULL",
                      (time.time(), event_id))
     except BaseException:
         conn.execute("ROLLBACK")
