@@ -98,7 +98,7 @@ def _at_bound(item: bytes, last: bytes = b"") -> Callable[[int], bytes]:
     """
     import connectsafely_async._json as decoding
 
-    bound: int = getattr(decoding, "MAX_VALUES", 400_000)
+    bound: int = getattr(decoding, "MAX_VALUES", 300_000)
     per_item = 2 if item[:1] in (b"{", b"[") else 1
     per_item += item.count(b":") + item.count(b",")
 

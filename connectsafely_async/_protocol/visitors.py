@@ -108,6 +108,9 @@ def parse_visitors_page(response: HttpResponse) -> VisitorsPage:
     if page is not None:
         return page
     data = decode_json_object(response)
+    page = _built_page(data, response)
+    if page is not None:
+        return page  # e.g. a lone surrogate: orjson refuses it, json reads it
     visitors = data.get("visitors")
     if type(visitors) is list:
         # The receive time travels with each visitor so it can estimate when the view happened.
@@ -146,6 +149,11 @@ def _parse_visitors_page_fast(response: HttpResponse) -> VisitorsPage | None:
         return None  # the detailed path says what is wrong
     if type(data) is not dict or data.get("success") is False:
         return None
+    return _built_page(data, response)
+
+
+def _built_page(data: dict[str, Any], response: HttpResponse) -> VisitorsPage | None:
+    """The page the builders make of decoded ``data``, or ``None`` if one of them refuses."""
     visitors = structure_visitors(data.get("visitors"), response.received_at)
     if visitors is None or _build_head is None:
         return None
