@@ -56,10 +56,10 @@ def _string_of(unit: bytes, cap: int, *, prefix: bytes = b"") -> bytes:
     return _one_visitor(b'"name":"' + prefix + unit * (room // len(unit)) + b'"')
 
 
-def _short_keys(cap: int) -> bytes:
+def _short_keys(cap: int, *, most: int | None = None) -> bytes:
     # Distinct keys: a decoder cannot share one string object between them.
     room, parts, size, index = cap - 64, [], 0, 0
-    while size < room:
+    while size < room and (most is None or index < most):
         part = b'"%x":0' % index
         parts.append(part)
         size += len(part) + 1
@@ -93,17 +93,18 @@ def _real_visitors(cap: int) -> bytes:
 def _at_bound(item: bytes, last: bytes = b"") -> Callable[[int], bytes]:
     """As many ``item`` as the bound on values lets through (then ``last``), whatever the cap.
 
-    Each item costs two of the bound's values (its ``,`` and its ``{`` or ``[``), one for
-    a scalar; the old code has no bound, and gets the same body.
+    Each item costs its ``,``, ``:`` and brackets (weighted as the bound weighs them); the
+    old code has no bound, and gets the same body.
     """
     import connectsafely_async._json as decoding
 
-    bound: int = getattr(decoding, "MAX_VALUES", 300_000)
-    per_item = 2 if item[:1] in (b"{", b"[") else 1
-    per_item += item.count(b":") + item.count(b",")
+    bound: int = getattr(decoding, "MAX_VALUES", 1_000_000)
+    weight: int = getattr(decoding, "CONTAINER_WEIGHT", 8)
+    per_item = 1 + item.count(b":") + item.count(b",")
+    per_item += weight * (item.count(b"{") + item.count(b"["))
 
     def build(cap: int) -> bytes:
-        items = [item] * ((bound - 8) // per_item - 1)
+        items = [item] * ((bound - 40) // per_item - 1)
         if last:
             items.append(last)
         body = _HEAD + b",".join(items) + _TAIL
@@ -125,6 +126,8 @@ CASES: Final[dict[str, Callable[[int], bytes]]] = {
     "nested 64": _nested,
     "escapes \\u00e9": lambda cap: _string_of(b"\\u00e9", cap),
     "escapes \\n": lambda cap: _string_of(b"\\n", cap),
+    # ASCII spelled as escapes: what the key's scrub must look through.
+    "escapes \\u0073": lambda cap: _string_of(b"\\u0073", cap),
     "surrogate pairs": lambda cap: _string_of(b"\\ud83d\\ude00", cap),
     "10 MB name": lambda cap: _string_of(b"x", min(cap, 10_000_000 + 100)),
     "cap-size name, wide": lambda cap: _string_of(b"x", cap, prefix="😀".encode()),
@@ -135,6 +138,9 @@ CASES: Final[dict[str, Callable[[int], bytes]]] = {
     "bound: []": _at_bound(b"[]"),
     'bound: {"a":0}': _at_bound(b'{"a":0}'),
     "bound: {} then 0": _at_bound(b"{}", b"0"),
+    "bound: 1.5": _at_bound(b"1.5"),
+    'bound: "ab"': _at_bound(b'"ab"'),
+    "bound: short keys": lambda cap: _short_keys(cap, most=(1_000_000 - 40) // 2),
     "bound: {} then \\ud800": _at_bound(b"{}", b'{"name":"\\ud800"}'),
 }
 

@@ -154,7 +154,7 @@ def configure_converter(converter: cattrs.Converter) -> None:
 
 
 #: The problems an array reports at most. cattrs' own hook keeps one exception (with its
-#: traceback) per bad item: for a page of 400,000 of them, gigabytes and seconds, to show
+#: traceback) per bad item: for a page of 300,000 of them, gigabytes and seconds, to show
 #: the first three.
 MAX_REPORTED_PROBLEMS: Final = 10
 

@@ -20,6 +20,7 @@ import json
 from typing import Any, Final
 
 __all__ = [
+    "CONTAINER_WEIGHT",
     "MAX_DEPTH",
     "MAX_INT_DIGITS",
     "MAX_VALUES",
@@ -37,16 +38,20 @@ MAX_INT_DIGITS: Final = 4300
 #: path) is five levels; errors keep the decoded body, and a body deeper than this would
 #: make their repr, pickle or logging run out of stack.
 MAX_DEPTH: Final = 64
-#: The most values (keys included) an answer may hold, counted as ``check_values`` does. A
-#: real visitor is about 16 (eight fields, their keys, the object), so this is some 18,000
-#: visitors, far more than a page of the service holds; the worst page within it (every
-#: item decoded, built, then refused, then decoded again to say why) takes about 70 MB and
-#: half a second (``python -m benchmarks.hostile_page``).
-MAX_VALUES: Final = 300_000
+#: The most values (keys included) an answer may hold, as ``check_values`` counts them: an
+#: array or an object counts as ``CONTAINER_WEIGHT`` values, since building one (a dict, then
+#: a visitor) costs that many numbers or strings. A real visitor is then about 23 (eight
+#: fields, their keys, the object), so some 40,000 of them pass, a page of 16 MB; the worst
+#: page within the bound (every item decoded, built, refused, then decoded again to say why)
+#: takes about 70 MB and half a second (``python -m benchmarks.hostile_page``).
+MAX_VALUES: Final = 1_000_000
+#: What one array or object counts for in ``MAX_VALUES``.
+CONTAINER_WEIGHT: Final = 8
 
-# What separates or opens values outside strings: each value but the first one of a
-# container follows a "," or a ":", and the first one follows its container's "[" or "{".
-_STRUCTURAL: Final = b",:[{"
+# Outside strings, each value or key but the first one of a container follows a "," or a
+# ":", and the first one follows its container's "[" or "{".
+_SEPARATORS: Final = b",:"
+_OPENERS: Final = (b"[", b"{")
 
 
 class UndecodableJSON(ValueError):  # noqa: N818 (a reason, not an error class of the SDK)
@@ -117,12 +122,13 @@ def loads(body: bytes | str) -> Any:
 def check_values(body: bytes | str) -> None:
     """Refuse a body that may hold more than ``MAX_VALUES`` values, before it is decoded.
 
-    The count is an upper bound for valid JSON: one, plus each ``,``, ``:``, ``[`` and ``{``
-    outside strings (every value or key but the first is preceded by one of them, so
-    the true number of values and keys is at most twice that). Each step is taken only
-    when the ones before cannot decide, and each is a pass or two of C over the bytes:
+    The count is an upper bound for valid JSON: one, plus each ``,`` and ``:`` outside
+    strings, plus ``CONTAINER_WEIGHT`` for each ``[`` and ``{`` outside strings (every value
+    or key but the first of its container follows a ``,`` or a ``:``, and the first follows
+    its container's bracket). Each step is taken only when the ones before cannot decide,
+    and each is a pass or two of C over the bytes:
 
-    1. A body shorter than the bound cannot exceed it (a value takes at least a byte).
+    1. A body too short to reach the bound cannot exceed it.
     2. Those characters counted anywhere, strings included, over-count: within the bound,
        the body is.
     3. Otherwise the strings decide. Their escapes are deleted (``\\\\`` pairs first, then
@@ -139,25 +145,26 @@ def check_values(body: bytes | str) -> None:
             same answer would come again).
     """
     raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
-    if len(raw) < MAX_VALUES:
+    if len(raw) * CONTAINER_WEIGHT < MAX_VALUES:
         return
-    count = 1 + _structural(raw)
+    count = 1 + _weight(raw)
     if count <= MAX_VALUES:
         return
     if b"\\" in raw:
         raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
-    quotes = raw.count(b'"')
-    if quotes // 2 <= MAX_VALUES:
-        inside = sum(_structural(content) for content in raw.split(b'"')[1::2])
+    if raw.count(b'"') // 2 <= MAX_VALUES:
+        inside = _weight(b"".join(raw.split(b'"')[1::2]))
         if count - inside <= MAX_VALUES:
             return
-    msg = f"holds more than {MAX_VALUES} values"
+    msg = (f"holds more than {MAX_VALUES} values "
+           f"(an array or object counting as {CONTAINER_WEIGHT})")
     raise UndecodableJSON(msg, malformed=False)
 
 
-def _structural(raw: bytes) -> int:
-    """How many ``,``, ``:``, ``[`` and ``{`` ``raw`` holds (one C pass, one copy)."""
-    return len(raw) - len(raw.translate(None, _STRUCTURAL))
+def _weight(raw: bytes) -> int:
+    """What the separators and brackets in ``raw`` count for, wherever they are."""
+    separators = len(raw) - len(raw.translate(None, _SEPARATORS))
+    return separators + CONTAINER_WEIGHT * sum(raw.count(opener) for opener in _OPENERS)
 
 
 def nesting_depth(value: Any) -> int:
@@ -179,5 +186,12 @@ def nesting_depth(value: Any) -> int:
             deepest = depth
             if deepest > MAX_DEPTH:
                 return deepest
-        stack.extend((child, depth + 1) for child in children if type(child) in (dict, list))
+        nested = [child for child in children if type(child) is dict or type(child) is list]
+        if nested and depth + 1 > deepest:
+            deepest = depth + 1
+            if deepest > MAX_DEPTH:
+                return deepest
+        # An empty array or object is as deep as it gets: counted above, never stacked (a
+        # page of a hundred thousand {} visitors would otherwise be walked one by one).
+        stack.extend([(child, depth + 1) for child in nested if child])
     return deepest

@@ -19,7 +19,12 @@ from hypothesis import strategies as st
 
 from connectsafely_async import AsyncConnectSafely, ResponseValidationError, _json
 from connectsafely_async._converters import MAX_REPORTED_PROBLEMS
-from connectsafely_async._json import MAX_VALUES, UndecodableJSON, check_values
+from connectsafely_async._json import (
+    CONTAINER_WEIGHT,
+    MAX_VALUES,
+    UndecodableJSON,
+    check_values,
+)
 from connectsafely_async._protocol import HttpResponse, parse_accounts, parse_visitors_page
 from connectsafely_async.testing import make_visitors
 
@@ -39,15 +44,16 @@ def answer(body: bytes, status: int = 200) -> HttpResponse:
 
 
 def structural(value: Any) -> int:
-    """What check_values counts, from the decoded value: 1 + each , : [ { outside strings."""
+    """What check_values counts, from the decoded value: 1 + each , and : outside strings,
+    + CONTAINER_WEIGHT for each array or object."""
     count, stack = 1, [value]
     while stack:
         item = stack.pop()
         if isinstance(item, list):
-            count += 1 + max(len(item) - 1, 0)
+            count += CONTAINER_WEIGHT + max(len(item) - 1, 0)
             stack.extend(item)
         elif isinstance(item, dict):
-            count += 1 + max(len(item) - 1, 0) + len(item)
+            count += CONTAINER_WEIGHT + max(len(item) - 1, 0) + len(item)
             stack.extend(item.values())
     return count
 
@@ -56,11 +62,12 @@ def structural(value: Any) -> int:
 
 
 def test_a_page_of_empty_visitors_over_the_bound_is_refused_before_decoding() -> None:
-    body = page_of([b"{}"] * MAX_VALUES)  # 1.2 MB, well under any cap
+    body = page_of([b"{}"] * (MAX_VALUES // CONTAINER_WEIGHT))  # 375 KB, under any cap
     with pytest.raises(ResponseValidationError) as caught:
         parse_visitors_page(answer(body))
-    assert f"holds more than {MAX_VALUES} values" in str(caught.value)
-    assert list(caught.value.errors) == [f"it holds more than {MAX_VALUES} values @ $"]
+    reason = f"holds more than {MAX_VALUES} values (an array or object counting as 8)"
+    assert reason in str(caught.value)
+    assert list(caught.value.errors) == [f"it {reason} @ $"]
 
 
 @pytest.mark.parametrize("item", [b"[]", b"0", b"1.5", b'""', b"null", b'{"a":0}'])
@@ -96,11 +103,11 @@ async def test_the_refusal_over_loopback_is_not_retried() -> None:
 # -- what legitimately gets near it ---------------------------------------------------------------
 
 
-def test_a_fetch_all_page_of_fifteen_thousand_real_visitors_passes() -> None:
-    records = make_visitors(15_000)
+def test_a_fetch_all_page_of_thirty_thousand_real_visitors_passes() -> None:
+    records = make_visitors(30_000)
     body = json.dumps({"success": True, "hasMore": False, "visitors": records}).encode()
     page = parse_visitors_page(answer(body))
-    assert len(page.visitors) == 15_000
+    assert len(page.visitors) == 30_000
     assert [v.entity_urn for v in page.visitors] == [r.get("entityUrn") for r in records]
 
 
@@ -167,3 +174,17 @@ def test_the_count_is_exactly_the_structure_outside_strings(
         else:
             with pytest.raises(UndecodableJSON, match=f"more than {bound} values"):
                 check_values(body)
+
+
+def depth(value: Any) -> int:
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return 1 + max((depth(child) for child in value), default=0)
+    return 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(document=documents)
+def test_the_nesting_depth_skips_empty_containers_and_still_counts_them(document: Any) -> None:
+    assert _json.nesting_depth(document) == depth(document)
