@@ -42,8 +42,8 @@ MAX_DEPTH: Final = 64
 #: array or an object counts as ``CONTAINER_WEIGHT`` values, since building one (a dict, then
 #: a visitor) costs that many numbers or strings. A real visitor is then about 23 (eight
 #: fields, their keys, the object), so some 40,000 of them pass, a page of 16 MB; the worst
-#: page within the bound (every item decoded, built, refused, then decoded again to say why)
-#: takes about 70 MB and half a second (``python -m benchmarks.hostile_page``).
+#: pages within the bound (every item decoded, built, refused, then decoded again to say why)
+#: take under 100 MB and half a second (``python -m benchmarks.hostile_page``).
 MAX_VALUES: Final = 1_000_000
 #: What one array or object counts for in ``MAX_VALUES``.
 CONTAINER_WEIGHT: Final = 8
