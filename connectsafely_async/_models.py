@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from ._checkpoint import Checkpoint
-from ._relative_time import parse_relative_age
+from ._relative_time import instant_before, parse_relative_age
 
 __all__ = [
     "AppliedFilters",
@@ -84,11 +84,15 @@ class Visitor:
 
     @property
     def estimated_viewed_at(self) -> datetime | None:
-        """``fetched_at - viewed_ago``: as precise as the service's rounded text allows."""
+        """``fetched_at - viewed_ago``: as precise as the service's rounded text allows.
+
+        An age older than a ``datetime`` can reach ("Viewed 999999y ago") gives year 1
+        (``instant_before`` clamps it), never an ``OverflowError``.
+        """
         age = self.viewed_ago
         if age is None or self.fetched_at is None:
             return None
-        return self.fetched_at - age
+        return instant_before(self.fetched_at, age)
 
 
 @attrs.frozen
