@@ -62,7 +62,7 @@ def test_an_age_past_year_one_is_clamped_there() -> None:
     two_thousand_years, ancient, now = visitors(ODD)
     assert two_thousand_years.estimated_viewed_at == EARLIEST
     assert ancient.estimated_viewed_at == EARLIEST
-    assert now.estimated_viewed_at == NOW
+    assert now.estimated_viewed_at == NOW - timedelta(seconds=30)  # the middle of its minute
     assert ancient.to_dict()["estimated_viewed_at"] == "0001-01-02T00:00:00+00:00"
     assert ancient.to_dict()["viewed_ago_seconds"] == 999_999 * 365 * 86_400
     every_consumer(visitors(ODD))
@@ -84,7 +84,7 @@ def test_pandas_has_no_room_for_year_one_so_it_is_nat_there() -> None:
     estimates = frame["estimated_viewed_at"].tolist()
     assert pandas.isna(estimates[0])
     assert pandas.isna(estimates[1])
-    assert estimates[2] == pandas.Timestamp(NOW)
+    assert estimates[2] == pandas.Timestamp(NOW - timedelta(seconds=30))  # mid-minute
     assert frame["viewed_ago_seconds"].tolist() == [2100 * 365 * 86_400, 999_999 * 365 * 86_400, 0]
 
 
