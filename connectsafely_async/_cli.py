@@ -66,6 +66,7 @@ from ._cli_followup import add_parser as add_follow_up_parser
 from ._cli_followup import follow_up
 from ._cli_history import COMMANDS as HISTORY_COMMANDS
 from ._cli_history import add_parsers as add_history_parsers
+from ._cli_notices import notices
 from ._cli_output import (
     DeferredWriter,
     Stats,
@@ -103,8 +104,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = {"check": _check, "visitors": _visitors, "follow-up": follow_up,
                **HISTORY_COMMANDS}[args.command]
+    # visitors has its own progress line (retries, waits); the others say what slows them.
+    speak = args.command != "visitors" and not getattr(args, "quiet", False) \
+        and sys.stderr.isatty()
+
+    async def run() -> int:
+        async with notices(enabled=speak):
+            return await command(args)
+
     try:
-        return asyncio.run(command(args))
+        return asyncio.run(run())
     except KeyboardInterrupt:
         # What was written is already flushed and complete (the writers' finally blocks).
         print("connectsafely: interrupted", file=sys.stderr)

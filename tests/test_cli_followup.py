@@ -63,3 +63,30 @@ def test_bad_templates_are_usage_errors_before_anything(
     code, _, err = run(capsys, "follow-up", "--demo", "--db", db, "--note", "x" * 301)
     assert code == 2
     assert "300" in err
+
+
+async def test_a_slow_or_retrying_service_is_announced_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+    import io
+
+    from connectsafely_async import AsyncConnectSafely, RetryPolicy, _cli_notices
+    from connectsafely_async.testing import FakeConnectSafely, Fault
+
+    monkeypatch.setattr(_cli_notices, "QUIET_SECONDS", 0.3)
+    err = io.StringIO()
+    async with FakeConnectSafely() as fake, AsyncConnectSafely(
+        api_key=fake.api_key, base_url=fake.url, rate_limits=None, timeout=0.5,
+        retry=RetryPolicy(initial_delay=0),
+    ) as client, _cli_notices.notices(enabled=True, err=err):
+        fake.inject(Fault(delay=1.0))  # accepts, never answers in time
+        await client.get_visitors(max_visitors=5)
+        await asyncio.sleep(0.6)
+    said = err.getvalue()
+    assert "connectsafely: retrying after APITimeoutError (retry 1 of 2" in said
+    assert "still waiting for the service" in said
+    quiet = io.StringIO()
+    async with _cli_notices.notices(enabled=False, err=quiet):
+        await asyncio.sleep(0.5)
+    assert quiet.getvalue() == ""
