@@ -172,3 +172,37 @@ async def test_bad_input_is_refused_before_any_request(
     with pytest.raises(NotFoundError):
         await client.follow_up(store, PLAN, account_id="b" * 24, send=True)
     assert fake.actions == []
+
+
+async def test_a_lossy_service_on_one_action_in_ten_causes_no_double_send(
+    store: Store, tmp_path: Path
+) -> None:
+    import random
+
+    from connectsafely_async.testing import make_visitors
+
+    rng = random.Random(7)
+    async with FakeConnectSafely(accounts={ACCOUNT: 0}) as fake, AsyncConnectSafely(
+        api_key=fake.api_key, base_url=fake.url, rate_limits=None, timeout=0.5,
+    ) as client:
+        fake.set_visitors(ACCOUNT, make_visitors(120, account_id=ACCOUNT))
+        await client.sync_visitors(store, account_id=ACCOUNT, time_range="ALL_TIME",
+                                   clock=lambda: MONDAY)
+        people = len(await store._call(ledger.unfollowed, ACCOUNT, 1000))
+        faults = 0
+        for _ in range(people):  # each action: a 1-in-10 chance its answer is lost
+            if rng.random() < 0.1:
+                fake.inject_action_fault(rng.choice(
+                    [Fault(kind="reset"), Fault(status=502), Fault(delay=1.0)]))
+                faults += 1
+            else:
+                fake.inject_action_fault(Fault(), performed=True)  # a normal answer
+        report = await client.follow_up(store, PLAN, account_id=ACCOUNT, send=True,
+                                        clock=lambda: MONDAY)
+    assert faults
+    counts = report.counts()
+    once_each(fake)  # nobody twice
+    # Each lost answer: an invitation checked (sent), a message reported unknown.
+    lost_messages = counts.get("unknown", 0)
+    assert counts.get("sent", 0) + lost_messages == len(fake.actions) == people
+    assert lost_messages <= faults

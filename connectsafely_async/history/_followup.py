@@ -322,7 +322,7 @@ async def _act(
             continue
         claimed = await store._call(ledger.claim, account_id, seen.key, kind,
                                     recipient, text, event.id, now(), plan.caps.cap(kind))
-        if claimed == "contacted":
+        if claimed == "contacted":  # another run settled this person meanwhile
             await store._call(ledger.ack_event, event.id)
             items.append(FollowUpItem(visitor=seen, action=None, text=None, outcome="skipped",
                                       reason="contacted before: never twice"))
@@ -400,5 +400,9 @@ async def _send(
     limit = getattr(result, "rate_limit", None)
     stop = None
     if limit is not None and limit.remaining is not None and limit.remaining <= 0:
+        # What the service says is left beats our count: none until its reset, for every
+        # run and process sharing the store.
         stop = f"the service says no {kind} is left for now"
+        if limit.reset_at is not None:
+            await call(ledger.hold, account_id, kind, limit.reset_at.timestamp())
     return FollowUpItem(visitor=seen, action=kind, text=text, outcome="sent"), stop
