@@ -328,8 +328,8 @@ async def _act(
                                       reason="contacted before: never twice"))
             continue
         if isinstance(claimed, str):
-            stopped[kind] = ("the service holds this account's invitations" if claimed == "held"
-                             else f"the {kind} budget is spent for now")
+            stopped[kind] = (f"the service holds this account's {kind}s for now"
+                             if claimed == "held" else f"the {kind} budget is spent for now")
             items.append(FollowUpItem(visitor=seen, action=kind, text=text, outcome="deferred",
                                       reason=stopped[kind]))
             continue
@@ -352,7 +352,7 @@ async def _preview(
     held = await store._call(ledger.held_until, account_id, kind, now)
     if held is not None:
         return FollowUpItem(visitor=seen, action=kind, text=text, outcome="deferred",
-                            reason="the service holds this account's invitations")
+                            reason=f"the service holds this account's {kind}s for now")
     if spent + planned[kind] >= plan.caps.cap(kind):
         return FollowUpItem(visitor=seen, action=kind, text=text, outcome="deferred",
                             reason=f"the {kind} budget is spent for now")
