@@ -13,9 +13,10 @@ and a claim over it is refused atomically.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Final, Literal
 
 from ._connection import Connection
@@ -52,8 +53,16 @@ def window_start(kind: ActionKind, now: float) -> float:
     return math.floor((now - _MONDAY) / _WEEK) * _WEEK + _MONDAY
 
 
-def _begin(conn: Connection) -> None:
+@contextlib.contextmanager
+def _written(conn: Connection) -> Iterator[None]:
+    """One write transaction: committed when the block ends, rolled back if it raises."""
     conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def used(conn: Connection, account_id: str, kind: ActionKind, now: float) -> int:
@@ -79,71 +88,47 @@ def claim(
 ) -> int | str:
     """Record an action as about to be sent; its row id, or why it may not be:
     ``"contacted"`` (this person has a row already), ``"held"`` or ``"budget"``."""
-    _begin(conn)
-    try:
+    with _written(conn):
         if conn.execute("SELECT 1 FROM actions WHERE account_id = ? AND key = ?",
                         (account_id, key)).fetchone() is not None:
-            reason: str | None = "contacted"
-        elif held_until(conn, account_id, kind, now) is not None:
-            reason = "held"
-        elif used(conn, account_id, kind, now) >= cap:
-            reason = "budget"
-        else:
-            reason = None
-            cursor = conn.execute(
-                "INSERT INTO actions (account_id, key, kind, recipient, text, state, event_id, "
-                "decided) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
-                (account_id, key, kind, recipient, text, event_id, now),
-            )
-            assert cursor.lastrowid is not None
-            action_id = cursor.lastrowid
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-    return reason if reason is not None else action_id
+            return "contacted"
+        if held_until(conn, account_id, kind, now) is not None:
+            return "held"
+        if used(conn, account_id, kind, now) >= cap:
+            return "budget"
+        cursor = conn.execute(
+            "INSERT INTO actions (account_id, key, kind, recipient, text, state, event_id, "
+            "decided) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+            (account_id, key, kind, recipient, text, event_id, now),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
 
 
 def settle(
     conn: Connection, action_id: int, state: str, detail: str | None, event_id: int | None,
 ) -> None:
     """Record an action's outcome and acknowledge its event, in one transaction."""
-    _begin(conn)
-    try:
+    with _written(conn):
         conn.execute("UPDATE actions SET state = ?, detail = ?, settled = ? WHERE id = ?",
                      (state, detail, time.time(), action_id))
         if event_id is not None:
-            conn.execute("UPDATE events SET followed = ? WHERE id = ? AND followed IS NULL",
-                         (time.time(), event_id))
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+            _follow(conn, event_id)
 
 
 def release(conn: Connection, action_id: int) -> None:
     """Forget a claimed action that provably never went out (its event stays pending)."""
-    _begin(conn)
-    try:
+    with _written(conn):
         conn.execute("DELETE FROM actions WHERE id = ? AND state = 'pending'", (action_id,))
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 def hold(conn: Connection, account_id: str, kind: ActionKind, until: float) -> None:
     """Remember that the service holds this account's actions of ``kind`` until ``until``."""
-    _begin(conn)
-    try:
+    with _written(conn):
         conn.execute(
             "INSERT INTO action_holds (account_id, kind, hold_until) VALUES (?, ?, ?) "
             "ON CONFLICT (account_id, kind) DO UPDATE SET hold_until = excluded.hold_until",
             (account_id, kind, until))
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 def interrupted(conn: Connection, account_id: str) -> Sequence[tuple[Any, ...]]:
@@ -162,11 +147,10 @@ def unfollowed(conn: Connection, account_id: str, limit: int) -> list[VisitorEve
 
 def ack_event(conn: Connection, event_id: int) -> None:
     """Mark one event followed up (a person the ledger has nothing more to do for)."""
-    _begin(conn)
-    try:
-        conn.execute("UPDATE events SET followed = ? WHERE id = ? AND followed IS NULL",
-                     (time.time(), event_id))
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+    with _written(conn):
+        _follow(conn, event_id)
+
+
+def _follow(conn: Connection, event_id: int) -> None:
+    conn.execute("UPDATE events SET followed = ? WHERE id = ? AND followed IS NULL",
+                 (time.time(), event_id))
