@@ -151,7 +151,7 @@ def boundary_overlap(
     if not previous or not page:
         return 0
     urn = page[0].entity_urn
-    if urn is not None and urn not in (
+    if urn and urn not in (
         {v.entity_urn for v in previous} if previous_urns is None else previous_urns
     ):
         return 0
@@ -545,8 +545,9 @@ class _PageUrns:
         urns: list[str | None] = list(map(_ENTITY_URN, received))
         unique = set(urns)
         unique.discard(None)
+        unique.discard("")  # an empty URN names nobody: two of them are two viewers
         named = cast("set[str]", unique)
-        return cls(named, len(named) == len(urns) - urns.count(None))
+        return cls(named, len(named) == len(urns) - urns.count(None) - urns.count(""))
 
 
 def _fresh(
@@ -561,7 +562,7 @@ def _fresh(
     offsets: list[int] = []
     for index in range(overlap, len(received)):
         urn = received[index].entity_urn
-        if urn is not None and not seen.add(urn):
+        if urn and not seen.add(urn):
             continue
         kept.append(received[index])
         offsets.append(start + index)
@@ -569,7 +570,7 @@ def _fresh(
 
 
 def _urns(visitors: Sequence[Visitor]) -> list[str]:
-    return [v.entity_urn for v in visitors if v.entity_urn is not None]
+    return [v.entity_urn for v in visitors if v.entity_urn]
 
 
 async def _drain(tasks: list[asyncio.Task[VisitorsPage]]) -> None:

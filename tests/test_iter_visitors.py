@@ -249,3 +249,13 @@ async def test_anonymous_visitors_are_typed_and_flagged(client: AsyncConnectSafe
         assert visitor.estimated_viewed_at is not None
         assert visitor.viewed_ago is not None
         assert visitor.estimated_viewed_at < visitor.fetched_at - visitor.viewed_ago
+
+
+async def test_an_empty_urn_names_nobody_so_two_such_viewers_are_two(
+    client: AsyncConnectSafely, fake: FakeConnectSafely
+) -> None:
+    someone = {"name": "LinkedIn Member", "headline": "Someone at a company",
+               "entityUrn": "", "viewedAt": "Viewed 1h ago"}
+    fake.set_visitors(ACCOUNT, [someone, {**someone, "headline": "Someone else"}])
+    visitors = [v async for v in client.iter_visitors(account_id=ACCOUNT)]
+    assert [v.headline for v in visitors] == ["Someone at a company", "Someone else"]
