@@ -35,9 +35,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ._errors import ConfigurationError, RateLimiterFallbackWarning, RateLimitError
 from ._limiter import RateLimiter, RateLimits, throttle_pause
-from ._limiter_redis_config import describe_url
 from ._limiter_redis_script import BUCKET_SCRIPT
 from ._models import RateLimit
+from ._secrets import SecretURL
 
 if TYPE_CHECKING:
     from ._errors import ConnectSafelyError
@@ -98,10 +98,12 @@ class RedisRateLimiter:
     """
 
     def __init__(self, config: RedisRateLimits, *, api_key: Secret) -> None:
-        url = config.resolve_url()
+        # Revealed only in the call into redis-py: no frame of ours holds the URL, and its
+        # password, as a local.
+        url = SecretURL(config.resolve_url(), keep_user=False)
         redis_asyncio, retry, no_backoff, redis_error = _import_redis()
         self._config = config
-        self._where = describe_url(url)
+        self._where = url.described
         limits = config.limits
         self._clock = limits.clock
         self._sleep = limits.sleep
@@ -131,18 +133,23 @@ class RedisRateLimiter:
         # requests shares a few connections instead of failing. The queue is ours, not
         # Redis's: a busy event loop makes it slow, and that is no outage, so a caller may
         # wait in it up to the whole deadline (a dead Redis frees the connections at once).
-        pool = redis_asyncio.BlockingConnectionPool.from_url(
-            url,
-            max_connections=_MAX_CONNECTIONS,
-            timeout=self._deadline,
-            socket_timeout=config.timeout,
-            socket_connect_timeout=config.timeout,
-            # One immediate retry: after a Redis restart the pooled connection is dead and
-            # a fresh one is all it takes; a Redis that is really gone fails fast.
-            retry=retry(no_backoff(), 1),
-            decode_responses=True,
-            health_check_interval=0,
-        )
+        try:
+            pool = redis_asyncio.BlockingConnectionPool.from_url(
+                url.reveal(),
+                max_connections=_MAX_CONNECTIONS,
+                timeout=self._deadline,
+                socket_timeout=config.timeout,
+                socket_connect_timeout=config.timeout,
+                # One immediate retry: after a Redis restart the pooled connection is dead and
+                # a fresh one is all it takes; a Redis that is really gone fails fast.
+                retry=retry(no_backoff(), 1),
+                decode_responses=True,
+                health_check_interval=0,
+            )
+        except ValueError:
+            # redis-py's frames hold the URL: its error must not carry them up.
+            msg = "the Redis URL has a parameter redis-py refuses (check its query)"
+            raise ConfigurationError(msg) from None
         self._redis = redis_asyncio.Redis.from_pool(pool)  # it owns the pool, closes it
         self._script = self._redis.register_script(BUCKET_SCRIPT)
         self._errors: tuple[type[BaseException], ...] = (
@@ -168,8 +175,9 @@ class RedisRateLimiter:
         return self._config.limits
 
     def __repr__(self) -> str:
-        state = "shared" if self.shared else "local fallback"
-        return f"{type(self).__name__}({self._where}, {state})"
+        # getattr: a traceback may render a half-built limiter (a failed __init__).
+        state = "local fallback" if getattr(self, "_degraded", False) else "shared"
+        return f"{type(self).__name__}({getattr(self, '_where', None)}, {state})"
 
     async def acquire(self, account: str | None) -> float:
         """Wait until one request for ``account`` may go; ``None`` counts against the key only.

@@ -14,6 +14,7 @@ import attrs
 
 from ._errors import ConfigurationError
 from ._limiter import RateLimits
+from ._urls import describe_url as _describe
 
 __all__ = ["ENV_RATE_LIMIT_URL", "RedisRateLimits", "describe_url"]
 
@@ -48,14 +49,11 @@ def _check_url_text(url: str) -> None:
 
 
 def describe_url(url: str | None) -> str:
-    """Where a Redis URL points, without its credentials or query."""
+    """Where a Redis URL points, without its credentials (the user name included: Redis
+    URLs often carry a lone password there) or query."""
     if url is None:
         return f"${ENV_RATE_LIMIT_URL}"
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        return f"unix://{parts.path}"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
+    return _describe(url, keep_user=False, unreadable="an unreadable Redis URL")
 
 
 def _positive(_: object, attribute: attrs.Attribute[float], value: object) -> None:
