@@ -161,16 +161,19 @@ class Sender:
         """Scrub ``error``'s texts of the key, in place, and make its message one short line.
 
         In place: a new error raised instead would keep this one as its ``__context__``.
-        The message is shortened only after the scrub, which must see the whole key.
+        Its texts are its ``args`` (what pickle keeps) and its attributes of text (the
+        message, the request id, a validation error's lines); its ``body`` was decoded
+        from an answer already scrubbed. Shortened only after the scrub, which must see
+        the whole key.
         """
         redact = self.redact_text
-        error.message = _one_line(redact(error.message))
-        error.args = tuple(_one_line(redact(a)) if isinstance(a, str) else a for a in error.args)
-        for name, value in vars(error).items():
+        for name, value in list(vars(error).items()):
             if isinstance(value, str):
                 setattr(error, name, redact(value))
             elif isinstance(value, tuple) and all(isinstance(v, str) for v in value):
                 setattr(error, name, tuple(redact(v) for v in value))
+        error.message = _one_line(error.message)
+        error.args = tuple(_one_line(redact(a)) if isinstance(a, str) else a for a in error.args)
 
     def _observe(
         self,

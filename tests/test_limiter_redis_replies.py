@@ -24,6 +24,8 @@ from connectsafely_async import (
 from connectsafely_async._limiter_redis_script import BadReply, read_reply
 from connectsafely_async.testing import FakeConnectSafely
 
+from .loopback import LoopbackServer
+
 pytest.importorskip("redis")
 
 ACCOUNT = "696ce9e780e0483585e4e553"
@@ -70,42 +72,32 @@ async def read_command(reader: asyncio.StreamReader) -> list[bytes]:
     return words
 
 
-class OddRedis:
+class OddRedis(LoopbackServer):
     """Speaks enough RESP for redis-py; answers the limiter's script with ``reply``."""
 
     def __init__(self, reply: bytes) -> None:
         self.reply = reply
         self.scripts = 0
 
-    async def __aenter__(self) -> OddRedis:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.url = f"redis://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/0"
-        return self
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
 
-    async def __aexit__(self, *_exc: object) -> None:
-        self._server.close()
-        await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while command := await read_command(reader):
-                name = command[0].upper()
-                if name in (b"EVALSHA", b"EVAL"):
-                    self.scripts += 1
-                    writer.write(self.reply)
-                elif name == b"SCRIPT":
-                    writer.write(bulk(b"0" * 40))
-                elif name == b"PING":
-                    writer.write(b"+PONG\r\n")
-                elif name in (b"CLIENT", b"SELECT"):
-                    writer.write(b"+OK\r\n")
-                else:  # HELLO included: what a Redis before 6 says
-                    writer.write(b"-ERR unknown command '%s'\r\n" % command[0])
-                await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
-            pass
-        finally:
-            writer.close()
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while command := await read_command(reader):
+            name = command[0].upper()
+            if name in (b"EVALSHA", b"EVAL"):
+                self.scripts += 1
+                writer.write(self.reply)
+            elif name == b"SCRIPT":
+                writer.write(bulk(b"0" * 40))
+            elif name == b"PING":
+                writer.write(b"+PONG\r\n")
+            elif name in (b"CLIENT", b"SELECT"):
+                writer.write(b"+OK\r\n")
+            else:  # HELLO included: what a Redis before 6 says
+                writer.write(b"-ERR unknown command '%s'\r\n" % command[0])
+            await writer.drain()
 
 
 @pytest.fixture

@@ -5,11 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import pickle
-import subprocess
-import sys
 import traceback
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -20,12 +17,13 @@ from connectsafely_async import (
     InsecureTransportWarning,
     RetryPolicy,
 )
+from connectsafely_async._cli import main
 from connectsafely_async.testing import FakeConnectSafely, Fault
 
 from .conftest import FakeSleep
+from .loopback import LoopbackServer
 
 CANARY = "cs_live_CANARY_7f3a9b2c1d"
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def chain(error: BaseException) -> Iterator[BaseException]:
@@ -144,35 +142,24 @@ BROKEN_REPLIES = {
 }
 
 
-class EchoingServer:
+class EchoingServer(LoopbackServer):
     """Answers each request with a broken reply that quotes the request's own key."""
 
     def __init__(self, reply: bytes) -> None:
         self._reply = reply
         self.keys: list[bytes] = []
-        self.url = ""
 
-    async def __aenter__(self) -> EchoingServer:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
-        return self
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
-    async def __aexit__(self, *_exc: object) -> None:
-        self._server.close()
-        await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            key = next(line.split(b" ", 2)[2] for line in head.split(b"\r\n")
-                       if line.lower().startswith(b"authorization: bearer "))
-            self.keys.append(key)
-            writer.write(self._reply % key)
-            await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        key = next(line.split(b" ", 2)[2] for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"authorization: bearer "))
+        self.keys.append(key)
+        writer.write(self._reply % key)
+        await writer.drain()
 
 
 def spellings(key: str) -> list[str]:
@@ -222,17 +209,16 @@ async def test_the_sender_scrubs_any_text_of_every_spelling_of_the_key() -> None
 
 
 @pytest.mark.parametrize("key", ECHO_KEYS, ids=["plain", "escaped"])
-async def test_the_cli_never_prints_a_key_echoed_into_a_broken_reply(key: str) -> None:
+async def test_the_cli_never_prints_a_key_echoed_into_a_broken_reply(
+    key: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     async with EchoingServer(BROKEN_REPLIES["status-line"]) as server:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "connectsafely_async", "visitors",
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
-            env={"PATH": "/usr/bin:/bin", "CONNECTSAFELY_API_KEY": key,
-                 "CONNECTSAFELY_BASE_URL": server.url},
-        )
-        out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+        monkeypatch.setenv("CONNECTSAFELY_API_KEY", key)
+        monkeypatch.setenv("CONNECTSAFELY_BASE_URL", server.url)
+        code = await asyncio.to_thread(main, ["visitors"])  # its own event loop
         assert server.keys  # it was asked, and echoed the key
-    assert process.returncode not in (0, 1)
-    assert b"[REDACTED]" in err
+    out, err = capsys.readouterr()
+    assert code not in (0, 1)
+    assert "[REDACTED]" in err
     for spelling in spellings(key):
-        assert spelling.encode() not in out + err
+        assert spelling not in out + err
