@@ -14,6 +14,7 @@ import attrs
 
 from ._errors import ConfigurationError
 from ._limiter import RateLimits
+from ._urls import at_in_path
 from ._urls import describe_url as _describe
 
 __all__ = ["ENV_RATE_LIMIT_URL", "RedisRateLimits", "describe_url"]
@@ -42,6 +43,10 @@ def _check_url_text(url: str) -> None:
     except ValueError:
         msg = "the Redis URL is not a valid URL (check the host and port)"
         raise ConfigurationError(msg) from None
+    if at_in_path(url):
+        msg = (f"the Redis URL for {describe_url(url)} has an '@' after its host: "
+               "percent-encode a '/' in the password as %2F")
+        raise ConfigurationError(msg)
     if parts.scheme not in _SCHEMES or (parts.scheme != "unix" and not parts.hostname):
         scheme = parts.scheme if parts.scheme.isalnum() else "?"
         msg = f"the Redis URL must be redis://, rediss:// or unix:// (got scheme {scheme!r})"

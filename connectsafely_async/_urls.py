@@ -15,14 +15,18 @@ path. Drivers differ too. So the description trusts no parser:
   query or the fragment.
 
 It never raises: what it cannot read is described by ``unreadable``.
+
+``at_in_path`` finds the URLs drivers misread that way, so that they can be refused before a
+driver connects to the wrong host and sends it the rest of the password as the path.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Final
+from urllib.parse import urlsplit
 
-__all__ = ["describe_url"]
+__all__ = ["at_in_path", "describe_url"]
 
 _SCHEME: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,31}")
 # A user name, unencoded: RFC 3986's unreserved and sub-delims characters, percent escapes.
@@ -62,3 +66,15 @@ def describe_url(url: str, *, keep_user: bool = True, unreadable: str = "an unre
     shown_user = f"{user}@" if _USER.fullmatch(user) else ""
     shown_port = f":{port}" if port else ""
     return f"{scheme.lower()}://{shown_user}{host}{shown_port}{path}"
+
+
+def at_in_path(url: str) -> bool:
+    """Whether an ``@`` stands in what ``urlsplit`` (and so a driver) reads as the path.
+
+    That is a password holding an unencoded ``/`` (``app:2024/Secret@host``), or an ``@``
+    in a path, which no store or limiter URL needs unencoded (``%40``).
+    """
+    try:
+        return "@" in urlsplit(url).path
+    except ValueError:
+        return False

@@ -25,7 +25,7 @@ from connectsafely_async._urls import describe_url
 from connectsafely_async.history import PostgresStore, StoreError
 from connectsafely_async.testing import FakeConnectSafely
 
-from .servers import PostgresServer, free_port
+from .servers import free_port
 
 SCHEMES = ["postgresql", "postgres", "redis", "rediss", "https"]
 USERS = st.text("abcdefghijklmnopqrstuvwxyz_0123456789.", max_size=8)
@@ -78,8 +78,9 @@ def test_what_a_description_keeps(url: str, described: str) -> None:
 
 # -- where URLs are described ---------------------------------------------------------------
 
-# The password's "/" makes urlsplit read "127.0.0.1:<port>" as the host and port (a closed
-# port: refused at once) and the rest of the password as the path.
+# The password's "/" makes urlsplit (and so the drivers) read "127.0.0.1:<port>" as the host
+# and port (a closed port: refused at once) and the rest of the password as the path; its
+# "?" makes them read the rest as the query.
 PASSWORD_TAIL = "S3cretTail-pw"
 
 
@@ -87,23 +88,37 @@ def slash_url(scheme: str, port: int, path: str) -> str:
     return f"{scheme}://127.0.0.1:{port}/{PASSWORD_TAIL}@db.example{path}"
 
 
-async def test_a_slash_in_a_postgres_password_is_never_shown() -> None:
-    store = PostgresStore(slash_url("postgresql", free_port(), "/app"), connect_timeout=2)
+def query_url(scheme: str, port: int, path: str) -> str:
+    return f"{scheme}://127.0.0.1:{port}?{PASSWORD_TAIL}@db.example{path}"
+
+
+def test_a_slash_in_a_postgres_password_is_refused_and_never_shown() -> None:
+    # The driver would connect to 127.0.0.1 and send the password's tail as the database.
+    with pytest.raises(ValueError, match="percent-encode") as caught:
+        PostgresStore(slash_url("postgresql", free_port(), "/app"))
+    assert "db.example" in str(caught.value)
+    assert PASSWORD_TAIL not in str(caught.value)
+
+
+def test_a_slash_in_a_redis_password_is_refused_and_never_shown() -> None:
+    with pytest.raises(ConfigurationError, match="percent-encode") as caught:
+        RedisRateLimits(url=slash_url("redis", free_port(), "/0"))
+    assert PASSWORD_TAIL not in str(caught.value)
+
+
+async def test_a_question_mark_in_a_password_is_never_shown() -> None:
+    store = PostgresStore(query_url("postgresql", free_port(), "/app"), connect_timeout=2)
     assert PASSWORD_TAIL not in repr(store)
     with pytest.raises(StoreError) as caught:
         await store.open()
-    assert PASSWORD_TAIL not in str(caught.value)
     assert "db.example" in str(caught.value)
+    assert PASSWORD_TAIL not in str(caught.value)
+    assert PASSWORD_TAIL not in repr(RedisRateLimits(url=query_url("redis", 6379, "/0")))
 
 
-def test_a_slash_in_a_redis_password_is_never_shown() -> None:
-    limits = RedisRateLimits(url=slash_url("redis", free_port(), "/0"))
-    assert PASSWORD_TAIL not in repr(limits)
-
-
-async def test_the_fallback_warning_never_shows_a_slash_in_a_redis_password() -> None:
+async def test_the_fallback_warning_never_shows_a_password() -> None:
     pytest.importorskip("redis")
-    limits = RedisRateLimits(url=slash_url("redis", free_port(), "/0"), timeout=0.2,
+    limits = RedisRateLimits(url=query_url("redis", free_port(), "/0"), timeout=0.2,
                              limits=RateLimits(per_key_per_minute=None,
                                                per_account_per_minute=None))
     async with FakeConnectSafely() as fake, AsyncConnectSafely(
@@ -112,6 +127,7 @@ async def test_the_fallback_warning_never_shows_a_slash_in_a_redis_password() ->
         with pytest.warns(RateLimiterFallbackWarning) as record:
             await client.get_visitors()
     assert len(record) == 1
+    assert "db.example" in str(record[0].message)
     assert PASSWORD_TAIL not in str(record[0].message)
 
 
@@ -196,12 +212,10 @@ def build(limits: RedisRateLimits) -> AsyncConnectSafely:
                               rate_limits=limits)
 
 
-async def test_a_server_error_naming_a_piece_of_the_password_is_scrubbed(
-    postgres_server: PostgresServer,
-) -> None:
-    # The driver reads the password's tail as the database name, and the server names it.
-    url = f"postgresql://postgres@127.0.0.1:{postgres_server.port}/{PASSWORD_TAIL}@db.example/app"
+async def test_a_driver_error_quoting_a_piece_of_the_password_is_scrubbed() -> None:
+    # asyncpg reads the password's tail as a query field, and quotes it in its error.
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}?{PASSWORD_TAIL}@db.example/app"
     with pytest.raises(StoreError) as caught:
-        await PostgresStore(url, connect_timeout=10).open()
-    assert "database" in str(caught.value)
+        await PostgresStore(url, connect_timeout=2).open()
+    assert "[REDACTED]" in str(caught.value)
     assert PASSWORD_TAIL not in str(caught.value)

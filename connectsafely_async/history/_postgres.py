@@ -26,6 +26,7 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from .._secrets import SecretURL
+from .._urls import at_in_path
 from ._errors import SchemaVersionError, StoreError
 from ._pg_connection import PgConnection, split_schema
 from ._pg_schema import PG_MIGRATIONS, PG_SCHEMA_VERSION
@@ -90,6 +91,10 @@ class PostgresStore(ThreadedStore):
         except ValueError:
             msg = "dsn is not a valid URL (check the host and port)"  # never echo it
             raise ValueError(msg) from None
+        if at_in_path(url.reveal()):
+            msg = (f"dsn for {url.described} has an '@' after its host: percent-encode a '/' "
+                   "in the password as %2F")
+            raise ValueError(msg)
         url, in_url = split_schema(url)
         if schema is not None and in_url is not None and schema != in_url:
             msg = f"two schemas: {schema!r} and the URL's ?schema={in_url}; give one"
