@@ -14,8 +14,8 @@ import attrs
 
 from ._errors import ConfigurationError
 from ._limiter import RateLimits
-from ._urls import at_in_path
 from ._urls import describe_url as _describe
+from ._urls import stray_at
 
 __all__ = ["ENV_RATE_LIMIT_URL", "RedisRateLimits", "describe_url"]
 
@@ -43,9 +43,9 @@ def _check_url_text(url: str) -> None:
     except ValueError:
         msg = "the Redis URL is not a valid URL (check the host and port)"
         raise ConfigurationError(msg) from None
-    if at_in_path(url):
+    if stray_at(url):
         msg = (f"the Redis URL for {describe_url(url)} has an '@' after its host: "
-               "percent-encode a '/' in the password as %2F")
+               "percent-encode the password's '/', '?' or '#' (%2F, %3F, %23)")
         raise ConfigurationError(msg)
     if parts.scheme not in _SCHEMES or (parts.scheme != "unix" and not parts.hostname):
         scheme = parts.scheme if parts.scheme.isalnum() else "?"

@@ -3,16 +3,14 @@ tracebacks with locals."""
 
 from __future__ import annotations
 
-import re
 from typing import Final
+from urllib.parse import unquote
 
 from ._urls import describe_url
 
 __all__ = ["REDACTED", "Secret", "SecretHeaders", "SecretURL"]
 
 REDACTED: Final = "[REDACTED]"
-# Shorter pieces of a password (``2024`` of ``2024/x``) are too likely to be something else.
-_MIN_PIECE: Final = 4
 
 
 class Secret:
@@ -64,16 +62,12 @@ class SecretURL(Secret):
         return self._described
 
     def redact(self, text: str) -> str:
-        """``text`` without the URL's password, nor any piece of it a parser split off.
-
-        A driver that reads ``app:2024/Secret@host`` as host ``app``, port 2024, may name
-        ``Secret@host`` as a database: each piece between delimiters goes too.
-        """
+        """``text`` without the URL's password, as written or percent-decoded (as a driver
+        would quote it): for the messages built from a driver's errors."""
         userinfo, at, _ = self._value.partition("://")[2].rpartition("@")
         password = userinfo.partition(":")[2] if at else ""
-        pieces = [password, *re.split(r"[/?#@:]", password)]
-        for piece in sorted({p for p in pieces if len(p) >= _MIN_PIECE}, key=len, reverse=True):
-            text = text.replace(piece, REDACTED)
+        for spelling in sorted({password, unquote(password)} - {""}, key=len, reverse=True):
+            text = text.replace(spelling, REDACTED)
         return text
 
     def __repr__(self) -> str:

@@ -16,8 +16,9 @@ path. Drivers differ too. So the description trusts no parser:
 
 It never raises: what it cannot read is described by ``unreadable``.
 
-``at_in_path`` finds the URLs drivers misread that way, so that they can be refused before a
-driver connects to the wrong host and sends it the rest of the password as the path.
+``stray_at`` finds the URLs drivers misread that way, so that they can be refused before a
+driver connects to the wrong host and sends it the rest of the password as a path, a query
+field or a fragment.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import re
 from typing import Final
 from urllib.parse import urlsplit
 
-__all__ = ["at_in_path", "describe_url"]
+__all__ = ["describe_url", "stray_at"]
 
 _SCHEME: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,31}")
 # A user name, unencoded: RFC 3986's unreserved and sub-delims characters, percent escapes.
@@ -68,13 +69,17 @@ def describe_url(url: str, *, keep_user: bool = True, unreadable: str = "an unre
     return f"{scheme.lower()}://{shown_user}{host}{shown_port}{path}"
 
 
-def at_in_path(url: str) -> bool:
-    """Whether an ``@`` stands in what ``urlsplit`` (and so a driver) reads as the path.
+def stray_at(url: str) -> bool:
+    """Whether ``urlsplit`` (and so a driver) reads an ``@`` outside the authority, where
+    no store or limiter URL needs one unencoded: in the path, the fragment or the name of
+    a query field.
 
-    That is a password holding an unencoded ``/`` (``app:2024/Secret@host``), or an ``@``
-    in a path, which no store or limiter URL needs unencoded (``%40``).
+    That is a password holding an unencoded ``/``, ``?`` or ``#`` (``app:2024/Secret@host``).
+    An ``@`` in a query value (``?user=app@server``) is a value, and left alone.
     """
     try:
-        return "@" in urlsplit(url).path
+        parts = urlsplit(url)
     except ValueError:
         return False
+    names = (field.partition("=")[0] for field in parts.query.split("&"))
+    return "@" in parts.path or "@" in parts.fragment or any("@" in name for name in names)

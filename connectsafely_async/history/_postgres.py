@@ -26,7 +26,7 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from .._secrets import SecretURL
-from .._urls import at_in_path
+from .._urls import stray_at
 from ._errors import SchemaVersionError, StoreError
 from ._pg_connection import PgConnection, split_schema
 from ._pg_schema import PG_MIGRATIONS, PG_SCHEMA_VERSION
@@ -91,9 +91,9 @@ class PostgresStore(ThreadedStore):
         except ValueError:
             msg = "dsn is not a valid URL (check the host and port)"  # never echo it
             raise ValueError(msg) from None
-        if at_in_path(url.reveal()):
-            msg = (f"dsn for {url.described} has an '@' after its host: percent-encode a '/' "
-                   "in the password as %2F")
+        if stray_at(url.reveal()):
+            msg = (f"dsn for {url.described} has an '@' after its host: percent-encode the "
+                   "password's '/', '?' or '#' (%2F, %3F, %23)")
             raise ValueError(msg)
         url, in_url = split_schema(url)
         if schema is not None and in_url is not None and schema != in_url:
