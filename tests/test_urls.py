@@ -20,7 +20,6 @@ from connectsafely_async import (
     ConfigurationError,
     RedisRateLimits,
 )
-from connectsafely_async._secrets import SecretURL
 from connectsafely_async._urls import describe_url
 from connectsafely_async.history import PostgresStore, StoreError
 from connectsafely_async.testing import FakeConnectSafely
@@ -200,6 +199,8 @@ def build(limits: RedisRateLimits) -> AsyncConnectSafely:
 
 
 def test_a_driver_message_is_scrubbed_of_the_password_in_either_spelling() -> None:
+    from connectsafely_async._secrets import SecretURL
+
     dsn = SecretURL("postgresql://app:p%2Fw0rd-S3cret@db.example/app")
     assert dsn.redact("p/w0rd-S3cret or p%2Fw0rd-S3cret") == "[REDACTED] or [REDACTED]"
     assert repr(dsn) == "SecretURL('postgresql://app@db.example/app')"
