@@ -15,6 +15,7 @@ from ._checkpoint import Checkpoint
 from ._client import AsyncConnectSafely
 from ._converters import make_converter
 from ._errors import (
+    ActionOutcomeUnknownError,
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
@@ -31,6 +32,7 @@ from ._errors import (
     RateLimiterFallbackWarning,
     RateLimitError,
     RedirectError,
+    RequestNotSentError,
     ResponseDecodeError,
     ResponseValidationError,
 )
@@ -46,6 +48,7 @@ __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
+    "ActionOutcomeUnknownError",
     "AsyncConnectSafely",
     "AuthenticationError",
     "BadRequestError",
@@ -64,6 +67,7 @@ __all__ = [
     "RateLimits",
     "RedirectError",
     "RedisRateLimits",
+    "RequestNotSentError",
     "ResponseDecodeError",
     "ResponseValidationError",
     "RetryPolicy",

@@ -17,8 +17,8 @@ __all__ = [
     "check_optional_text",
     "check_positive_int",
     "check_prefetch",
-    "check_store",
     "check_timeout",
+    "check_window",
 ]
 
 #: The most pages a walk may request ahead. Each one is a request the service counts
@@ -86,15 +86,20 @@ def check_timeout(value: Any) -> float:
     return float(value)
 
 
+def check_window(value: Any) -> float | None:
+    """``None`` ("however long"), or a finite number of seconds, 0 or more."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        msg = f"resume_within must be a number of seconds or None, got {type(value).__name__}"
+        raise TypeError(msg)
+    if not (math.isfinite(value) and value >= 0):
+        msg = f"resume_within must be a finite number of seconds, 0 or more, got {value}"
+        raise ValueError(msg)
+    return float(value)
+
+
 def check_clock(value: Any) -> None:
     if value is not None and not callable(value):
         msg = f"clock must be callable or None, got {type(value).__name__}"
-        raise TypeError(msg)
-
-
-def check_store(value: Any) -> None:
-    from .history import VisitorStore  # the history package loads only for a sync
-
-    if not isinstance(value, VisitorStore):
-        msg = f"store must be a VisitorStore (e.g. SQLiteStore), got {type(value).__name__}"
         raise TypeError(msg)

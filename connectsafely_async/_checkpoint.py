@@ -14,11 +14,14 @@ import json
 
 import attrs
 
-__all__ = ["RECENT_URNS", "TAIL_ROWS", "Checkpoint", "filters_fingerprint"]
+__all__ = ["RECENT_URNS", "RESUME_WITHIN", "TAIL_ROWS", "Checkpoint", "filters_fingerprint"]
 
 #: How many URNs a checkpoint keeps: a drift of more rows than this while a walk is stopped
 #: can repeat a named visitor after it resumes (about 60 bytes each in JSON).
 RECENT_URNS = 100
+#: Seconds after its last recorded page (by the sync's clock) during which an interrupted
+#: sync is resumed; an older one starts over from the top, where the newest visitors are.
+RESUME_WITHIN = 1800.0
 #: How many rows' digests a checkpoint keeps (15 bytes each in JSON): enough to recognise the
 #: rows a shift pushes back across the resume point, anonymous ones included.
 TAIL_ROWS = 32

@@ -7,6 +7,7 @@
                            [--output FILE] [--quiet]
     connectsafely check [--demo] [--account ID ...]
     connectsafely watch --db FILE ... / connectsafely history --db FILE ...  (_cli_history)
+    connectsafely --version
 
 ``--demo`` starts the in-package fake service on 127.0.0.1 and talks to it through the real
 client over HTTP, so everything runs on a fresh machine with no key. Output is a table on a
@@ -16,13 +17,14 @@ a terminal and the output is not piped (the reader of a pipe, ``head`` or ``jq``
 prints to that same terminal); it is erased on every way out. ``rich`` (the ``cli`` extra)
 makes the table and progress prettier; without it both are plain text.
 
-Exit codes, one per failure class (``EXIT_CODES``), each error one line on stderr:
+Exit codes, one per failure class (``EXIT_CODES``), each error one line on stderr saying
+what to do; ``--help`` shows the same table:
 
-====  ==========================================================================
+====  =========================================================================================
 0     success
 1     an unexpected failure of the SDK itself (please report it)
-2     usage: an unknown option, an invalid value, an unwritable ``--output``
-3     configuration: no API key, an unusable base URL
+2     usage: an unknown option, an invalid value (``--max 0``)
+3     configuration: no API key, an unusable base URL, no usable history URL (``--db``)
 4     authentication (401): the key was refused
 5     permission (403): LinkedIn Premium or an active subscription is required
 6     not found (404): e.g. an unknown account id
@@ -30,24 +32,33 @@ Exit codes, one per failure class (``EXIT_CODES``), each error one line on stder
 8     connection: no answer (refused, DNS, TLS, timeout), after the retries
 9     server error (5xx), after the retries
 10    unexpected answer: a body that does not fit, or pages that never end
-11    bad request (400): the service refused the arguments (e.g. ``--time-range``)
+11    bad request (400): the service refused the arguments (e.g. ``--time-range yesterday``)
 12    any other HTTP status (a redirect, 405, 409...)
+13    history store (``--db``): not a history, corrupt, locked, unreachable, its extra missing
+14    output: stdout or ``--output`` cannot be written (a missing folder, a full disk)
 130   interrupted (Ctrl-C); the records already written are complete
-====  ==========================================================================
+====  =========================================================================================
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
-import re
 import sys
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, contextmanager
-from typing import TextIO
+from collections.abc import AsyncIterator, Mapping, Sequence
 
+from ._cli_args import at_least, time_range
+from ._cli_common import (
+    EXIT_CODES,
+    EXIT_INTERRUPTED,
+    EXIT_OUTPUT,
+    EXIT_USAGE,
+    open_client,
+    report,
+)
 from ._cli_history import COMMANDS as HISTORY_COMMANDS
 from ._cli_history import add_parsers as add_history_parsers
 from ._cli_output import (
@@ -59,51 +70,16 @@ from ._cli_output import (
     make_writer,
     printable,
 )
-from ._client import AsyncConnectSafely
+from ._cli_sink import OutputError, StreamOutput, open_output
 from ._display import visitor_record
 from ._errors import (
-    APIConnectionError,
-    APIStatusError,
-    AuthenticationError,
-    BadRequestError,
-    ConfigurationError,
     ConnectSafelyError,
-    InternalServerError,
-    NotFoundError,
-    PaginationStalledError,
-    PermissionDeniedError,
-    RateLimitError,
-    ResponseValidationError,
 )
 from ._models import TimeRange, VisitorsPage
+from ._version import package_version
 
-__all__ = ["EXIT_CODES", "EXIT_INTERRUPTED", "EXIT_USAGE", "main"]
+__all__ = ["EXIT_CODES", "EXIT_INTERRUPTED", "EXIT_OUTPUT", "EXIT_USAGE", "main"]
 
-EXIT_USAGE = 2  # argparse's own code for a usage error
-EXIT_INTERRUPTED = 130  # the shell's convention for "ended by SIGINT"
-
-# One exit code per error class, most specific first, with what to do about it; the
-# module docstring and the README carry the same table.
-EXIT_CODES: tuple[tuple[type[ConnectSafelyError], int, str], ...] = (
-    (ConfigurationError, 3, "or try --demo, which needs no key"),
-    (AuthenticationError, 4, "the API key was refused: check CONNECTSAFELY_API_KEY"),
-    (PermissionDeniedError, 5, "LinkedIn Premium (or an active subscription) is required"),
-    (NotFoundError, 6, "check the account id (--account)"),
-    (RateLimitError, 7, "rate limited: try again later"),
-    (APIConnectionError, 8, "could not reach the service: check the network and "
-                            "CONNECTSAFELY_BASE_URL"),
-    (InternalServerError, 9, "the service failed: try again later"),
-    (ResponseValidationError, 10, "the service answered with something unexpected"),
-    (PaginationStalledError, 10, "the service kept sending the same page"),
-    (BadRequestError, 11, "the service refused the request: check the options"),
-    (APIStatusError, 12, "the service answered with a status this tool does not expect"),
-    (ConnectSafelyError, 1, "unexpected: please report it"),
-)
-# "ClientConnectorDNSError: cannot connect..." -> "cannot connect...": a library's class
-# name means nothing to the person at the shell.
-_CLASS_PREFIX = re.compile(r"^(?:[A-Za-z_][\w.]*)?(?:Error|Exception|Timeout)\w*: ")
-
-_DEMO_VISITORS = 45
 _logger = logging.getLogger("connectsafely_async")
 
 
@@ -114,7 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: the arguments after the program name (``None``: ``sys.argv[1:]``).
 
     Returns:
-        The exit code: 0, ``EXIT_USAGE``, ``EXIT_INTERRUPTED`` or one of ``EXIT_CODES``.
+        The exit code: 0, ``EXIT_USAGE``, ``EXIT_OUTPUT``, ``EXIT_INTERRUPTED`` or one of
+        ``EXIT_CODES``.
     """
     args = _parser().parse_args(argv)
     command = {"check": _check, "visitors": _visitors, **HISTORY_COMMANDS}[args.command]
@@ -125,22 +102,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("connectsafely: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        # `connectsafely visitors | head`: the reader left; that is not an error. Point
-        # stdout at devnull so the interpreter's final flush does not complain either.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        # `connectsafely visitors | head`: the reader left; that is not an error.
+        _silence_stdout()
         return 0
+    except OutputError as exc:
+        print(f"connectsafely: {printable(str(exc))}", file=sys.stderr)
+        if exc.on_stdout:
+            _silence_stdout()
+        return EXIT_OUTPUT
     except ConnectSafelyError as exc:
-        return _report(exc)
-    except (TypeError, ValueError, OSError) as exc:
-        # Invalid arguments the client rejects before any request; an unwritable --output.
+        return report(exc)
+    except (TypeError, ValueError) as exc:
+        # An argument the client refuses before any request that argparse let through.
         print(f"connectsafely: error: {printable(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
 
 
+def _silence_stdout() -> None:
+    """Point stdout at devnull, so the interpreter's last flush of what could not be written
+    does not complain again on the way out."""
+    # No real stdout (closed, or replaced by a test's capture): nothing to flush then.
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="connectsafely", description="The ConnectSafely LinkedIn API from the shell."
+        prog="connectsafely", description="The ConnectSafely LinkedIn API from the shell.",
+        epilog=exit_code_help(), formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version",
+                        version=f"connectsafely {package_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--demo", action="store_true",
@@ -154,13 +146,13 @@ def _parser() -> argparse.ArgumentParser:
 
     visitors = commands.add_parser("visitors", parents=[common], help="who viewed the profile",
                                    description="List the people who viewed the profile.")
-    visitors.add_argument("--max", type=int, default=None, dest="max_visitors", metavar="N",
-                          help="stop after N visitors per account (default: all)")
-    visitors.add_argument("--count", type=int, default=20, metavar="N",
+    visitors.add_argument("--max", type=at_least(1), default=None, dest="max_visitors",
+                          metavar="N", help="stop after N visitors per account (default: all)")
+    visitors.add_argument("--count", type=at_least(1), default=20, metavar="N",
                           help="page size (default 20)")
-    visitors.add_argument("--start", type=int, default=0, metavar="N",
+    visitors.add_argument("--start", type=at_least(0), default=0, metavar="N",
                           help="offset to start at (default 0)")
-    visitors.add_argument("--time-range", default=None, metavar="RANGE",
+    visitors.add_argument("--time-range", type=time_range, default=None, metavar="RANGE",
                           help=f"one of {', '.join(t.value for t in TimeRange)} "
                                "(default: the service's, past_90_days)")
     add_output_options(visitors)
@@ -168,47 +160,18 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("check", parents=[common], help="verify the key and the accounts",
                         description="Verify the API key and show the accounts it reaches.")
     add_history_parsers(commands, common)
+    for command in commands.choices.values():  # `connectsafely visitors --help` shows it too
+        command.epilog = parser.epilog
+        command.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
 
 
-def _report(error: ConnectSafelyError, *, account: str | None = None) -> int:
-    """Print one line, what failed and what to do, and return the error's exit code."""
-    code, advice = next((code, advice) for cls, code, advice in EXIT_CODES
-                        if isinstance(error, cls))  # the root class closes the table
-    if isinstance(error, PermissionDeniedError):
-        who = f"account {account}" if account else "the default account"
-        line = f"LinkedIn Premium (or an active subscription) is required for {who}: {error}"
-    else:
-        where = f"account {account}: " if account else ""
-        line = f"{where}{_words(error)}" + (f" ({advice})" if advice else "")
-    print(f"connectsafely: {printable(line)}", file=sys.stderr)
-    return code
-
-
-def _words(error: ConnectSafelyError) -> str:
-    """The error's line in this tool's words: no library class names, no line breaks."""
-    if isinstance(error, APIConnectionError):
-        return _CLASS_PREFIX.sub("", str(error))
-    if isinstance(error, BadRequestError) and error.issues:
-        return f"HTTP 400: {'; '.join(str(issue) for issue in error.issues)}"
-    return str(error)
-
-
-@asynccontextmanager
-async def _client(args: argparse.Namespace) -> AsyncIterator[AsyncConnectSafely]:
-    if not args.demo:
-        async with AsyncConnectSafely() as client:
-            yield client
-        return
-    from .testing import FakeConnectSafely  # only the demo needs the server side
-
-    # Whatever accounts the demo is asked for exist, so --account works without a key.
-    accounts = dict.fromkeys(args.account, _DEMO_VISITORS) or None
-    # rate_limits=None: the fake enforces no limits, so the demo need not pace itself.
-    async with FakeConnectSafely(accounts=accounts, latency=args.demo_latency) as fake, \
-            AsyncConnectSafely(api_key=fake.api_key, base_url=fake.url,
-                               rate_limits=None) as client:
-        yield client
+def exit_code_help() -> str:
+    """The exit-code table of this module's docstring, as ``--help`` shows it."""
+    doc = __doc__ or ""
+    rows = doc[doc.index("====  ==="):].split("\n")[1:]
+    rows = rows[: rows.index(next(row for row in rows if row.startswith("====")))]
+    return "exit codes:\n" + "\n".join(f"  {row.replace('``', '')}" for row in rows)
 
 
 # -- connectsafely visitors ------------------------------------------------------------------
@@ -225,7 +188,7 @@ async def _visitors(args: argparse.Namespace) -> int:
     )
     accounts: list[str | None] = list(dict.fromkeys(args.account)) or [None]
     failures: list[tuple[str | None, ConnectSafelyError]] = []
-    async with _client(args) as client:
+    async with open_client(args) as client:
         # Every walk is created (and its arguments checked) before output is opened.
         walks = {
             account: client.iter_visitor_pages(
@@ -235,7 +198,7 @@ async def _visitors(args: argparse.Namespace) -> int:
             for account in accounts
         }
         started = Stats()
-        with _open_output(args.output, fmt) as out, \
+        with open_output(args.output) as out, \
                 make_progress(enabled=show_progress) as progress:
             writer = DeferredWriter(lambda: make_writer(
                 fmt, out, multi_account=len(accounts) > 1, pretty=interactive))
@@ -260,7 +223,7 @@ async def _visitors(args: argparse.Namespace) -> int:
                 writer.close(complete=complete)
     code = 0
     for account, error in failures:
-        code = code or _report(error, account=account)
+        code = code or report(error, account=account)
     return code
 
 
@@ -323,39 +286,32 @@ async def _check(args: argparse.Namespace) -> int:
     for the default account) proves that account and its Premium access.
     """
     probes: list[str | None] = list(dict.fromkeys(args.account)) or [None]
-    async with _client(args) as client:
-        print(f"service:  {client.base_url}")
+    out = StreamOutput(sys.stdout)  # names in any script, on any stdout (see Output)
+
+    def say(line: str) -> None:
+        out.write(printable(line) + "\n")
+
+    async with open_client(args) as client:
+        say(f"service:  {client.base_url}")
         accounts = await client.list_accounts()  # a refused key ends the check here
-        print(f"key:      accepted, {len(accounts)} account(s) in the workspace")
+        say(f"key:      accepted, {len(accounts)} account(s) in the workspace")
         for account in accounts:
             name = " ".join(filter(None, (account.first_name, account.last_name)))
             state = "enabled" if account.enabled is not False else "disabled"
-            print(printable(f"          {account.id}  {name or '?'}  ({account.status or '?'}, "
-                            f"{state})"))
+            say(f"          {account.id}  {name or '?'}  ({account.status or '?'}, {state})")
         code = 0
         for probe in probes:
             try:
                 page = await client.get_visitors(max_visitors=1, account_id=probe)
             except ConnectSafelyError as error:
-                print(f"account:  {probe or '(default)'}  FAILED")
-                code = code or _report(error, account=probe)
+                say(f"account:  {probe or '(default)'}  FAILED")
+                out.flush()  # before the error line on stderr, on a shared terminal
+                code = code or report(error, account=probe)
                 continue
             limit = page.rate_limit
             quota = (f", {limit.remaining} of {limit.limit} requests left"
                      if limit is not None and limit.remaining is not None else "")
             more = "visitors available" if page.visitors else "no visitors yet"
-            print(f"account:  {page.account_id or probe or '(default)'}  ok ({more}{quota})")
+            say(f"account:  {page.account_id or probe or '(default)'}  ok ({more}{quota})")
+        out.flush()
     return code
-
-
-# -- plumbing --------------------------------------------------------------------------------
-
-
-@contextmanager
-def _open_output(path: str | None, fmt: str) -> Iterator[TextIO]:
-    """stdout, or ``--output FILE`` opened for the format (csv wants ``newline=""``)."""
-    if path is None:
-        yield sys.stdout
-        return
-    with open(path, "w", encoding="utf-8", newline="" if fmt == "csv" else None) as file:
-        yield file

@@ -19,36 +19,54 @@ one day later, so two runs show something new (``--demo-clock`` sets the moment 
 from __future__ import annotations
 
 import argparse
-import csv
+import os
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta, timezone
-from typing import Any, Final, TextIO
+from datetime import datetime, timezone
+from typing import Any, Final
 
+from ._cli_args import at_least, moment, until
+from ._cli_common import open_client, report
 from ._cli_output import (
-    Writer,
+    Layout,
     add_output_options,
-    csv_value,
     format_for_path,
     make_writer,
     printable,
 )
+from ._cli_sink import open_output
 from ._client import AsyncConnectSafely
-from ._display import visitor_record
-from ._protocol.headers import parse_datetime
+from ._display import RECORD_FIELDS, visitor_record
+from ._errors import ConfigurationError
 from .history import (
     ENV_HISTORY_URL,
     HISTORY_FIELDS,
     PostgresStore,
     SQLiteStore,
-    StoreError,
+    StoreUnavailableError,
     SyncResult,
     VisitorEvent,
     open_store,
 )
 
-__all__ = ["COMMANDS", "add_parsers"]
+__all__ = ["COMMANDS", "EVENTS", "HISTORY", "add_parsers"]
+
+#: What ``watch`` shows of each event: new or returning, who, and when (an estimate).
+EVENTS: Final = Layout(
+    columns=(("event", "event", 9), ("name", "name", 28), ("headline", "headline", 36),
+             ("connection_degree", "degree", 6),
+             ("estimated_viewed_at", "viewed (UTC, est.)", 18), ("visits", "visits", 6)),
+    fields=("event", "visits", "account_id", *RECORD_FIELDS, "viewed_after", "viewed_before",
+            "first_seen_at", "event_id"),
+)
+#: What ``history`` shows of each view: whose account, who, when (an estimate), how often.
+HISTORY: Final = Layout(
+    columns=(("name", "name", 26), ("headline", "headline", 32),
+             ("estimated_viewed_at", "viewed (UTC, est.)", 18), ("visits", "visits", 6)),
+    fields=HISTORY_FIELDS,
+    noun="view(s)",
+)
 
 _Store = SQLiteStore | PostgresStore
 
@@ -73,11 +91,11 @@ def add_parsers(
                             f"postgresql:// URL (default: ${ENV_HISTORY_URL})")
     watch.add_argument("--time-range", default=None, metavar="RANGE",
                        help="the service's time range (default past_90_days)")
-    watch.add_argument("--max", type=int, default=None, dest="max_visitors", metavar="N",
-                       help="stop after N visitors per account (default: all)")
-    watch.add_argument("--count", type=int, default=None, metavar="N",
+    watch.add_argument("--max", type=at_least(1), default=None, dest="max_visitors",
+                       metavar="N", help="stop after N visitors per account (default: all)")
+    watch.add_argument("--count", type=at_least(1), default=None, metavar="N",
                        help="page size (default 20)")
-    watch.add_argument("--demo-clock", default=None, metavar="WHEN",
+    watch.add_argument("--demo-clock", type=moment, default=None, metavar="WHEN",
                        help="with --demo: the fake's moment (ISO-8601); default: one day "
                             "after the previous demo run on this file")
     add_output_options(watch)
@@ -91,9 +109,9 @@ def add_parsers(
                               f"(default: ${ENV_HISTORY_URL})")
     history.add_argument("--account", action="append", default=[], metavar="ID",
                          help="only this account (repeatable)")
-    history.add_argument("--since", type=_date, default=None, metavar="DATE",
+    history.add_argument("--since", type=moment, default=None, metavar="DATE",
                          help="views estimated at or after DATE (YYYY-MM-DD or ISO-8601, UTC)")
-    history.add_argument("--until", type=_until, default=None, metavar="DATE",
+    history.add_argument("--until", type=until, default=None, metavar="DATE",
                          help="views estimated before the end of DATE (or before an "
                               "ISO-8601 moment)")
     history.add_argument("--no-anonymous", action="store_true",
@@ -101,42 +119,30 @@ def add_parsers(
     add_output_options(history)
 
 
-def _date(text: str) -> datetime:
-    moment = parse_datetime(text)  # "Z" too, on every Python; a naive moment is UTC
-    if moment is None:
-        msg = f"not a date: {text!r} (expected YYYY-MM-DD or ISO-8601)"
-        raise argparse.ArgumentTypeError(msg)
-    return moment
-
-
-def _until(text: str) -> datetime:
-    moment = _date(text)
-    # A bare date means "up to the end of that day", as people read "--until 2026-03-01".
-    return moment + timedelta(days=1) if len(text.strip()) == 10 else moment
-
-
 # -- connectsafely watch ---------------------------------------------------------------------
 
 
 async def _watch(args: argparse.Namespace) -> int:
-    from ._cli import _open_output, _report
 
     fmt = _format(args)
     accounts: list[str | None] = list(dict.fromkeys(args.account)) or [None]
-    async with open_store(args.db) as store:
+    async with _store(args) as store:
         clock = await _demo_clock(args, store) if args.demo else None
         async with _watch_client(args, clock) as client:
             results = await _sync(client, store, accounts, args, clock)
+            # The account each sync recorded under: named, else the client's default (from
+            # $CONNECTSAFELY_ACCOUNT_ID), else the workspace's, which the store resolves.
+            names = [account or client.account_id or "" for account in accounts]
         code = 0
         for account, result in results.items():
             if not args.quiet:
                 print(printable(_summary(account, result)), file=sys.stderr)  # noqa: T201
             if result.error is not None:
-                code = code or _report(result.error, account=account or None)
-        events = await _all_pending(store, [a or "" for a in accounts])
-        with _open_output(args.output, fmt) as out:
+                code = code or report(result.error, account=account or None)
+        events = await _all_pending(store, names)
+        with open_output(args.output) as out:
             writer = make_writer(fmt, out, multi_account=len(accounts) > 1,
-                                 pretty=args.output is None and sys.stdout.isatty())
+                                 pretty=out.isatty(), layout=EVENTS)
             try:
                 for event in events:
                     writer.write(_event_record(event))
@@ -178,7 +184,8 @@ async def _all_pending(store: _Store, accounts: Sequence[str]) -> list[VisitorEv
 
 def _event_record(event: VisitorEvent) -> dict[str, Any]:
     seen = event.visitor
-    record: dict[str, Any] = {"account_id": seen.account_id or None,
+    record: dict[str, Any] = {"event": "returning" if event.is_returning else "new",
+                              "visits": event.visits, "account_id": seen.account_id or None,
                               **visitor_record(seen.visitor)}
     record.update(
         estimated_viewed_at=_iso(seen.estimated_viewed_at),
@@ -191,7 +198,8 @@ def _event_record(event: VisitorEvent) -> dict[str, Any]:
 
 
 def _summary(account: str | None, result: SyncResult) -> str:
-    who = account or "default account"
+    # The id the store recorded under (learned from the service for the default account).
+    who = account or result.account_id or "default account"
     state = "resumed, " if result.resumed else ""
     failed = f", stopped early: {result.error}" if result.error is not None else ""
     return (f"{who}: {state}{len(result.new)} new, {len(result.returning)} returning, "
@@ -201,7 +209,7 @@ def _summary(account: str | None, result: SyncResult) -> str:
 async def _demo_clock(args: argparse.Namespace, store: _Store) -> float:
     """The demo's moment: ``--demo-clock``, else one day after the last demo run's."""
     if args.demo_clock is not None:
-        moment = _date(args.demo_clock).timestamp()
+        moment = float(args.demo_clock.timestamp())
     else:
         previous = await store.meta(_DEMO_META)
         moment = _DEMO_EPOCH if previous is None else float(previous) + _DAY
@@ -214,10 +222,9 @@ async def _watch_client(
     args: argparse.Namespace, clock: float | None
 ) -> AsyncIterator[AsyncConnectSafely]:
     """The real client, or with ``--demo`` one on a fake serving the visitors of ``clock``."""
-    from ._cli import _client
 
     if clock is None:
-        async with _client(args) as client:
+        async with open_client(args) as client:
             yield client
         return
     from .testing import FakeConnectSafely, visitors_at
@@ -235,12 +242,10 @@ async def _watch_client(
 
 
 async def _history(args: argparse.Namespace) -> int:
-    from ._cli import _open_output
-
-    store = open_store(args.db)
+    store = _store(args)
     if isinstance(store, SQLiteStore) and not store.path.exists():
         msg = f"{store.path} does not exist (connectsafely watch --db {store.path} creates it)"
-        raise StoreError(msg)
+        raise StoreUnavailableError(msg)
     fmt = _format(args)
     async with store:
         accounts: list[str | None] = list(dict.fromkeys(args.account)) or [None]
@@ -249,10 +254,10 @@ async def _history(args: argparse.Namespace) -> int:
             records += await store.history(account_id=account, since=args.since,
                                            until=args.until,
                                            include_anonymous=not args.no_anonymous)
-    with _open_output(args.output, fmt) as out:
-        writer: Writer = (_HistoryCsv(out) if fmt == "csv" else
-                  make_writer(fmt, out, multi_account=True,
-                              pretty=args.output is None and sys.stdout.isatty()))
+    if len(accounts) > 1:  # each account's views came newest first: so do all of them
+        records.sort(key=lambda r: r["estimated_viewed_at"] or "", reverse=True)
+    with open_output(args.output) as out:
+        writer = make_writer(fmt, out, multi_account=True, pretty=out.isatty(), layout=HISTORY)
         try:
             for record in records:
                 writer.write(record)
@@ -261,19 +266,21 @@ async def _history(args: argparse.Namespace) -> int:
     return 0
 
 
-class _HistoryCsv:
-    """CSV with the history's own columns (``HISTORY_FIELDS``), cells made spreadsheet-safe."""
+def _store(args: argparse.Namespace) -> _Store:
+    """The store ``--db`` (or ``$CONNECTSAFELY_HISTORY_URL``) names, not yet opened.
 
-    def __init__(self, out: TextIO) -> None:
-        self._out = out
-        self._csv = csv.DictWriter(out, fieldnames=HISTORY_FIELDS, extrasaction="ignore")
-        self._csv.writeheader()
-
-    def write(self, record: Mapping[str, Any]) -> None:
-        self._csv.writerow({key: csv_value(value) for key, value in record.items()})
-
-    def close(self) -> None:
-        self._out.flush()
+    Raises:
+        ConfigurationError: neither names one, or what it names is no store's URL (said in
+            options, not ``open_store``'s terms).
+    """
+    if args.db is None and not os.environ.get(ENV_HISTORY_URL):
+        msg = f"no history named: pass --db FILE|URL or set {ENV_HISTORY_URL}"
+        raise ConfigurationError(msg)
+    try:
+        return open_store(args.db)
+    except ValueError as exc:  # a URL no store reads (ConfigurationError is one too)
+        msg = f"--db is not usable: {exc}"
+        raise ConfigurationError(msg) from None
 
 
 def _format(args: argparse.Namespace) -> str:

@@ -1,9 +1,10 @@
 """What the command line writes: record writers per format, and the progress line.
 
-Every writer emits whole records with one ``write()`` call each, so an interruption (Ctrl-C,
-a closed pipe) never leaves half a line behind, and ``close()`` completes the document (the
-closing ``]`` of JSON, a table's footer) and flushes. ``rich`` is optional: without it the
-table and the progress line are plain text.
+Every writer emits whole records with one ``write()`` call each to an ``Output`` (stdout or
+the ``--output`` file, ``_cli_sink``), so an interruption (Ctrl-C, a closed pipe, a full
+disk) never leaves half a line behind, and ``close()`` completes the document (the closing
+``]`` of JSON, a table's footer) and flushes. ``rich`` is optional: without it the table and
+the progress line are plain text.
 """
 
 from __future__ import annotations
@@ -16,16 +17,19 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final, Protocol, TextIO
+from typing import IO, Any, Final, Protocol, TextIO, cast
 
 import attrs
 
+from ._cli_sink import Output
 from ._display import RECORD_FIELDS
 from ._pagination import WalkStats
 
 __all__ = [
     "FORMATS",
+    "VISITORS",
     "DeferredWriter",
+    "Layout",
     "Progress",
     "Stats",
     "Writer",
@@ -40,16 +44,37 @@ __all__ = [
 FORMATS: Final = ("table", "json", "ndjson", "csv")
 _SUFFIX_FORMATS: Final = {".json": "json", ".csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson",
                           ".txt": "table"}
-# (record key, heading, width) of the plain table; the account column only for several.
-_TABLE_COLUMNS: Final = (
-    ("name", "name", 28),
-    ("headline", "headline", 44),
-    ("connection_degree", "degree", 6),
-    ("viewed_at", "viewed_at", 16),
-)
-_ACCOUNT_COLUMN: Final = ("account_id", "account", 24)
-
 Record = Mapping[str, Any]
+
+
+@attrs.frozen
+class Layout:
+    """What a table and a CSV show of one kind of record.
+
+    Attributes:
+        columns: ``(record key, heading, width)`` of each table column, in order; a key
+            ending in ``_at`` holds an ISO-8601 instant, shown as ``YYYY-MM-DD HH:MM`` UTC.
+        fields: the CSV columns (every record key worth keeping), in order.
+        noun: what the table's last line counts (``"visitor(s)"``).
+    """
+
+    columns: tuple[tuple[str, str, int], ...]
+    fields: tuple[str, ...]
+    noun: str = "visitor(s)"
+
+    def with_account(self) -> Layout:
+        """This layout with an account column first (several accounts in one table)."""
+        if any(key == "account_id" for key, _, _ in self.columns):
+            return self
+        return attrs.evolve(self, columns=(("account_id", "account", 24), *self.columns))
+
+
+#: The visitors a walk fetched (``connectsafely visitors``).
+VISITORS: Final = Layout(
+    columns=(("name", "name", 28), ("headline", "headline", 44),
+             ("connection_degree", "degree", 6), ("viewed_at", "viewed_at", 16)),
+    fields=("account_id", *RECORD_FIELDS),
+)
 
 
 def printable(text: str) -> str:
@@ -71,7 +96,9 @@ class Writer(Protocol):
     def close(self) -> None: ...
 
 
-def make_writer(fmt: str, out: TextIO, *, multi_account: bool, pretty: bool) -> Writer:
+def make_writer(
+    fmt: str, out: Output, *, multi_account: bool, pretty: bool, layout: Layout = VISITORS
+) -> Writer:
     """A writer of *fmt* records to *out*.
 
     Args:
@@ -80,23 +107,26 @@ def make_writer(fmt: str, out: TextIO, *, multi_account: bool, pretty: bool) -> 
         multi_account: add an account column to the table (records always carry
             ``account_id``).
         pretty: draw the table with ``rich`` when it is installed.
+        layout: the table's columns and the CSV's fields (``VISITORS`` by default).
 
     Raises:
         ValueError: an unknown format.
     """
+    if multi_account:
+        layout = layout.with_account()
     if fmt == "ndjson":
         return _NdjsonWriter(out)
     if fmt == "json":
         return _JsonWriter(out)
     if fmt == "csv":
-        return _CsvWriter(out)
+        return _CsvWriter(out, layout.fields)
     if fmt == "table":
         if pretty:
             try:
-                return _RichTableWriter(out, multi_account=multi_account)
+                return _RichTableWriter(out, layout)
             except ImportError:
                 pass  # the cli extra is not installed: the plain table says the same
-        return _PlainTableWriter(out, multi_account=multi_account)
+        return _PlainTableWriter(out, layout)
     msg = f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}"
     raise ValueError(msg)
 
@@ -136,12 +166,19 @@ class DeferredWriter:
         self._writer.close()
 
 
+def _json(record: Record, out: Output) -> str:
+    """One record as JSON text, readable as typed where ``out`` can carry it, else in JSON's
+    own ``\\u`` escapes (a lone surrogate, a name on an ASCII-only stdout)."""
+    text = json.dumps(record, ensure_ascii=False)
+    return text if out.encodable(text) else json.dumps(record)
+
+
 class _NdjsonWriter:
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: Output) -> None:
         self._out = out
 
     def write(self, record: Record) -> None:
-        self._out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._out.write(_json(record, self._out) + "\n")
 
     def close(self) -> None:
         self._out.flush()
@@ -150,13 +187,13 @@ class _NdjsonWriter:
 class _JsonWriter:
     """One JSON array, streamed: records are written as they come, ``]`` by ``close()``."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: Output) -> None:
         self._out = out
         self._count = 0
 
     def write(self, record: Record) -> None:
         lead = ",\n  " if self._count else "[\n  "
-        self._out.write(lead + json.dumps(record, ensure_ascii=False))
+        self._out.write(lead + _json(record, self._out))
         self._count += 1
 
     def close(self) -> None:
@@ -165,10 +202,9 @@ class _JsonWriter:
 
 
 class _CsvWriter:
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: Output, fields: tuple[str, ...]) -> None:
         self._out = out
-        self._csv = csv.DictWriter(out, fieldnames=("account_id", *RECORD_FIELDS),
-                                   extrasaction="ignore")
+        self._csv = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore")
         self._csv.writeheader()
 
     def write(self, record: Record) -> None:
@@ -192,48 +228,56 @@ def csv_value(value: object) -> object:
 _FORMULA_STARTS: Final = frozenset("=+-@\t\r")
 
 
-def _display_name(record: Record) -> str:
-    if record.get("is_anonymous"):
-        return f"{record.get('name') or 'LinkedIn Member'} (anonymous)"
-    return str(record.get("name") or "")
+def cell_text(record: Record, key: str) -> str:
+    """What a table shows of ``record[key]``: the name marked when anonymous, an instant as
+    ``YYYY-MM-DD HH:MM`` (UTC), anything else as text."""
+    if key == "name":
+        if record.get("is_anonymous"):
+            return f"{record.get('name') or 'LinkedIn Member'} (anonymous)"
+        return str(record.get("name") or "")
+    value = record.get(key)
+    if key.endswith("_at") and isinstance(value, str):
+        return value[:16].replace("T", " ")  # ISO-8601 in UTC: the minute is the precision
+    return "" if value is None else str(value)
 
 
 class _PlainTableWriter:
     """Fixed-width columns, so rows stream out as they are fetched."""
 
-    def __init__(self, out: TextIO, *, multi_account: bool) -> None:
+    def __init__(self, out: Output, layout: Layout) -> None:
         self._out = out
-        self._columns = ((_ACCOUNT_COLUMN,) if multi_account else ()) + _TABLE_COLUMNS
+        self._more = "…" if out.encodable("…") else "~"  # what a cut cell ends with
+        self._columns = layout.columns
+        self._noun = layout.noun
         self._count = 0
         header = "  ".join(heading.ljust(width) for _, heading, width in self._columns)
         out.write(header.rstrip() + "\n" + "-" * len(header) + "\n")
 
     def write(self, record: Record) -> None:
-        cells = [
-            _cell(_display_name(record) if key == "name" else record.get(key), width)
-            for key, _, width in self._columns
-        ]
+        cells = [self._cell(cell_text(record, key), width) for key, _, width in self._columns]
         self._out.write("  ".join(cells).rstrip() + "\n")
         self._count += 1
 
+    def _cell(self, value: object, width: int) -> str:
+        # Escaped before it is measured: "\xe9" takes four columns on an ASCII-only stdout.
+        text = self._out.escaped(printable(" ".join(str(value or "").split())))
+        return (text if len(text) <= width else text[: width - 1] + self._more).ljust(width)
+
     def close(self) -> None:
-        self._out.write(f"{self._count} visitor(s)\n")
+        self._out.write(f"{self._count} {self._noun}\n")
         self._out.flush()
-
-
-def _cell(value: object, width: int) -> str:
-    text = printable(" ".join(str(value or "").split()))
-    return (text if len(text) <= width else text[: width - 1] + "…").ljust(width)
 
 
 class _RichTableWriter:
     """A ``rich`` table, drawn once at the end (its widths depend on every row)."""
 
-    def __init__(self, out: TextIO, *, multi_account: bool) -> None:
+    def __init__(self, out: Output, layout: Layout) -> None:
         from rich.console import Console  # ImportError: the caller falls back to plain
 
-        self._console = Console(file=out)
-        self._multi = multi_account
+        # rich needs only write, flush, isatty and encoding (it draws ASCII borders when the
+        # encoding has no box characters), and prints the whole table in one write().
+        self._console = Console(file=cast(IO[str], out))
+        self._layout = layout
         self._records: list[Record] = []
 
     def write(self, record: Record) -> None:
@@ -243,23 +287,20 @@ class _RichTableWriter:
         from rich.table import Table
         from rich.text import Text
 
-        table = Table(caption=f"{len(self._records)} visitor(s)", caption_justify="left")
-        if self._multi:
-            table.add_column("account", style="dim", no_wrap=True)
-        table.add_column("name", style="bold", max_width=30)
-        table.add_column("headline", max_width=50)
-        table.add_column("degree", no_wrap=True)
-        table.add_column("viewed", no_wrap=True)
+        layout = self._layout
+        table = Table(caption=f"{len(self._records)} {layout.noun}", caption_justify="left")
+        for key, heading, width in layout.columns:
+            table.add_column(heading, style="bold" if key == "name" else
+                             "dim" if key == "account_id" else "",
+                             max_width=max(width, 10) + 2, no_wrap=width <= 24)
         for record in self._records:
             # Text(...) and not str: a str cell is parsed as rich markup, and names are
             # user-controlled ("[link=...]" in a headline must print as typed).
-            name = Text(printable(_display_name(record)),
-                        style="italic dim" if record.get("is_anonymous") else "")
-            cells = [name, *(Text(printable(str(record.get(key) or "")))
-                             for key in ("headline", "connection_degree", "viewed_at"))]
-            if self._multi:
-                cells.insert(0, Text(str(record.get("account_id") or "")))
-            table.add_row(*cells)
+            table.add_row(*(
+                Text(printable(cell_text(record, key)),
+                     style="italic dim" if key == "name" and record.get("is_anonymous")
+                     else "")
+                for key, _, _ in layout.columns))
         self._console.print(table)
         self._console.file.flush()
 

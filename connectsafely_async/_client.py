@@ -7,7 +7,7 @@ lifecycle and the request path are ``BaseClient``'s.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -17,25 +17,51 @@ from ._arguments import (
     check_non_negative_int,
     check_optional_text,
     check_positive_int,
-    check_store,
+    check_window,
 )
 from ._base_client import BaseClient
-from ._checkpoint import Checkpoint
+from ._checkpoint import RESUME_WITHIN, Checkpoint
+from ._errors import ActionOutcomeUnknownError, AttemptedAction, ConnectSafelyError
 from ._many import AccountVisitor, AccountVisitors, check_account_ids, fetch_many, iter_many
 from ._models import TimeRange, Visitor, VisitorsPage
 from ._pagination import Walk, walk_pages, walk_visitors
 from ._protocol import (
     Account,
+    AccountStatus,
+    HttpRequest,
+    HttpResponse,
+    MessageType,
+    Profile,
+    ProfileIncludes,
+    Relationship,
+    SentInvitation,
+    SentMessage,
     VisitorsQuery,
+    build_account_status_request,
     build_accounts_request,
+    build_invitation_request,
+    build_message_request,
+    build_profile_request,
+    build_relationship_request,
+    check_account_id,
+    check_message,
+    check_note,
+    check_person,
+    is_urn,
+    parse_account_status,
     parse_accounts,
+    parse_profile,
+    parse_relationship,
+    parse_sent_invitation,
+    parse_sent_message,
 )
+from ._retry import ActionRetryPolicy, may_have_acted
 from ._walk_plan import plan_walk
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Callable, Iterable
 
-    from .history import SyncResult, VisitorStore
+    from .history import BlockingStore, SyncResult, VisitorStore
 
 __all__ = ["AsyncConnectSafely"]
 
@@ -295,7 +321,7 @@ class AsyncConnectSafely(BaseClient):
 
     async def sync_visitors(
         self,
-        store: VisitorStore,
+        store: VisitorStore | BlockingStore[Any],
         *,
         account_id: str | None = None,
         time_range: TimeRange | str | None = None,
@@ -305,6 +331,7 @@ class AsyncConnectSafely(BaseClient):
         timeout: float | None = None,
         clock: Callable[[], float] | None = None,
         collect: bool = True,
+        resume_within: float | None = RESUME_WITHIN,
     ) -> SyncResult:
         """Walk the visitors into ``store`` and report who is new since the last sync.
 
@@ -313,7 +340,8 @@ class AsyncConnectSafely(BaseClient):
         and time range. See ``connectsafely_async.history`` for identity and view times.
 
         Args:
-            store: a ``VisitorStore``, e.g. an open ``history.SQLiteStore``.
+            store: a ``VisitorStore``, e.g. an open ``history.SQLiteStore`` (or what a
+                plain ``with`` gives for one, its ``BlockingStore``).
             account_id: the account (``None``: the client's default).
             time_range, max_visitors, count, max_retries, timeout: as for
                 ``iter_visitor_pages``.
@@ -321,18 +349,25 @@ class AsyncConnectSafely(BaseClient):
                 was received); for replaying a fake with a moving clock.
             collect: put the new/returning/anonymous visitors in the result
                 (``False``: counts only, for very large syncs).
+            resume_within: seconds after its last recorded page (by ``clock``) during which
+                an interrupted sync of the same account and time range is resumed; an older
+                one starts over from the top, where the newest visitors are (``None``: resume
+                however old). The default is ``history.RESUME_WITHIN``, 30 minutes.
 
         Returns:
             A ``SyncResult``: new, returning, unchanged and anonymous visitors; a walk
-            failure is in its ``error`` (what was recorded stays, and resumes next time).
+            failure is in its ``error`` (what was recorded stays). A transient failure (no
+            answer, 5xx, 429) leaves the sync to be resumed; an answer that would come again
+            (a page that does not fit, a 4xx) closes it with its reason, and the next sync
+            starts from the top.
 
         Raises:
             TypeError, ValueError: at the call, before any request, for a bad argument.
             StoreError: the store failed (``StoreLockedError``: another process syncs it).
         """
-        from .history._sync import sync_account
+        from .history._sync import check_store, sync_account
 
-        check_store(store)
+        store = check_store(store)
         check_clock(clock)
         spec = plan_walk(account=self._resolve_account(account_id), max_visitors=max_visitors,
                          count=count, start=0, time_range=time_range, resume=None, prefetch=0)
@@ -340,11 +375,12 @@ class AsyncConnectSafely(BaseClient):
                                     fetch=self._page_fetcher(max_retries, timeout))
         return await sync_account(walk_from, store, account_id=spec.account_id or "",
                                   filters=spec.fingerprint, clock=clock,
-                                  collect=check_bool("collect", collect))
+                                  collect=check_bool("collect", collect),
+                                  resume_within=check_window(resume_within))
 
     async def sync_visitors_many(
         self,
-        store: VisitorStore,
+        store: VisitorStore | BlockingStore[Any],
         account_ids: Iterable[str],
         *,
         time_range: TimeRange | str | None = None,
@@ -355,11 +391,13 @@ class AsyncConnectSafely(BaseClient):
         timeout: float | None = None,
         clock: Callable[[], float] | None = None,
         collect: bool = True,
+        resume_within: float | None = RESUME_WITHIN,
     ) -> dict[str, SyncResult]:
         """``sync_visitors`` for many accounts into one store, ``concurrency`` at once.
 
-        Every request goes through the client's shared rate limiter; one account's API
-        failure is in its own result and never stops the others.
+        Every request goes through the client's shared rate limiter. Nothing raised inside
+        one account's sync (its walk, its store writes, anything unexpected) stops the
+        others: it is that account's ``SyncResult.error``.
 
         Returns:
             Account id -> ``SyncResult``, in input order.
@@ -368,9 +406,9 @@ class AsyncConnectSafely(BaseClient):
             TypeError, ValueError: at the call, before any request, for a bad argument.
             StoreError: the store failed.
         """
-        from .history._sync import sync_accounts
+        from .history._sync import check_store, sync_accounts
 
-        check_store(store)
+        store = check_store(store)
         check_clock(clock)
         ids = check_account_ids(account_ids)
         spec = plan_walk(account=None, max_visitors=max_visitors, count=count, start=0,
@@ -382,7 +420,7 @@ class AsyncConnectSafely(BaseClient):
                                             fetch=fetch),
             store, [(account, specs[account].fingerprint) for account in ids],
             concurrency=check_positive_int("concurrency", concurrency), clock=clock,
-            collect=check_bool("collect", collect),
+            collect=check_bool("collect", collect), resume_within=check_window(resume_within),
         )
 
     async def list_accounts(
@@ -411,3 +449,287 @@ class AsyncConnectSafely(BaseClient):
             request, parse_accounts, account=None, retry=self._retry,
             max_retries=self._resolve_retries(max_retries), timeout=self._resolve_timeout(timeout),
         )
+
+    # -- follow-up calls -------------------------------------------------------------------
+
+    async def get_account_status(
+        self,
+        account_id: str | None = None,
+        *,
+        max_retries: int | None = None,
+        timeout: float | None = None,
+    ) -> AccountStatus:
+        """The health and plan of one LinkedIn account (``GET /linkedin/account/status``).
+
+        ``status.visitors_allowed`` is ``False`` when the account has no Premium: the
+        visitors call would be refused with a 403, so check it before a walk.
+
+        Args:
+            account_id: the account (``None``: the client's default, else the account the
+                service used last).
+            max_retries: retries for this call (``None``: the client's).
+            timeout: seconds each request of this call may take (``None``: the client's).
+
+        Raises:
+            ValueError: an account id that is not 24 hexadecimal digits, before any request.
+            NotFoundError: no such account.
+            APIStatusError: another subclass by status, after retries of the transient ones.
+            APIConnectionError: no answer, after retries.
+            ResponseValidationError: an answer that is not an account status.
+        """
+        account = self._followup_account(account_id)
+        return await self._sender.send(
+            build_account_status_request(account), parse_account_status, account=account or "",
+            retry=self._retry, max_retries=self._resolve_retries(max_retries),
+            timeout=self._resolve_timeout(timeout),
+        )
+
+    async def get_relationship(
+        self,
+        profile_id: str,
+        *,
+        account_id: str | None = None,
+        max_retries: int | None = None,
+        timeout: float | None = None,
+    ) -> Relationship:
+        """How the account and one person are connected (``GET /linkedin/relationship``):
+        message them (``connected``), or invite them first.
+
+        Args:
+            profile_id: the person's public identifier (``linkedin.com/in/<profile_id>``).
+            account_id: the account (``None``: the client's default).
+            max_retries: retries for this call (``None``: the client's).
+            timeout: seconds each request of this call may take (``None``: the client's).
+
+        Raises:
+            TypeError, ValueError: a bad profile id (a URN is not one) or account id, before
+                any request.
+            NotFoundError: no such person ("LinkedIn profile not found").
+            APIStatusError: another subclass by status, after retries of the transient ones.
+            APIConnectionError: no answer, after retries.
+            ResponseValidationError: an answer that is not a relationship.
+        """
+        profile_id = _public_id("profile_id", profile_id)
+        account = self._followup_account(account_id)
+        return await self._sender.send(
+            build_relationship_request(profile_id, account), parse_relationship,
+            account=account or "", retry=self._retry,
+            max_retries=self._resolve_retries(max_retries), timeout=self._resolve_timeout(timeout),
+        )
+
+    async def fetch_profile(
+        self,
+        profile_id: str,
+        *,
+        account_id: str | None = None,
+        include_geo_location: bool = False,
+        include_contact: bool = False,
+        include_experience: bool = False,
+        include_education: bool = False,
+        include_skills: bool = False,
+        force_refresh: bool = False,
+        max_retries: int | None = None,
+        timeout: float | None = None,
+    ) -> Profile:
+        """One person's profile (``POST /linkedin/profile``), to enrich a visitor.
+
+        Each fetch of a new person costs one of the account's 120 unique profiles a day;
+        the service's 6-hour cache answers repeats for free, unless ``force_refresh``.
+
+        Args:
+            profile_id: the person's public identifier.
+            account_id: the account (``None``: the client's default).
+            include_geo_location, include_contact, include_experience, include_education,
+                include_skills: ask for these parts of the profile too.
+            force_refresh: skip the service's cache (the fetch counts against the limit).
+            max_retries: retries for this call (``None``: the client's).
+            timeout: seconds each request of this call may take (``None``: the client's).
+
+        Raises:
+            TypeError, ValueError: a bad argument, before any request.
+            RateLimitError: the day's 120 profiles are spent ("Maximum 120 unique profiles
+                per day"), or the key is throttled (after retries).
+            APIStatusError: another subclass by status, after retries of the transient ones.
+            APIConnectionError: no answer, after retries.
+            ResponseValidationError: an answer without a profile that fits the model.
+        """
+        profile_id = _public_id("profile_id", profile_id)
+        includes = ProfileIncludes(
+            geo_location=check_bool("include_geo_location", include_geo_location),
+            contact=check_bool("include_contact", include_contact),
+            experience=check_bool("include_experience", include_experience),
+            education=check_bool("include_education", include_education),
+            skills=check_bool("include_skills", include_skills),
+            force_refresh=check_bool("force_refresh", force_refresh),
+        )
+        account = self._followup_account(account_id)
+        return await self._sender.send(
+            build_profile_request(profile_id, includes=includes, account_id=account),
+            parse_profile, account=account or "", retry=self._retry,
+            max_retries=self._resolve_retries(max_retries), timeout=self._resolve_timeout(timeout),
+        )
+
+    async def send_message(
+        self,
+        recipient: str,
+        message: str,
+        *,
+        message_type: MessageType = "normal",
+        subject: str | None = None,
+        account_id: str | None = None,
+        max_retries: int | None = None,
+        timeout: float | None = None,
+    ) -> SentMessage:
+        """Send a direct message (``POST /linkedin/message``); never twice.
+
+        The service knows no idempotency key, so the message is sent again only when the
+        request provably never left (no connection could be made) or was throttled (a 429
+        without ``holdUntil``). Any failure the service may have acted on first (a timeout
+        after sending, a reset, a 5xx) raises ``ActionOutcomeUnknownError``, and nothing
+        can check a message: call again only once you know it did not go out. So a return
+        means sent, ``ActionOutcomeUnknownError`` means unknown, any other error means not
+        sent.
+
+        Args:
+            recipient: the person's profile URN (``urn:li:fsd_profile:...``, preferred when
+                known) or public identifier.
+            message: the text, not empty.
+            message_type: ``"normal"`` for a 1st-degree connection, ``"inmail"`` for anyone
+                else (needs Premium InMail credits and a ``subject``).
+            subject: the InMail's subject.
+            account_id: the account it is sent from (``None``: the client's default).
+            max_retries: retries of what may be retried (``None``: the client's).
+            timeout: seconds the request may take (``None``: the client's).
+
+        Returns:
+            The service's ``SentMessage``; its ``rate_limit`` tells what is left of the day's.
+
+        Raises:
+            TypeError, ValueError: an empty message, an InMail without a subject, a bad
+                recipient or account id, before any request.
+            ActionOutcomeUnknownError: the message may or may not have gone out.
+            RateLimitError: the day's messages are spent (not retried past ``max_wait``).
+            BadRequestError: the service refused it (e.g. not a connection: use an InMail).
+            APIStatusError, APIConnectionError: not sent, for another reason.
+        """
+        recipient = check_person("recipient", recipient)
+        text, kind, subject = check_message(message, message_type=message_type, subject=subject)
+        account = self._followup_account(account_id)
+        request = build_message_request(
+            recipient, text, message_type=kind, subject=subject, account_id=account
+        )
+        try:
+            return await self._send_action(request, parse_sent_message, account,
+                                           max_retries=max_retries, timeout=timeout)
+        except ConnectSafelyError as error:
+            if not may_have_acted(error):
+                raise
+            action = AttemptedAction("message", recipient, text, account, kind, subject)
+            msg = (f"the message to {recipient} may have been sent ({type(error).__name__})"
+                   ": not sent again")
+            raise ActionOutcomeUnknownError(msg, action=action, cause=error) from error
+
+    async def send_invitation(
+        self,
+        profile: str,
+        *,
+        note: str | None = None,
+        public_id: str | None = None,
+        account_id: str | None = None,
+        max_retries: int | None = None,
+        timeout: float | None = None,
+    ) -> SentInvitation:
+        """Invite a person to connect (``POST /linkedin/connect``), with an optional note;
+        never twice.
+
+        Sent again only when the request provably never left or was throttled without
+        ``holdUntil``. When the service may have acted on a request that failed (a timeout
+        after sending, a reset, a 5xx), the relationship call tells whether it went through
+        (``invitationSent`` or ``connected``): then the invitation is returned with
+        ``confirmed_by_relationship``; when it shows none, the request's own error is
+        raised; when the check cannot tell, ``ActionOutcomeUnknownError``. So a return
+        means sent, ``ActionOutcomeUnknownError`` means unknown, any other error means not
+        sent.
+
+        Args:
+            profile: the person's profile URN (preferred when known) or public identifier.
+            note: the invitation's note, at most 300 characters (``None`` or ``""``: none).
+            public_id: the person's public identifier, to check an unclear outcome by when
+                ``profile`` is a URN (the relationship call takes no URN); without it, an
+                unclear outcome for a URN is reported unknown.
+            account_id: the account it is sent from (``None``: the client's default).
+            max_retries: retries of what may be retried, and of the check
+                (``None``: the client's).
+            timeout: seconds each request may take (``None``: the client's).
+
+        Returns:
+            The service's ``SentInvitation``; its ``rate_limit`` tells what is left of the
+            week's.
+
+        Raises:
+            TypeError, ValueError: a note over 300 characters, a bad profile, public id or
+                account id, before any request.
+            ActionOutcomeUnknownError: the invitation may or may not have gone out.
+            RateLimitError: invitations are held (``hold_until`` says until when: do not
+                try before it, trying extends it) or throttled.
+            BadRequestError: the service refused it (e.g. already connected).
+            APIStatusError, APIConnectionError: not sent, for another reason.
+        """
+        profile = check_person("profile", profile)
+        text = check_note(note)
+        check_id = None if public_id is None else _public_id("public_id", public_id)
+        if check_id is None and not is_urn(profile):
+            check_id = profile
+        account = self._followup_account(account_id)
+        request = build_invitation_request(profile, note=text, account_id=account)
+        try:
+            return await self._send_action(request, parse_sent_invitation, account,
+                                           max_retries=max_retries, timeout=timeout)
+        except ConnectSafelyError as error:
+            if not may_have_acted(error):
+                raise
+            action = AttemptedAction("invitation", profile, text, account)
+            if check_id is None:
+                msg = (f"the invitation to {profile} may have been sent ({type(error).__name__})"
+                       ": no public id to check it by")
+                raise ActionOutcomeUnknownError(msg, action=action, cause=error) from error
+            try:
+                relationship = await self.get_relationship(
+                    check_id, account_id=account, max_retries=max_retries, timeout=timeout
+                )
+            except ConnectSafelyError as check_error:
+                msg = (f"the invitation to {profile} may have been sent ({type(error).__name__})"
+                       f": the check failed ({type(check_error).__name__})")
+                raise ActionOutcomeUnknownError(
+                    msg, action=action, cause=error, check_error=check_error
+                ) from error
+            if relationship.invited_or_connected:
+                return SentInvitation(success=True, confirmed_by_relationship=True)
+            raise
+
+    async def _send_action(
+        self,
+        request: HttpRequest,
+        parse: Callable[[HttpResponse], T],
+        account: str | None,
+        *,
+        max_retries: int | None,
+        timeout: float | None,
+    ) -> T:
+        # Only what the service cannot have performed is retried (see ActionRetryPolicy).
+        return await self._sender.send(
+            request, parse, account=account or "", retry=ActionRetryPolicy.of(self._retry),
+            max_retries=self._resolve_retries(max_retries), timeout=self._resolve_timeout(timeout),
+        )
+
+    def _followup_account(self, account_id: str | None) -> str | None:
+        # The id may land in a URL path: only 24 hex digits, the client's default included.
+        return check_account_id(account_id) or check_account_id(self._account_id)
+
+
+def _public_id(name: str, value: object) -> str:
+    person = check_person(name, value)
+    if is_urn(person):
+        msg = f"{name} must be a public identifier, not a URN"
+        raise ValueError(msg)
+    return person

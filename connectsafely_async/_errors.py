@@ -6,22 +6,28 @@
      ├── ConfigurationError            (also ValueError: no key, a bad base URL)
      ├── ClientClosedError             (also RuntimeError: the client was closed)
      ├── APIConnectionError            the request never got an HTTP answer
-     │    └── APITimeoutError          (also TimeoutError)
+     │    ├── APITimeoutError          (also TimeoutError)
+     │    └── RequestNotSentError      no connection could be made: the request never left
      ├── APIStatusError                the service answered with an error status
      │    ├── RedirectError            3xx: never followed, the key stays with the service
      │    ├── BadRequestError          400, with the validation issues
      │    ├── AuthenticationError      401
-     │    ├── PermissionDeniedError    403: LinkedIn Premium required, trial expired
+     │    ├── PermissionDeniedError    403: ``reason`` tells Premium required from trial expired
      │    ├── NotFoundError            404
      │    ├── RateLimitError           429, with retry_after and hold_until
      │    └── InternalServerError      5xx, an HTML page from a proxy included
      ├── ResponseValidationError       a 200 that does not fit the model
      │    └── ResponseDecodeError      a 200 that is not JSON at all (retried: a proxy's page)
-     └── PaginationStalledError        pages keep coming with nothing new: the walk stops
+     ├── PaginationStalledError        pages keep coming with nothing new: the walk stops
+     └── ActionOutcomeUnknownError     a message or invitation may or may not have gone out
 
     InsecureTransportWarning           (a UserWarning) the key goes over plain http
     RateLimiterFallbackWarning         (a RuntimeWarning) the shared limiter is unreachable:
                                        this process limits itself until it is back
+
+An action (a message, an invitation) that failed in a way the service may have acted on
+first (a timeout, a reset, a 5xx) is never sent again by the SDK: it is checked when it can
+be, else raised as ``ActionOutcomeUnknownError`` carrying the ``AttemptedAction``.
 
 An error that ends a walk carries ``checkpoint``: pass it to ``resume=`` to continue there.
 
@@ -34,7 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
@@ -46,6 +52,8 @@ __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
+    "ActionOutcomeUnknownError",
+    "AttemptedAction",
     "AuthenticationError",
     "BadRequestError",
     "ClientClosedError",
@@ -59,6 +67,7 @@ __all__ = [
     "RateLimitError",
     "RateLimiterFallbackWarning",
     "RedirectError",
+    "RequestNotSentError",
     "ResponseDecodeError",
     "ResponseValidationError",
     "ValidationIssue",
@@ -111,6 +120,11 @@ class APIConnectionError(ConnectSafelyError):
 
 class APITimeoutError(APIConnectionError, TimeoutError):
     """The request did not complete within the client's timeout."""
+
+
+class RequestNotSentError(APIConnectionError):
+    """No connection could be made (refused, DNS, TLS): the request provably never left, so
+    even an action may be sent again."""
 
 
 class APIStatusError(ConnectSafelyError):
@@ -170,7 +184,25 @@ class AuthenticationError(APIStatusError):
 
 
 class PermissionDeniedError(APIStatusError):
-    """403: the account lacks LinkedIn Premium, or the trial or subscription ended."""
+    """403: the account lacks LinkedIn Premium, or the trial or subscription ended.
+
+    Attributes:
+        reason: ``"trial_expired"`` (the workspace's trial or subscription ended: subscribe),
+            ``"premium_required"`` (the LinkedIn account needs Premium), or ``None`` when the
+            service's message names neither.
+    """
+
+    @property
+    def reason(self) -> Literal["trial_expired", "premium_required"] | None:
+        text = self.message.casefold()
+        # The trial's message says "subscribe" too: the trial is told first.
+        if "trial" in text or "expired" in text:
+            return "trial_expired"
+        if "premium" in text:
+            return "premium_required"
+        if "subscri" in text:
+            return "trial_expired"
+        return None
 
 
 class NotFoundError(APIStatusError):
@@ -225,6 +257,56 @@ class ResponseDecodeError(ResponseValidationError):
 
 class PaginationStalledError(ConnectSafelyError):
     """The service kept answering ``hasMore`` with pages that brought nothing new."""
+
+
+@attrs.frozen
+class AttemptedAction:
+    """An action the SDK sent whose outcome is unknown: enough to check it, or to send it
+    again once you decide to.
+
+    Attributes:
+        kind: ``"message"`` or ``"invitation"``.
+        recipient: the public identifier or URN the request named.
+        text: the message, or the invitation's note (``None``: no note).
+        account_id: the account it was sent from (``None``: the workspace's default).
+        message_type: a message's ``"normal"`` or ``"inmail"``.
+        subject: an InMail's subject.
+    """
+
+    kind: Literal["message", "invitation"]
+    recipient: str
+    text: str | None = None
+    account_id: str | None = None
+    message_type: str | None = None
+    subject: str | None = None
+
+
+class ActionOutcomeUnknownError(ConnectSafelyError):
+    """A message or invitation failed in a way the service may have acted on first.
+
+    The service documents no idempotency key, so the SDK never sends it again: a timeout
+    after sending, a reset or a 5xx may each hide a message that went out. An invitation is
+    checked through the relationship call first; this is raised only when that check could
+    not tell (or, for a message, since nothing can check one).
+
+    Attributes:
+        action: what was attempted.
+        cause: the error the request failed with.
+        check_error: the error of the check that could not tell, when one was made.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        action: AttemptedAction,
+        cause: ConnectSafelyError,
+        check_error: ConnectSafelyError | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.action = action
+        self.cause = cause
+        self.check_error = check_error
 
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {

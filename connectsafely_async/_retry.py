@@ -20,18 +20,57 @@ import attrs
 from ._errors import (
     APIConnectionError,
     APIStatusError,
+    ClientClosedError,
     ConnectSafelyError,
     RateLimitError,
+    RequestNotSentError,
     ResponseDecodeError,
+    ResponseValidationError,
 )
 
-__all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "call_with_retries"]
+__all__ = [
+    "RETRYABLE_STATUSES",
+    "ActionRetryPolicy",
+    "RetryPolicy",
+    "call_with_retries",
+    "may_have_acted",
+    "transient",
+]
 
 logger = logging.getLogger("connectsafely_async")
 
 T = TypeVar("T")
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def transient(
+    error: ConnectSafelyError, *, statuses: frozenset[int] = RETRYABLE_STATUSES
+) -> bool:
+    """Whether the same request may succeed later: no answer, a cut-off or non-JSON body, or
+    a status in ``statuses``. Anything else (a body that does not fit, a 4xx) comes again."""
+    if isinstance(error, (APIConnectionError, ResponseDecodeError)):
+        return True
+    return isinstance(error, APIStatusError) and error.status_code in statuses
+
+
+def may_have_acted(error: ConnectSafelyError) -> bool:
+    """Whether the service may have performed an action whose request failed with ``error``.
+
+    No: the request never left (no connection could be made), or the service refused it
+    (a 3xx, a 4xx but 408, a 429 among them; a 2xx saying ``"success": false``). Yes, for
+    all we know: no answer after the request went out (a timeout, a reset), a 5xx or a 408,
+    a 2xx we cannot read. A client closed under its own request is the caller's doing: it
+    counts as refused, and its outcome is the caller's to check.
+    """
+    if isinstance(error, (RequestNotSentError, ClientClosedError)):
+        return False
+    if isinstance(error, APIStatusError):
+        return error.status_code == 408 or error.status_code >= 500
+    if isinstance(error, ResponseValidationError) and not isinstance(error, ResponseDecodeError):
+        body = error.body
+        return not (isinstance(body, dict) and body.get("success") is False)
+    return True
 
 
 def _non_negative(_: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -63,10 +102,10 @@ class RetryPolicy:
 
     def should_retry(self, error: ConnectSafelyError, *, now: datetime | None = None) -> bool:
         """True when ``error`` is transient and the service did not ask for a long pause."""
-        if isinstance(error, (APIConnectionError, ResponseDecodeError)):
-            return True
-        if not isinstance(error, APIStatusError) or error.status_code not in self.retry_statuses:
+        if not transient(error, statuses=self.retry_statuses):
             return False
+        if not isinstance(error, APIStatusError):
+            return True
         if isinstance(error, RateLimitError) and error.hold_until is not None:
             return False  # an explicit hold: the caller decides when to come back
         hint = self.server_hint(error, now=now)
@@ -97,6 +136,22 @@ class RetryPolicy:
         waits = backoff.expo(base=2, factor=self.initial_delay, max_value=self.max_delay)
         next(waits)  # backoff's generators are primed with one send before the first value
         return (backoff.full_jitter(wait) for wait in waits)
+
+
+@attrs.frozen(kw_only=True)
+class ActionRetryPolicy(RetryPolicy):
+    """``RetryPolicy`` for an action (a message, an invitation): the service knows no
+    idempotency key, so only what it cannot have performed is retried (a request that never
+    left, a 429 without ``holdUntil``), with the same waits as a read."""
+
+    @classmethod
+    def of(cls, policy: RetryPolicy) -> ActionRetryPolicy:
+        """The action policy with ``policy``'s waits and statuses."""
+        fields = attrs.fields(RetryPolicy)
+        return cls(**{field.name: getattr(policy, field.name) for field in fields})
+
+    def should_retry(self, error: ConnectSafelyError, *, now: datetime | None = None) -> bool:
+        return not may_have_acted(error) and super().should_retry(error, now=now)
 
 
 async def call_with_retries(

@@ -17,7 +17,13 @@ from typing import Final
 
 import aiohttp
 
-from ._errors import APIConnectionError, APITimeoutError, ClientClosedError, ConnectSafelyError
+from ._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ClientClosedError,
+    ConnectSafelyError,
+    RequestNotSentError,
+)
 from ._protocol import HttpRequest, HttpResponse
 from ._secrets import SecretHeaders
 
@@ -114,6 +120,10 @@ class AiohttpTransport:
                 return HttpResponse(response.status, response.headers, body)
         except asyncio.TimeoutError:
             return APITimeoutError(f"no complete answer within {timeout.total:g}s")
+        except aiohttp.ClientConnectorError as exc:
+            # No connection was made, so not a byte of the request left: safe to send again
+            # even for an action (a message), which nothing else is.
+            return RequestNotSentError(_describe(exc))
         except aiohttp.ClientError as exc:
             # In our words: aiohttp's class names mean nothing to the person reading this.
             return APIConnectionError(_describe(exc))

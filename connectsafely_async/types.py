@@ -9,20 +9,43 @@ errors. The rest lives here, as ``openai.types`` does for its client::
     def report(results: dict[str, AccountVisitors]) -> None: ...
 """
 
-from ._errors import ValidationIssue
+from ._errors import AttemptedAction, ValidationIssue
 from ._many import AccountVisitor, AccountVisitors
 from ._models import AppliedFilters, Pagination, RateLimit
 from ._pagination import Walk, WalkStats
-from ._protocol import Account
+from ._protocol import (
+    Account,
+    AccountStatus,
+    Experience,
+    GeoLocation,
+    LinkedInPlan,
+    Location,
+    MessageType,
+    Profile,
+    Relationship,
+    SentInvitation,
+    SentMessage,
+)
 from ._sync import SyncIterator, SyncWalk
 
 __all__ = [
     "Account",
+    "AccountStatus",
     "AccountVisitor",
     "AccountVisitors",
     "AppliedFilters",
+    "AttemptedAction",
+    "Experience",
+    "GeoLocation",
+    "LinkedInPlan",
+    "Location",
+    "MessageType",
     "Pagination",
+    "Profile",
     "RateLimit",
+    "Relationship",
+    "SentInvitation",
+    "SentMessage",
     "SyncIterator",
     "SyncWalk",
     "ValidationIssue",

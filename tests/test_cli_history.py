@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import uuid
 from pathlib import Path
 
@@ -42,8 +43,14 @@ def test_two_demo_runs_show_everyone_then_only_the_new_ones(
     assert code == 0
     second = ndjson(out)
     assert second, "the demo's clock moved one day on: someone new came"
-    assert not {r["entity_urn"] for r in second} & {r["entity_urn"] for r in first}
-    assert f"{len(second)} new" in err
+    new = [r for r in second if r["event"] == "new"]
+    back = [r for r in second if r["event"] == "returning"]
+    assert new
+    assert not {r["entity_urn"] for r in new} & {r["entity_urn"] for r in first}
+    # Someone seen before who viewed again is announced too, with the visit count.
+    assert {r["entity_urn"] for r in back} <= {r["entity_urn"] for r in first}
+    assert all(r["visits"] >= 2 for r in back)
+    assert f"{len(new)} new, {len(back)} returning" in err
     assert "unchanged" in err
 
 
@@ -107,14 +114,14 @@ def test_history_as_csv_filtered_by_date(
 
 def test_clear_errors_for_bad_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "history", "--db", str(tmp_path / "none.db"))
-    assert code == 1
+    assert code == 13  # a store problem, not an SDK bug (1)
     assert "does not exist" in err
     code, _, err = run(capsys, "watch", "--demo", "--db", str(tmp_path))
-    assert code == 1
+    assert code == 13
     assert "is a directory" in err
     (tmp_path / "text.db").write_text("hello")
     code, _, err = run(capsys, "watch", "--demo", "--db", str(tmp_path / "text.db"))
-    assert code == 1
+    assert code == 13
     assert "not an SQLite database" in err
     with pytest.raises(SystemExit):
         main(["history", "--db", "x.db", "--since", "last tuesday"])
@@ -133,7 +140,9 @@ def test_the_history_can_live_in_postgres_named_by_the_environment(
     monkeypatch.setenv(ENV_HISTORY_URL, url)  # the same store, from the environment
     code, out, _ = run(capsys, "watch", "--demo", "--json")
     assert code == 0
-    assert not {r["entity_urn"] for r in ndjson(out)} & {r["entity_urn"] for r in first}
+    new = {r["entity_urn"] for r in ndjson(out) if r["event"] == "new"}
+    assert new
+    assert not new & {r["entity_urn"] for r in first}
     code, out, _ = run(capsys, "history", "--json")
     assert code == 0
     assert {r["visitor_key"] for r in ndjson(out)} >= {r["entity_urn"] for r in first}
@@ -147,3 +156,47 @@ def test_no_store_named_anywhere_says_how(
     assert code != 0
     assert ENV_HISTORY_URL in err
     assert "Traceback" not in err
+
+
+def test_one_account_named_three_ways_is_one_history(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = str(tmp_path / "watch.db")
+    account = "696ce9e780e0483585e4e553"  # the demo's account, the fake's default
+    monkeypatch.setenv("CONNECTSAFELY_ACCOUNT_ID", account)
+    code, out, err = run(capsys, "watch", "--demo", "--db", db, "--json")
+    assert code == 0
+    first = ndjson(out)
+    assert first, err  # named by the environment: its events are printed
+    assert {r["event"] for r in first} == {"new"}
+    monkeypatch.delenv("CONNECTSAFELY_ACCOUNT_ID")
+    seen = {r["entity_urn"] for r in first}
+    for named in (["--account", account], []):  # by the flag, then the workspace default
+        code, out, err = run(capsys, "watch", "--demo", "--db", db, "--json", *named)
+        assert code == 0
+        records = ndjson(out)
+        new = {r["entity_urn"] for r in records if r["event"] == "new"}
+        assert not new & seen, "someone announced as new twice"
+        seen |= new
+        assert {r["account_id"] for r in records} <= {account}
+
+
+def test_the_history_table_names_the_account_and_dates_each_view(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "watch.db")
+    for _ in range(3):  # three demo days: some people came back
+        assert run(capsys, "watch", "--demo", "--db", db, "--json")[0] == 0
+    code, out, _ = run(capsys, "history", "--db", db, "--format", "table", "--no-anonymous")
+    assert code == 0
+    header, _, *lines, footer = out.splitlines()
+    assert header.split()[:2] == ["account", "name"]
+    assert "viewed (UTC, est.)" in header
+    assert "visits" in header
+    assert footer.endswith("view(s)")
+    dates = [re.search(r"20\d\d-\d\d-\d\d \d\d:\d\d", line) for line in lines]
+    assert all(dates), lines[:3]
+    stamps = [d.group(0) for d in dates if d]
+    assert stamps == sorted(stamps, reverse=True)  # newest first, as the dates show
+    assert all(line.startswith("696ce9e780e0483585e4e553") for line in lines)
+    assert any(line.rstrip().endswith(("2", "3")) for line in lines)  # a repeat visitor

@@ -3,7 +3,8 @@ on PostgreSQL (a differential property test over real HTTP, a real file, a real 
 
 Each example is a few days; each day the fake serves some visitors of a small pool (some
 seen again, some missing their URN, some with unreadable view times) and anonymous members;
-the same syncs go into a fresh SQLiteStore and a fresh PostgresStore, and every result, the
+some with texts no store can keep as they are (NUL, lone surrogates, a 5 KB URN); the same
+syncs go into a fresh SQLiteStore and a fresh PostgresStore, and every result, the
 pending events and the whole history must be equal (the history's ties aside: the order of two
 views with the same estimate is each engine's).
 """
@@ -31,6 +32,11 @@ DAY = 86400.0
 VIEWED = ["Viewed 1h ago", "Viewed 5h ago", "Viewed 1d ago", "Viewed 3d ago", "Viewed 2w ago",
           "Viewed 2mo ago", "Viewed recently", "", None]
 
+# Odd texts some members carry (a NUL, lone surrogates, non-ASCII): both stores record them
+# in the same form; member 7's URN is longer than an index row may hold.
+ODD = ["", "\x00", "\ud800", "é\udfff", "\U0001f600"]
+LONG = "".join(chr(0x41 + (i * 7919) % 26) for i in range(5000))
+
 # One served row: which pool member (or -1: anonymous), when, and whether its URN is missing.
 ROW = st.tuples(st.integers(-1, 7), st.sampled_from(VIEWED), st.booleans())
 
@@ -39,9 +45,10 @@ def record(member: int, viewed_at: str | None, no_urn: bool) -> dict[str, Any]:
     if member < 0:
         return {"name": "LinkedIn Member", "viewedAt": viewed_at}
     row: dict[str, Any] = {
-        "entityUrn": None if no_urn else f"urn:li:fsd_profile:ACoAAmember{member}",
-        "publicIdentifier": f"member-{member}", "name": f"Member {member}",
-        "headline": f"Headline {member}",
+        "entityUrn": None if no_urn else f"urn:li:fsd_profile:ACoAAmember{member}"
+        + (LONG if member == 7 else ""),
+        "publicIdentifier": f"member-{member}", "name": f"Member {member}{ODD[member % 5]}",
+        "headline": f"Headline {ODD[(member + 2) % 5]}{member}",
         "profileUrl": f"https://www.linkedin.com/in/member-{member}",
         "viewedAt": viewed_at,
     }

@@ -28,7 +28,7 @@ from .conftest import ACCOUNT, OTHER_ACCOUNT
 from .servers import PostgresServer, free_port
 
 TABLES = {"meta", "visitors", "aliases", "views", "anonymous", "events", "syncs",
-          "schema_version"}
+          "schema_version", "account_names"}
 
 
 def fresh(server: PostgresServer, **options: Any) -> PostgresStore:

@@ -336,3 +336,32 @@ async def test_a_cancelled_sync_gives_its_lock_back_and_the_next_one_resumes(
     assert done.resumed
     assert [s.visitor.entity_urn for s in done.new] == [
         r["entityUrn"] for r in named(fake.visitors(ACCOUNT))]
+
+
+async def test_returning_visitors_are_events_too_with_their_visit_count(
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: Store
+) -> None:
+    fake.set_visitors(ACCOUNT, visitors_at(NOW, account_id=ACCOUNT))
+    await sync(client, store, NOW)
+    first = await store.pending_events(limit=1000)
+    assert {e.kind for e in first} == {"new_visitor"}
+    await store.ack(*(e.id for e in first))
+    back: list[Any] = []
+    for day in range(1, 8):
+        fake.set_visitors(ACCOUNT, visitors_at(NOW + day * DAY, account_id=ACCOUNT))
+        result = await sync(client, store, NOW + day * DAY)
+        events = await store.pending_events(limit=1000)
+        returning = [e for e in events if e.is_returning]
+        # Exactly the sync's returning visitors, each pending until acknowledged.
+        assert sorted(e.visitor.key for e in returning) == sorted(s.key for s in result.returning)
+        assert sorted(e.visitor.key for e in events if not e.is_returning) == sorted(
+            s.key for s in result.new)
+        back += returning
+        await store.ack(*(e.id for e in events))
+    assert back, "a week of the timeline brings regulars back"
+    assert all(e.visits >= 2 for e in back)
+    visits = {r["visitor_key"]: r["visits"] for r in await store.history()
+              if not r["is_anonymous"]}
+    assert max(visits.values()) >= 2
+    for event in back:
+        assert visits[event.visitor.key] >= event.visits

@@ -21,6 +21,7 @@ Many workers share one history through ``PostgresStore`` (the ``postgres`` extra
 ``open_store(url)`` picks the store a URL, or ``$CONNECTSAFELY_HISTORY_URL``, names.
 """
 
+from ._blocking import BlockingStore
 from ._errors import (
     ForeignDatabaseError,
     SchemaVersionError,
@@ -37,14 +38,18 @@ from ._postgres import PostgresStore
 from ._queries import HISTORY_FIELDS
 from ._schema import SCHEMA_VERSION
 from ._sqlite import SQLiteStore
-from ._store import Observation, PageOutcome, SyncStart, VisitorStore, observe
+from ._store import RESUME_WITHIN, Observation, PageOutcome, SyncStart, VisitorStore, observe
+from ._text import MAX_KEY_BYTES, storable_key, storable_text, storable_visitor
 
 __all__ = [
     "ENV_HISTORY_URL",
     "HISTORY_FIELDS",
+    "MAX_KEY_BYTES",
+    "RESUME_WITHIN",
     "SCHEMA_VERSION",
     "SLACK",
     "AnonymousSighting",
+    "BlockingStore",
     "ForeignDatabaseError",
     "Observation",
     "PageOutcome",
@@ -67,6 +72,9 @@ __all__ = [
     "observe",
     "open_store",
     "profile_slug",
+    "storable_key",
+    "storable_text",
+    "storable_visitor",
     "view_interval",
     "visitor_key",
 ]

@@ -15,6 +15,7 @@ from typing import Final
 from urllib.parse import unquote, urlsplit
 
 from .._models import Visitor
+from ._text import storable_key
 
 __all__ = ["identity_keys", "profile_slug", "visitor_key"]
 
@@ -58,7 +59,7 @@ def identity_keys(visitor: Visitor) -> tuple[str, ...]:
     Keys are prefixed by kind (``urn:``, ``in:``) so that no identifier of one kind can
     collide with another kind's. A URL that is not a LinkedIn profile link identifies no
     one: an anonymous entry's link to an upsell page must not merge every anonymous viewer
-    into one.
+    into one. A key longer than the stores can index is its digest (``storable_key``).
     """
     keys: list[str] = []
     urn = (visitor.entity_urn or "").strip()
@@ -72,7 +73,7 @@ def identity_keys(visitor: Visitor) -> tuple[str, ...]:
         slug = profile_slug(url)
         if slug is not None and f"in:{slug}" not in keys:
             keys.append(f"in:{slug}")
-    return tuple(keys)
+    return tuple(map(storable_key, keys))
 
 
 def visitor_key(visitor: Visitor) -> str | None:

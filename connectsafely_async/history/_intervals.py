@@ -109,7 +109,11 @@ class ViewDecision(str, enum.Enum):
 
 
 def decide(
-    known: ViewInterval | None, observed: ViewInterval | None, *, is_known: bool
+    known: ViewInterval | None,
+    observed: ViewInterval | None,
+    *,
+    is_known: bool,
+    known_is_ahead: bool = False,
 ) -> tuple[ViewDecision, ViewInterval | None]:
     """Classify an observation and return the interval to keep for the visitor's latest view.
 
@@ -119,7 +123,11 @@ def decide(
     - the observed one lies before the known one: the service shows only the latest view,
       so this is the same view seen through skewed clocks; the known interval is kept;
     - either text unreadable: nothing proves a new view, so the same view, and whichever
-      interval exists is kept.
+      interval exists is kept;
+    - ``known_is_ahead`` (the known view was first recorded by a clock later than the one
+      observing now, so that clock ran ahead): a later interval is still a new view, but an
+      earlier one replaces the known one, so a clock that jumped ahead once does not hide
+      every view until real time catches up with it.
     """
     if not is_known:
         return ViewDecision.NEW_VISITOR, observed
@@ -129,7 +137,7 @@ def decide(
         return ViewDecision.SAME_VIEW, known.intersect(observed)
     if observed.earliest >= known.latest:
         return ViewDecision.NEW_VIEW, observed
-    return ViewDecision.SAME_VIEW, known
+    return ViewDecision.SAME_VIEW, observed if known_is_ahead else known
 
 
 def _utc(seconds: float) -> datetime:

@@ -68,19 +68,28 @@ class AnonymousSighting:
 
 @attrs.frozen(kw_only=True)
 class VisitorEvent:
-    """A "new visitor" event, pending until acknowledged.
+    """A visitor event, pending until acknowledged: someone new, or someone back.
 
     Attributes:
         id: the event's id in the store (what ``ack()`` takes).
-        kind: ``"new_visitor"``.
-        created_at: when the sync that found the visitor recorded it.
+        kind: ``"new_visitor"`` (seen for the first time) or ``"returning_visitor"`` (seen
+            before, with a view the store did not have).
+        created_at: when the sync that found the view recorded it.
         visitor: the visitor, as the store knows it now.
+        visits: the visitor's views the store had recorded with this one (1 for a new
+            visitor; 3 means this is their third recorded visit).
     """
 
     id: int
     kind: str
     created_at: datetime
     visitor: SeenVisitor
+    visits: int = 1
+
+    @property
+    def is_returning(self) -> bool:
+        """True for a visitor seen before (``kind == "returning_visitor"``)."""
+        return self.kind == "returning_visitor"
 
 
 @attrs.frozen(kw_only=True)

@@ -15,13 +15,17 @@ from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 from .._models import Visitor
+from ._accounts import adopt, resolve
 from ._connection import Connection
 from ._models import SyncResult
 from ._queries import read_sync
 from ._store import PageOutcome, SyncStart, observe
 from ._writes import apply_page
 
-__all__ = ["ack", "begin_sync", "finish_sync", "get_meta", "seconds", "set_meta", "write_page"]
+__all__ = [
+    "account_for", "ack", "begin_sync", "finish_sync", "get_meta", "seconds", "set_meta",
+    "write_page",
+]
 
 T = TypeVar("T")
 
@@ -37,21 +41,29 @@ def _transaction(conn: Connection, fn: Callable[[], T]) -> T:
     return result
 
 
-def begin_sync(conn: Connection, account_id: str, filters: str) -> SyncStart:
+def begin_sync(
+    conn: Connection, account_id: str, filters: str, now: float, resume_within: float | None
+) -> SyncStart:
     def begin() -> SyncStart:
         row = conn.execute(
-            "SELECT id, checkpoint FROM syncs WHERE account_id = ? AND filters = ? "
-            "AND finished IS NULL ORDER BY id DESC LIMIT 1", (account_id, filters),
+            "SELECT id, checkpoint, coalesce(clock, started) FROM syncs WHERE account_id = ? "
+            "AND filters = ? AND finished IS NULL ORDER BY id DESC LIMIT 1", (account_id, filters),
         ).fetchone()
         if row is not None:
-            return SyncStart(sync_id=row[0], checkpoint=json.loads(row[1]) if row[1] else None,
-                             resumed=True)
+            if resume_within is None or row[2] >= now - resume_within:
+                return SyncStart(sync_id=row[0], resumed=True,
+                                 checkpoint=json.loads(row[1]) if row[1] else None)
+            # Too old to continue: the newest visitors are at the top, so start there.
+            conn.execute(
+                "UPDATE syncs SET finished = ?, checkpoint = NULL, error = ? WHERE id = ?",
+                (time.time(), "interrupted, and not resumed: older than the resume window",
+                 row[0]))
         firsts = [conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0]  # noqa: S608 - fixed names
                   for table in ("views", "events", "anonymous")]
         cursor = conn.execute(
-            "INSERT INTO syncs (account_id, filters, started, first_view, first_event, "
-            "first_anonymous) VALUES (?, ?, ?, ?, ?, ?)",
-            (account_id, filters, time.time(), *firsts),
+            "INSERT INTO syncs (account_id, filters, started, clock, first_view, first_event, "
+            "first_anonymous) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (account_id, filters, time.time(), now, *firsts),
         )
         assert cursor.lastrowid is not None
         return SyncStart(sync_id=cursor.lastrowid, checkpoint=None)
@@ -66,24 +78,41 @@ def write_page(
     visitors: Sequence[Visitor],
     received_at: float,
     checkpoint: Callable[[], dict[str, Any] | None],
+    default_is: str | None,
 ) -> PageOutcome:
     observations = observe(visitors, received_at)
     position = checkpoint()
     encoded = None if position is None else json.dumps(position, separators=(",", ":"))
-    return _transaction(
-        conn, lambda: apply_page(conn, sync_id, account_id, observations, received_at, encoded)
-    )
+
+    def write() -> PageOutcome:
+        account = account_id
+        if default_is and default_is != account_id:
+            # A sync of the default account, and the page says which account that is.
+            adopt(conn, sync_id, account_id, default_is)
+            account = default_is
+        return apply_page(conn, sync_id, account, observations, received_at, encoded)
+
+    return _transaction(conn, write)
+
+
+def account_for(conn: Connection, name: str) -> str:
+    return resolve(conn, name)
 
 
 def finish_sync(
-    conn: Connection, sync_id: int, error: str | None, collect: bool
+    conn: Connection, sync_id: int, error: str | None, resumable: bool, collect: bool
 ) -> SyncResult:
     def finish() -> None:
         if error is None:
             conn.execute("UPDATE syncs SET finished = ?, error = NULL, checkpoint = NULL "
                          "WHERE id = ?", (time.time(), sync_id))
-        else:
+        elif resumable:
             conn.execute("UPDATE syncs SET error = ? WHERE id = ?", (error, sync_id))
+        else:
+            # The same answer would stop the walk at the same page again: the reason stays,
+            # the position goes, and the next sync starts from the top.
+            conn.execute("UPDATE syncs SET finished = ?, error = ?, checkpoint = NULL "
+                         "WHERE id = ?", (time.time(), error, sync_id))
 
     _transaction(conn, finish)
     return read_sync(conn, sync_id, collect=collect)

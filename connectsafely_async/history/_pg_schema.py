@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from ._schema import key_digests
+
 __all__ = ["PG_MIGRATIONS", "PG_SCHEMA_VERSION"]
 
 PG_MIGRATIONS: Final[tuple[str, ...]] = (
@@ -89,6 +91,14 @@ PG_MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX events_pending ON events (id) WHERE acked IS NULL;
     CREATE INDEX syncs_open ON syncs (account_id, filters) WHERE finished IS NULL;
     """,
+    # 2: SQLite's version 3 (a sync's clock; long keys as their digest).
+    """
+    ALTER TABLE syncs ADD COLUMN clock DOUBLE PRECISION;
+    ALTER TABLE events ADD COLUMN visits INTEGER NOT NULL DEFAULT 1;
+    CREATE TABLE account_names (name TEXT PRIMARY KEY, account_id TEXT NOT NULL);
+    """ + key_digests(
+        size="octet_length({0})",
+        digest="'sha256:' || encode(sha256(convert_to({0}, 'UTF8')), 'hex')"),
 )
 
 #: The version this SDK writes; a database with a higher one is refused, untouched.

@@ -27,10 +27,10 @@ from urllib.parse import urlsplit
 
 from .._secrets import SecretURL
 from .._urls import stray_at
-from ._errors import SchemaVersionError, StoreError
+from ._blocking import StoreBase
+from ._errors import SchemaVersionError, StoreDependencyError, StoreError
 from ._pg_connection import PgConnection, split_schema
 from ._pg_schema import PG_MIGRATIONS, PG_SCHEMA_VERSION
-from ._threaded import ThreadedStore
 
 __all__ = ["PostgresStore"]
 
@@ -46,7 +46,7 @@ def _seconds(name: str, value: object) -> float:
     return float(value)
 
 
-class PostgresStore(ThreadedStore):
+class PostgresStore(StoreBase):
     """A visitor history in a PostgreSQL database, safe for many workers at once.
 
     ::
@@ -110,7 +110,7 @@ class PostgresStore(ThreadedStore):
         self._command_timeout = _seconds("command_timeout", command_timeout)
         if importlib.util.find_spec("asyncpg") is None:
             msg = "PostgresStore needs asyncpg: pip install 'connectsafely-async[postgres]'"
-            raise ImportError(msg)
+            raise StoreDependencyError(msg)
         super().__init__()
         self._dsn = url
         self._schema = schema

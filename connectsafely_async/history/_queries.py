@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from typing import Any, Final
 
 from .._models import Visitor
+from ._accounts import resolve
 from ._connection import Connection
 from ._intervals import EARLIEST
 from ._models import AnonymousSighting, SeenVisitor, SyncResult, VisitorEvent
@@ -83,7 +84,8 @@ def read_sync(conn: Connection, sync_id: int, *, collect: bool) -> SyncResult:
     new = tuple(_seen(r) for r in conn.execute(
         f"SELECT {_SEEN_COLUMNS} FROM events e JOIN visitors v ON v.account_id = e.account_id "  # noqa: S608 - fixed columns
         "AND v.key = e.key JOIN views w ON w.id = v.view_id "
-        "WHERE e.id >= ? AND e.sync_id = ? ORDER BY e.id", (first_event, sync_id)))
+        "WHERE e.id >= ? AND e.sync_id = ? AND e.kind = 'new_visitor' ORDER BY e.id",
+        (first_event, sync_id)))
     returning = tuple(_seen(r) for r in conn.execute(
         f"SELECT {_SEEN_COLUMNS} FROM views x JOIN visitors v ON v.account_id = x.account_id "  # noqa: S608 - fixed columns
         "AND v.key = x.key JOIN views w ON w.id = v.view_id "
@@ -105,9 +107,9 @@ def read_events(
     params: list[Any] = [after]
     if account_id is not None:
         where += " AND e.account_id = ?"
-        params.append(account_id)
+        params.append(resolve(conn, account_id))
     rows = conn.execute(
-        f"SELECT e.id, e.kind, e.created, {_SEEN_COLUMNS} FROM events e "  # noqa: S608 - fixed columns
+        f"SELECT e.id, e.kind, e.created, e.visits, {_SEEN_COLUMNS} FROM events e "  # noqa: S608 - fixed columns
         "JOIN visitors v ON v.account_id = e.account_id AND v.key = e.key "
         f"JOIN views w ON w.id = v.view_id WHERE {where} ORDER BY e.id LIMIT ?",
         (*params, limit),
@@ -116,8 +118,8 @@ def read_events(
     for row in rows:
         created = _utc(row[2])
         assert created is not None
-        events.append(VisitorEvent(id=row[0], kind=row[1], created_at=created,
-                                   visitor=_seen(row[3:])))
+        events.append(VisitorEvent(id=row[0], kind=row[1], created_at=created, visits=row[3],
+                                   visitor=_seen(row[4:])))
     return events
 
 
@@ -126,7 +128,7 @@ HISTORY_FIELDS: Final = (
     "account_id", "visitor_key", "is_anonymous", "name", "headline", "public_identifier",
     "profile_url", "connection_degree", "viewed_at", "viewed_after", "viewed_before",
     "estimated_viewed_at", "first_view", "first_observed_at", "last_observed_at",
-    "observations",
+    "observations", "visits",
 )
 
 
@@ -142,7 +144,7 @@ def history_records(
     params: list[Any] = []
     if account_id is not None:
         where.append("account_id = ?")
-        params.append(account_id)
+        params.append(resolve(conn, account_id))
     if since is not None:
         where.append("(earliest + latest) / 2 >= ?")
         params.append(since)
@@ -153,12 +155,12 @@ def history_records(
     named = (
         "SELECT x.account_id, x.key, 0, v.name, v.headline, v.public_identifier, "
         "v.profile_url, v.connection_degree, x.viewed_at, x.earliest, x.latest, "
-        "x.first_view, x.first_observed, x.last_observed, x.observations "
+        "x.first_view, x.first_observed, x.last_observed, x.observations, v.views "
         "FROM views x JOIN visitors v ON v.account_id = x.account_id AND v.key = x.key"
     )
     anonymous = (
         "SELECT account_id, NULL AS key, 1, name, headline, NULL, NULL, NULL, viewed_at, "
-        "earliest, latest, 0, observed, observed, 1 FROM anonymous"
+        "earliest, latest, 0, observed, observed, 1, NULL FROM anonymous"
     )
     source = f"{named} UNION ALL {anonymous}" if include_anonymous else named
     query = (
@@ -170,7 +172,8 @@ def history_records(
     records = []
     for row in conn.execute(query, params):
         (account, key, is_anonymous, name, headline, public_id, url, degree, viewed_at,
-         earliest, latest, first_view, first_observed, last_observed, observations) = row
+         earliest, latest, first_view, first_observed, last_observed, observations,
+         visits) = row
         records.append({
             "account_id": account, "visitor_key": key, "is_anonymous": bool(is_anonymous),
             "name": name, "headline": headline, "public_identifier": public_id,
@@ -179,6 +182,7 @@ def history_records(
             "estimated_viewed_at": _iso(_middle(earliest, latest)),
             "first_view": bool(first_view), "first_observed_at": _iso(first_observed),
             "last_observed_at": _iso(last_observed), "observations": observations,
+            "visits": visits,
         })
     return records
 
@@ -186,5 +190,5 @@ def history_records(
 _HISTORY_COLUMNS: Final = (
     "account_id", "key", "is_anonymous", "name", "headline", "public_identifier",
     "profile_url", "connection_degree", "viewed_at", "earliest", "latest", "first_view",
-    "first_observed", "last_observed", "observations",
+    "first_observed", "last_observed", "observations", "visits",
 )

@@ -2,14 +2,31 @@
 
 Migration ``n`` takes a database from version ``n - 1`` to ``n``; a new file runs them all.
 Each runs in the transaction that also sets ``user_version``, so a crash mid-migration
-leaves the previous version intact. Times are REAL seconds since the epoch (UTC).
+leaves the previous version intact. Times are REAL seconds since the epoch (UTC). A step is
+SQL, with the one rewrite SQL cannot do (a digest) done by ``storable_key``, which the
+opening code registers as the SQL function ``connectsafely_storable_key``.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
+from ._text import MAX_KEY_BYTES
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "key_digests"]
+
+
+def key_digests(*, size: str, digest: str) -> str:
+    """Statements turning every stored identity key over ``MAX_KEY_BYTES`` into the digest
+    ``storable_key()`` now gives it; ``size`` and ``digest`` are the engine's expressions of
+    a column ``{0}``'s byte length and of ``"sha256:" + its hex SHA-256``."""
+    columns = (("visitors", "key"), ("aliases", "alias"), ("aliases", "key"),
+               ("views", "key"), ("events", "key"))
+    return "\n".join(
+        f"UPDATE {table} SET {column} = {digest.format(column)} "  # noqa: S608 - fixed names
+        f"WHERE {size.format(column)} > {MAX_KEY_BYTES};"
+        for table, column in columns
+    )
 
 MIGRATIONS: Final[tuple[str, ...]] = (
     # 1: visitors, their aliases and views; anonymous sightings; events; syncs.
@@ -85,6 +102,15 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     ALTER TABLE visitors ADD COLUMN navigation_url TEXT;
     CREATE INDEX events_pending ON events (id) WHERE acked IS NULL;
     CREATE INDEX syncs_open ON syncs (account_id, filters) WHERE finished IS NULL;
+    """,
+    # 3: a sync's own clock at its last page (a resume only continues a recent walk); keys
+    # too long for an index row become their digest (history/_text.py); returning visitors
+    # are events too, with the visit count; the account the default name was last seen to be.
+    f"""
+    ALTER TABLE syncs ADD COLUMN clock REAL;
+    ALTER TABLE events ADD COLUMN visits INTEGER NOT NULL DEFAULT 1;
+    CREATE TABLE account_names (name TEXT PRIMARY KEY, account_id TEXT NOT NULL);
+    {key_digests(size="length(CAST({0} AS BLOB))", digest="connectsafely_storable_key({0})")}
     """,
 )
 

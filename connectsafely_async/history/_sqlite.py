@@ -22,14 +22,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import _sqlite_file as sqlite_file
-from ._errors import StoreError, StoreLockedError
-from ._threaded import ThreadedStore
+import connectsafely_async.history._sqlite_file as sqlite_file
+
+from ._blocking import StoreBase
+from ._errors import StoreError, StoreLockedError, StoreUnavailableError
 
 __all__ = ["SQLiteStore"]
 
 
-class SQLiteStore(ThreadedStore):
+class SQLiteStore(StoreBase):
     """A visitor history in one SQLite file, created on first use.
 
     Use it as an async context manager::
@@ -70,6 +71,7 @@ class SQLiteStore(ThreadedStore):
         self._lock_timeout = float(lock_timeout)
         self._busy_timeout = float(busy_timeout)
         self._held: dict[str, list[Any]] = {}  # lock file -> [descriptor, tasks holding it]
+        self._identity: tuple[int, int] | None = None  # the open file's device and inode
 
     @property
     def path(self) -> Path:
@@ -82,7 +84,18 @@ class SQLiteStore(ThreadedStore):
     # -- the backend ---------------------------------------------------------------------------
 
     def _open_connection(self) -> sqlite3.Connection:
-        return sqlite_file.connect(self._path, self._busy_timeout)
+        conn = sqlite_file.connect(self._path, self._busy_timeout)
+        self._identity = sqlite_file.file_identity(self._path)
+        return conn
+
+    def _verify(self) -> None:
+        # A file deleted (or replaced) under an open connection still takes writes, into
+        # the unlinked inode: the next run would start from an empty history and announce
+        # everyone as new again. One stat per operation is a few microseconds.
+        if self._identity is not None and sqlite_file.file_identity(self._path) != self._identity:
+            msg = (f"{self._path} was deleted or replaced while open; nothing more is written "
+                   "to it: open the store again")
+            raise StoreUnavailableError(msg)
 
     def _close_connection(self, conn: sqlite3.Connection) -> None:
         conn.close()

@@ -16,12 +16,16 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from .._checkpoint import RESUME_WITHIN
 from .._models import Visitor
 from ._identity import identity_keys
 from ._intervals import ViewInterval, view_interval
 from ._models import SyncResult, VisitorEvent
+from ._text import storable_visitor
 
-__all__ = ["Observation", "PageOutcome", "SyncStart", "VisitorStore", "observe"]
+__all__ = [
+    "RESUME_WITHIN", "Observation", "PageOutcome", "SyncStart", "VisitorStore", "observe",
+]
 
 
 @attrs.frozen
@@ -29,7 +33,7 @@ class Observation:
     """One row of a page, prepared for the store (pure: identity and interval computed).
 
     Attributes:
-        visitor: the row as received.
+        visitor: the row as the store records it (see ``storable_visitor``).
         keys: its identity keys, strongest first; ``()`` for an anonymous entry.
         interval: when the view happened, or ``None`` when the text was unreadable.
     """
@@ -40,10 +44,12 @@ class Observation:
 
 
 def observe(visitors: Sequence[Visitor], received_at: float) -> list[Observation]:
-    """The rows of a page with their identity keys and view intervals (pure)."""
+    """The rows of a page as a store records them (``storable_visitor``: the one text rule
+    of every store), with their identity keys and view intervals (pure)."""
+    rows = map(storable_visitor, visitors)
     return [
         Observation(visitor, identity_keys(visitor), view_interval(visitor.viewed_at, received_at))
-        for visitor in visitors
+        for visitor in rows
     ]
 
 
@@ -77,8 +83,13 @@ class PageOutcome:
 class VisitorStore(Protocol):
     """Where syncs record what they see. Every method is a coroutine; none blocks the loop."""
 
-    async def begin_sync(self, account_id: str, filters: str) -> SyncStart:
-        """Open a sync of ``account_id`` (continuing an interrupted one with these filters)."""
+    async def begin_sync(
+        self, account_id: str, filters: str, *, now: float | None = None,
+        resume_within: float | None = RESUME_WITHIN,
+    ) -> SyncStart:
+        """Open a sync of ``account_id``, continuing an interrupted one with these filters
+        whose last page was recorded at most ``resume_within`` seconds before ``now`` (the
+        sync's clock; ``None``: the wall clock)."""
         ...
 
     async def record_page(
@@ -89,19 +100,28 @@ class VisitorStore(Protocol):
         *,
         received_at: float,
         checkpoint: Callable[[], dict[str, Any] | None],
+        default_is: str | None = None,
     ) -> PageOutcome:
         """Record one page and the checkpoint after it, atomically.
 
         ``visitors`` become ``observe(visitors, received_at)``; ``checkpoint()`` gives the
         walk's checkpoint after the page as a JSON-ready dict. Both are pure and may run
-        off the event loop, which is where a store should do its work.
+        off the event loop, which is where a store should do its work. ``default_is``: in
+        a sync of the workspace's default account, the id the page says it is (the sync
+        and the default's history move to it).
         """
         ...
 
+    async def account_for(self, name: str) -> str:
+        """The account id a name stands for (``""``: the default account's last known id)."""
+        ...
+
     async def finish_sync(
-        self, sync_id: int, *, error: str | None = None, collect: bool = True
+        self, sync_id: int, *, error: str | None = None, resumable: bool = True,
+        collect: bool = True,
     ) -> SyncResult:
-        """Close a sync (``error``: it stopped early and stays resumable) and report it."""
+        """Close a sync and report it. With ``error`` it stopped early: it stays open for the
+        next sync to resume when ``resumable``, else it is closed with its reason."""
         ...
 
     async def pending_events(

@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar
 
+import connectsafely_async.history._operations as ops
+
 from .._arguments import check_bool
 from .._models import Visitor
-from . import _operations as ops
 from ._errors import StoreError, StoreLockedError
 from ._models import SyncResult, VisitorEvent
 from ._queries import history_records, read_events
-from ._store import PageOutcome, SyncStart
+from ._store import RESUME_WITHIN, PageOutcome, SyncStart
 
 __all__ = ["ThreadedStore"]
 
@@ -70,6 +72,10 @@ class ThreadedStore:
     def _release_all(self) -> None:
         """Drop every lock (the store is closing); runs after the connection closed."""
 
+    def _verify(self) -> None:
+        """Raise ``StoreError`` when the open store can no longer be what it was opened as
+        (e.g. its file was deleted); checked before every operation."""
+
     @staticmethod
     def _locked(where: str, kind: str, account_id: str | None, waited: float) -> StoreLockedError:
         whose = "the store" if account_id is None else f"account {account_id}"
@@ -87,18 +93,6 @@ class ThreadedStore:
 
     async def __aexit__(self, *_exc: object) -> None:
         await self.aclose()
-
-    def __enter__(self: Store) -> Store:
-        # The store's work runs on its own thread whichever loop awaits it, so opening and
-        # closing need no event loop: a sync script waits for that thread directly.
-        if self._executor is not None:
-            msg = "the store is already open"
-            raise StoreError(msg)
-        self._connect(self._start())
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._close()
 
     async def open(self) -> None:
         """Connect, creating or migrating the schema.
@@ -142,15 +136,23 @@ class ThreadedStore:
 
     # -- syncs -------------------------------------------------------------------------------
 
-    async def begin_sync(self, account_id: str, filters: str) -> SyncStart:
+    async def begin_sync(
+        self, account_id: str, filters: str, *, now: float | None = None,
+        resume_within: float | None = RESUME_WITHIN,
+    ) -> SyncStart:
         """Open a sync of ``account_id``, continuing an interrupted one with the same filters.
+
+        Only a sync whose last page was recorded at most ``resume_within`` seconds before
+        ``now`` (the sync's clock; ``None``: the wall clock) is continued; an older one is
+        closed, and this one starts from the top.
 
         Raises:
             StoreLockedError: another process kept the store for ``lock_timeout`` seconds.
         """
         await self._lock("sync", account_id)
         try:
-            start = await self._run(ops.begin_sync, self._connection(), account_id, filters)
+            start = await self._run(ops.begin_sync, self._connection(), account_id, filters,
+                                    time.time() if now is None else now, resume_within)
         except BaseException:
             await self._unlock("sync", account_id)
             raise
@@ -165,21 +167,31 @@ class ThreadedStore:
         *,
         received_at: float,
         checkpoint: Callable[[], dict[str, Any] | None],
+        default_is: str | None = None,
     ) -> PageOutcome:
         """Record one page's rows and the checkpoint after it, in one transaction.
 
         Identity keys, intervals and the checkpoint are computed on the store's thread too,
-        while the event loop fetches the next page.
+        while the event loop fetches the next page. ``default_is``: in a sync of the
+        workspace's default account, the account id the page says it is; the sync (and a
+        history kept under the bare default name) moves to it in the same transaction.
         """
         return await self._run(
             ops.write_page, self._connection(), sync_id, account_id, visitors, received_at,
-            checkpoint,
+            checkpoint, default_is,
         )
 
+    async def account_for(self, name: str) -> str:
+        """The account id a name stands for: for ``""`` (the workspace's default account)
+        the id its last sync learned from the service, else the name itself."""
+        return await self._run(ops.account_for, self._connection(), name)
+
     async def finish_sync(
-        self, sync_id: int, *, error: str | None = None, collect: bool = True
+        self, sync_id: int, *, error: str | None = None, resumable: bool = True,
+        collect: bool = True,
     ) -> SyncResult:
-        """Close a sync; with ``error`` it stays open, and the next sync resumes it.
+        """Close a sync. With ``error`` it stopped early: it stays open for the next sync to
+        resume when ``resumable``, else it is closed with its reason.
 
         Returns:
             The whole sync's result (earlier interrupted runs included); with
@@ -187,7 +199,8 @@ class ThreadedStore:
         """
         try:
             return await self._run(
-                ops.finish_sync, self._connection(), sync_id, error, check_bool("collect", collect)
+                ops.finish_sync, self._connection(), sync_id, error,
+                check_bool("resumable", resumable), check_bool("collect", collect),
             )
         finally:
             locked = self._sync_locks.pop(sync_id, None)
@@ -234,6 +247,8 @@ class ThreadedStore:
         Raises:
             StoreLockedError: another loop kept these events for ``lock_timeout`` seconds.
         """
+        if account_id is not None:
+            account_id = await self.account_for(account_id)
         await self._lock("events", account_id)
         try:
             after = 0
@@ -270,18 +285,20 @@ class ThreadedStore:
 
         Returns:
             JSON-ready dicts: the visitor's fields, ``viewed_after`` / ``viewed_before`` /
-            ``estimated_viewed_at`` (ISO-8601 estimates), observation counts.
+            ``estimated_viewed_at`` (ISO-8601 estimates), observation counts, and
+            ``visits``: how many views of the visitor the store has (a repeat visitor has 2
+            or more; ``None`` for an anonymous sighting).
         """
         return await self._run(
             history_records, self._connection(), account_id, ops.seconds(since), ops.seconds(until),
             check_bool("include_anonymous", include_anonymous),
         )
 
-    async def records(self, **filters: Any) -> list[dict[str, Any]]:
+    async def records(self, /, **filters: Any) -> list[dict[str, Any]]:
         """``history(**filters)``: the notebook spelling, for ``pandas.DataFrame(records)``."""
         return await self.history(**filters)
 
-    async def to_pandas(self, **filters: Any) -> Any:
+    async def to_pandas(self, /, **filters: Any) -> Any:
         """``history(**filters)`` as a ``pandas.DataFrame`` with datetime columns.
 
         Raises:
@@ -320,6 +337,7 @@ class ThreadedStore:
         if self._executor is None:
             msg = "the store is not open: open it first ('async with store')"
             raise StoreError(msg)
+        self._verify()
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._executor, fn, *args)

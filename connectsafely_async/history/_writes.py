@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 from ._connection import Connection
-from ._intervals import ViewDecision, ViewInterval, decide
+from ._intervals import SLACK, ViewDecision, ViewInterval, decide
 from ._store import Observation, PageOutcome
 
 __all__ = ["apply_page"]
@@ -19,6 +19,7 @@ __all__ = ["apply_page"]
 # SQLite's default limit on host parameters is 999 in old builds; stay well under it.
 _CHUNK: Final = 400
 _NEW_VISITOR: Final = "new_visitor"
+_RETURNING_VISITOR: Final = "returning_visitor"
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -46,14 +47,43 @@ def _lookup_known(
     for chunk in _chunks(keys):
         marks = ",".join("?" * len(chunk))
         for row in conn.execute(
-            "SELECT v.key, v.view_id, w.earliest, w.latest, v.entity_urn, "  # noqa: S608 - placeholders only
-            "v.public_identifier, v.name, v.headline, v.profile_picture, v.connection_degree, "
-            "v.profile_url, v.navigation_url FROM visitors v JOIN views w ON w.id = v.view_id "
+            "SELECT v.key, v.view_id, w.earliest, w.latest, w.first_observed, v.views, "  # noqa: S608 - placeholders only
+            "v.entity_urn, v.public_identifier, v.name, v.headline, v.profile_picture, "
+            "v.connection_degree, v.profile_url, v.navigation_url "
+            "FROM visitors v JOIN views w ON w.id = v.view_id "
             f"WHERE v.account_id = ? AND v.key IN ({marks})",
             (account_id, *chunk),
         ):
             known[row[0]] = row[1:]
     return known
+
+
+def _trusted_views(
+    conn: Connection, account_id: str, known: dict[str, tuple[Any, ...]], received_at: float
+) -> set[str]:
+    """Put back, in ``known``, the latest view each visitor had before a clock ran ahead.
+
+    A visitor's latest view first recorded later than this page's clock (plus the slack)
+    was recorded by a clock ahead of this one: judged against it, every later view would
+    look like the same view until real time caught up. Its latest view recorded no later
+    than now stands in for it (a visitor first seen by that clock keeps its view, flagged
+    by ``decide(known_is_ahead=True)``). Rare, so one more query only when it happens.
+
+    Returns:
+        The keys whose stand-in view must become the visitor's latest again, if it is seen.
+    """
+    ahead = [key for key, state in known.items() if state[3] > received_at + SLACK]
+    replaced: set[str] = set()
+    for chunk in _chunks(ahead):
+        marks = ",".join("?" * len(chunk))
+        for key, view_id, earliest, latest, first_observed in conn.execute(
+            "SELECT key, id, earliest, latest, first_observed FROM views "  # noqa: S608 - placeholders only
+            f"WHERE account_id = ? AND first_observed <= ? AND key IN ({marks}) ORDER BY id",
+            (account_id, received_at + SLACK, *chunk),
+        ):
+            known[key] = (view_id, earliest, latest, first_observed, *known[key][4:])
+            replaced.add(key)
+    return replaced
 
 
 def apply_page(
@@ -83,6 +113,7 @@ def apply_page(
     if unloaded:
         known.update(_lookup_known(conn, account_id, unloaded))
     aliases.update((key, key) for key in known)
+    repoint = _trusted_views(conn, account_id, known, received_at)
     next_view = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM views").fetchone()[0]
 
     new_visitors: list[tuple[Any, ...]] = []
@@ -92,6 +123,7 @@ def apply_page(
     moved: list[tuple[Any, ...]] = []  # visitors whose latest view is a new one
     refreshed: list[tuple[Any, ...]] = []  # visitors whose fields changed, same view
     same: list[tuple[Any, ...]] = []  # views seen again, interval intersected
+    back: list[tuple[Any, ...]] = []  # visitors whose latest view is an earlier one again
     anonymous: list[tuple[Any, ...]] = []
     counts = {ViewDecision.NEW_VISITOR: 0, ViewDecision.NEW_VIEW: 0, ViewDecision.SAME_VIEW: 0}
 
@@ -109,7 +141,11 @@ def apply_page(
         interval = None
         if state is not None and state[1] is not None:
             interval = ViewInterval(state[1], state[2])
-        decision, kept = decide(interval, obs.interval, is_known=state is not None)
+        # A view first recorded later than this page's clock came from a clock that ran
+        # ahead: its interval cannot be trusted against this one (see decide()).
+        ahead = state is not None and state[3] > received_at + SLACK
+        decision, kept = decide(interval, obs.interval, is_known=state is not None,
+                                known_is_ahead=ahead)
         counts[decision] += 1
         bounds = (None, None) if kept is None else (kept.earliest, kept.latest)
         new_aliases.extend((account_id, alias, key) for alias in obs.keys
@@ -117,10 +153,13 @@ def apply_page(
         if decision is ViewDecision.SAME_VIEW:
             assert state is not None
             view_id = state[0]
-            same.append((*bounds, received_at, view_id))
-            if fields != state[3:]:
+            first_observed = min(state[3], received_at) if ahead else state[3]
+            same.append((*bounds, received_at, first_observed, view_id))
+            if key in repoint:
+                back.append((view_id, account_id, key))
+            if fields != state[5:]:
                 refreshed.append((*fields, v.viewed_at, received_at, account_id, key))
-            known[key] = (view_id, *bounds, *fields)
+            known[key] = (view_id, *bounds, first_observed, state[4], *fields)
             continue
         view_id, next_view = next_view, next_view + 1
         first = decision is ViewDecision.NEW_VISITOR
@@ -129,10 +168,14 @@ def apply_page(
         if first:
             new_visitors.append((account_id, key, *fields, v.viewed_at, received_at,
                                  received_at, view_id))
-            events.append((account_id, key, _NEW_VISITOR, received_at, sync_id))
+            visits = 1
+            events.append((account_id, key, _NEW_VISITOR, received_at, sync_id, visits))
         else:
+            assert state is not None
+            visits = state[4] + 1
             moved.append((*fields, v.viewed_at, received_at, view_id, account_id, key))
-        known[key] = (view_id, *bounds, *fields)
+            events.append((account_id, key, _RETURNING_VISITOR, received_at, sync_id, visits))
+        known[key] = (view_id, *bounds, received_at, visits, *fields)
         aliases.update((alias, key) for alias in obs.keys)
 
     if new_views:
@@ -151,8 +194,8 @@ def apply_page(
         conn.executemany("INSERT INTO aliases (account_id, alias, key) VALUES (?, ?, ?) "
                          "ON CONFLICT DO NOTHING", new_aliases)
     if events:
-        conn.executemany("INSERT INTO events (account_id, key, kind, created, sync_id) "
-                         "VALUES (?, ?, ?, ?, ?)", events)
+        conn.executemany("INSERT INTO events (account_id, key, kind, created, sync_id, visits) "
+                         "VALUES (?, ?, ?, ?, ?, ?)", events)
     if moved:
         conn.executemany(
             "UPDATE visitors SET entity_urn = ?, public_identifier = ?, name = ?, "
@@ -165,9 +208,12 @@ def apply_page(
             "headline = ?, profile_picture = ?, connection_degree = ?, profile_url = ?, "
             "navigation_url = ?, viewed_at = ?, last_seen = ? "
             "WHERE account_id = ? AND key = ?", refreshed)
+    if back:
+        conn.executemany("UPDATE visitors SET view_id = ? WHERE account_id = ? AND key = ?",
+                         back)
     if same:
         conn.executemany(
-            "UPDATE views SET earliest = ?, latest = ?, last_observed = ?, "
+            "UPDATE views SET earliest = ?, latest = ?, last_observed = ?, first_observed = ?, "
             "observations = observations + 1 WHERE id = ?", same)
     if anonymous:
         conn.executemany(
@@ -178,11 +224,11 @@ def apply_page(
         unchanged=counts[ViewDecision.SAME_VIEW], anonymous=len(anonymous),
     )
     conn.execute(
-        "UPDATE syncs SET checkpoint = ?, error = NULL, pages = pages + 1, "
+        "UPDATE syncs SET checkpoint = ?, clock = ?, error = NULL, pages = pages + 1, "
         "new_count = new_count + ?, returning_count = returning_count + ?, "
         "unchanged_count = unchanged_count + ?, anonymous_count = anonymous_count + ? "
         "WHERE id = ?",
-        (checkpoint, outcome.new, outcome.returning, outcome.unchanged, outcome.anonymous,
-         sync_id),
+        (checkpoint, received_at, outcome.new, outcome.returning, outcome.unchanged,
+         outcome.anonymous, sync_id),
     )
     return outcome

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from ._data import make_visitors
 from ._faults import Fault
+from ._followup import PerformedAction
 from ._server import FakeConnectSafely, RecordedRequest
 from ._threaded import serve_in_thread
 from ._timeline import visitors_at
@@ -29,6 +30,7 @@ __all__ = [
     "FakeConnectSafely",
     "Fault",
     "MaxVisitorsMode",
+    "PerformedAction",
     "RecordedRequest",
     "make_visitors",
     "serve_in_thread",

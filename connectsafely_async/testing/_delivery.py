@@ -17,20 +17,33 @@ from aiohttp import web
 from ._faults import NORMAL_BODY, Fault
 from ._visitors import Reply
 
-__all__ = ["deliver_fault", "encode_json", "json_response"]
+__all__ = ["deliver_fault", "dumps", "encode_json", "json_response"]
 
 _DRIP_BYTES: Final = 8
-_dumps: Final = functools.partial(json.dumps, ensure_ascii=False)
+_readable: Final = functools.partial(json.dumps, ensure_ascii=False)
+
+
+def dumps(body: object) -> str:
+    """*body* as JSON text: readable UTF-8, or with ``\\u`` escapes when a string holds
+    what UTF-8 cannot carry (a lone surrogate), as a JSON encoder on the service would."""
+    text = _readable(body)
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(body)
+    return text
 
 
 def encode_json(body: object) -> bytes:
     """Serialise *body* exactly as :func:`json_response` does."""
-    return _dumps(body).encode()
+    return dumps(body).encode()
 
 
 def json_response(reply: Reply, headers: Mapping[str, str]) -> web.Response:
     """A complete JSON response for *reply*, with *headers* added."""
-    return web.json_response(reply.body, status=reply.status, headers=headers, dumps=_dumps)
+    return web.json_response(
+        reply.body, status=reply.status, headers={**headers, **reply.headers}, dumps=dumps
+    )
 
 
 async def deliver_fault(
@@ -44,7 +57,7 @@ async def deliver_fault(
         normal: the answer the request would get without a fault.
         headers: headers every answer carries (request id, rate limits).
     """
-    headers = {**headers, **fault.headers}
+    headers = {**headers, **normal.headers, **fault.headers}
     if fault.kind == "close_idle":
         return await _close_when_idle(request, fault, normal, headers)
     if fault.kind == "drip":

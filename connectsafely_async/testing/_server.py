@@ -7,10 +7,13 @@ Every request goes through one handler, in this order:
 3. the bearer key is checked (401 otherwise);
 4. the rate limit is checked (429 otherwise);
 5. the route is looked up (404 / 405 otherwise);
-6. on the visitors endpoint, the next queued :class:`Fault`, if any, takes over;
+6. on the visitors endpoint, the next queued :class:`Fault`, if any, takes over; on a
+   message or an invitation, the next queued action fault (:meth:`inject_action_fault`),
+   after the action is performed unless it says otherwise;
 7. the endpoint answers.
 
-Every answer carries ``X-Request-Id`` and the ``X-RateLimit-*`` headers.
+Every answer carries ``X-Request-Id`` and the ``X-RateLimit-*`` headers: the key's, or on
+the follow-up calls (see ``_followup``) their action's.
 """
 
 from __future__ import annotations
@@ -18,28 +21,34 @@ from __future__ import annotations
 import asyncio
 import collections
 import copy
-import functools
 import json
 import math
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import attrs
 from aiohttp import web
 
 from ._data import DEFAULT_ACCOUNT_ID, filter_by_time_range, make_account, make_visitors
-from ._delivery import deliver_fault, json_response
+from ._delivery import deliver_fault, dumps, json_response
 from ._faults import Fault
+from ._followup import FollowUps, PerformedAction
 from ._ratelimit import FixedWindow, ServerBucket
 from ._visitors import MaxVisitorsMode, Reply, paginate, parse_query, visitors_body
 
 __all__ = ["FakeConnectSafely", "RecordedRequest"]
 
 _VISITORS_PATH: Final = "/linkedin/profile/visitors"
+_ACTION_PATHS: Final = {"/linkedin/message": "message", "/linkedin/connect": "invitation"}
+_ACCOUNT_STATUS: Final = re.compile(r"/linkedin/account/([^/]+)/status")
+_RELATIONSHIP: Final = re.compile(r"/linkedin/relationship/([^/]+)(?:/([^/]+))?")
+_TRIAL_EXPIRED: Final = "Your trial has expired. Please subscribe to continue using this feature."
+_PREMIUM_REQUIRED: Final = "LinkedIn Premium may be required to see who viewed this profile"
 # Exactly how _delivery.json_response encodes, so a pre-encoded visitor is the same text.
-_encode: Final = functools.partial(json.dumps, ensure_ascii=False)
+_encode: Final = dumps
 _EMPTY_VISITORS: Final = '"visitors": []'
 # How long close() lets in-flight handlers finish; ours are cancelled before that anyway.
 _SHUTDOWN_TIMEOUT: Final = 0.1
@@ -76,9 +85,16 @@ class FakeConnectSafely:
             ...  # talk to fake.url with "Authorization: Bearer test-key"
             assert len(fake.requests) == 1
 
-    It implements ``GET /health``, ``GET /linkedin/accounts?q=`` and
-    ``POST /linkedin/profile/visitors`` with the vendor's documented shapes and quirks,
-    scripted faults (:meth:`inject`) and an optional rate limit.
+    It implements ``GET /health``, ``GET /linkedin/accounts?q=``,
+    ``POST /linkedin/profile/visitors`` and the calls that follow it (account status,
+    relationship, message, connection invitation, profile) with the vendor's documented
+    shapes, quirks and per-account caps, scripted faults (:meth:`inject`,
+    :meth:`inject_action_fault`) and an optional rate limit. Every message and invitation it
+    performs is recorded in :attr:`actions`, so a test can count sends.
+
+    The people the follow-up calls know are the named visitors of every account (by public
+    identifier or URN; a visitor's ``connectionDegree`` says whether the account may message
+    them) and whoever :meth:`add_person` adds.
 
     Args:
         api_key: the one bearer key the server accepts.
@@ -100,6 +116,8 @@ class FakeConnectSafely:
         key_burst: the key bucket's capacity; defaults to one second's worth of *key_rate*.
         account_rate: visitors requests per second one account may sustain, or ``None``.
         account_burst: the account bucket's capacity; defaults to one second's worth.
+        clock: seconds since the epoch, for the per-account action caps, their headers and
+            :attr:`actions` (default :func:`time.time`): move it to cross a day or a Monday.
 
     A throttled request gets 429 with ``Retry-After`` (seconds, fractional for the token
     buckets) and the key's ``X-RateLimit-*`` headers: a 429 whose ``Remaining`` is above
@@ -125,6 +143,7 @@ class FakeConnectSafely:
         key_burst: float | None = None,
         account_rate: float | None = None,
         account_burst: float | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if accounts is None:
             accounts = {DEFAULT_ACCOUNT_ID: 45}
@@ -163,6 +182,19 @@ class FakeConnectSafely:
             account_burst if account_burst is not None else max(1.0, account_rate or 1.0)
         )
         self._account_buckets: dict[str, ServerBucket] = {}
+        if not callable(clock):
+            msg = f"clock must be callable, got {type(clock).__name__}"
+            raise TypeError(msg)
+        self.clock = clock
+        #: When true, every /linkedin call answers 403 "Your trial has expired...".
+        self.trial_expired = False
+        self._followups = FollowUps(
+            accounts=lambda: list(self._visitors), default_account_id=default_account_id,
+            find_person=self._find_person,
+        )
+        self._action_faults: collections.deque[
+            tuple[Literal["message", "invitation"] | None, Fault, bool]
+        ] = collections.deque()
         #: How many requests were answered 429 by the rate limits (faults not counted).
         self.throttled_count = 0
         #: :func:`time.monotonic` of each of those 429 answers.
@@ -181,7 +213,17 @@ class FakeConnectSafely:
             "/health": {"GET": self._health},
             "/linkedin/accounts": {"GET": self._accounts},
             _VISITORS_PATH: {"POST": self._visitors_reply},
+            "/linkedin/account/status": {"GET": self._account_status},
+            "/linkedin/message": {"POST": self._message},
+            "/linkedin/connect": {"POST": self._invitation},
+            "/linkedin/profile": {"POST": self._profile},
         }
+        self._patterns: Sequence[
+            tuple[re.Pattern[str], Mapping[str, Callable[[web.Request, Any], Reply]]]
+        ] = (
+            (_ACCOUNT_STATUS, {"GET": self._account_status}),
+            (_RELATIONSHIP, {"GET": self._relationship}),
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -294,6 +336,92 @@ class FakeConnectSafely:
             return 0
         return len(self._runner.server.connections)
 
+    def inject_action_fault(
+        self,
+        fault: Fault,
+        *,
+        kind: Literal["message", "invitation"] | None = None,
+        performed: bool = True,
+        times: int = 1,
+    ) -> None:
+        """Queue *fault* for the next *times* messages or invitations (*kind*; ``None``: either).
+
+        With *performed* (the default) the request is handled first (the action performed,
+        recorded in :attr:`actions` and counted against its cap, when it would have been)
+        and then *fault* answers in its place: ``Fault(kind="reset")``, ``Fault(status=502)``
+        or ``Fault(delay=...)`` longer than the client's timeout is an action that went out
+        while its answer was lost. With ``performed=False`` the fault answers instead of
+        the call, and nothing is performed.
+
+        Raises:
+            ValueError: *times* is below 1, or *kind* is not one of the two.
+        """
+        if times < 1:
+            msg = f"times must be >= 1, got {times}"
+            raise ValueError(msg)
+        if kind not in (None, "message", "invitation"):
+            msg = f"kind must be 'message', 'invitation' or None, got {kind!r}"
+            raise ValueError(msg)
+        self._action_faults.extend([(kind, fault, performed)] * times)
+
+    @property
+    def actions(self) -> list[PerformedAction]:
+        """Every message and invitation the server performed, in order (a copy)."""
+        return list(self._followups.actions)
+
+    def add_person(
+        self,
+        public_id: str,
+        *,
+        account_id: str | None = None,
+        degree: str = "2nd",
+        urn: str | None = None,
+        name: str = "Test Person",
+        headline: str = "Tester at Example",
+    ) -> dict[str, Any]:
+        """Make a person known to the follow-up calls (besides every named visitor).
+
+        Args:
+            public_id: their public identifier.
+            account_id: the account whose *degree* this is (``None``: every account).
+            degree: ``"1st"`` (a connection: may be messaged), ``"2nd"``, ``"3rd"``...
+            urn: their profile URN (default: one made from *public_id*).
+
+        Returns:
+            The person's record, as a visitor record would hold them.
+        """
+        first, _, last = name.partition(" ")
+        record = {
+            "entityUrn": urn or f"urn:li:fsd_profile:{public_id}",
+            "publicIdentifier": public_id,
+            "name": name,
+            "firstName": first,
+            "lastName": last,
+            "headline": headline,
+        }
+        self._followups.add_person(record, account_id=account_id, degree=degree)
+        return dict(record)
+
+    def set_account_status(
+        self, account_id: str, *, status: str | None = None, premium: bool | None = None
+    ) -> None:
+        """Change what ``GET /linkedin/account/status`` says of an account.
+
+        Args:
+            status: e.g. ``"AVAILABLE"`` (the default), ``"IN_USE"`` or ``"ERROR"``.
+            premium: without Premium, the visitors call answers 403 ("LinkedIn Premium
+                may be required") and an InMail is refused.
+
+        Raises:
+            KeyError: unknown account.
+        """
+        self._account(account_id)
+        state = self._followups.account(account_id)
+        if status is not None:
+            state.status = status
+        if premium is not None:
+            state.premium = premium
+
     def clear_faults(self) -> None:
         """Drop every queued fault: the next requests are answered normally."""
         self._faults.clear()
@@ -354,7 +482,9 @@ class FakeConnectSafely:
                 Reply(429, {"success": False, "error": "Rate limit exceeded"}), headers
             )
 
-        methods = self._routes.get(request.path)
+        if self.trial_expired and request.path.startswith("/linkedin/"):
+            return json_response(Reply(403, {"success": False, "error": _TRIAL_EXPIRED}), headers)
+        methods = self._routes.get(request.path) or self._route_by_pattern(request.path)
         if methods is None:
             return json_response(Reply(404, {"success": False, "error": "Not found"}), headers)
         endpoint = methods.get(request.method)
@@ -363,10 +493,32 @@ class FakeConnectSafely:
             return json_response(reply, headers)
         if request.path == _VISITORS_PATH and raw == b"":
             body = {}  # like Express: no body means an empty object
+        action = _ACTION_PATHS.get(request.path)
+        scripted = None if action is None else self._next_action_fault(action)
+        if scripted is not None:
+            fault, performed = scripted
+            # Performed first, then the answer is lost: the case no client may send twice.
+            normal = endpoint(request, body) if performed else Reply(200, {"success": True})
+            return await deliver_fault(request, fault, normal, headers)
         normal = endpoint(request, body)
         if request.path == _VISITORS_PATH and self._faults:
             return await deliver_fault(request, self._faults.popleft(), normal, headers)
         return self._json_response(normal, headers)
+
+    def _route_by_pattern(
+        self, path: str
+    ) -> Mapping[str, Callable[[web.Request, Any], Reply]] | None:
+        for pattern, methods in self._patterns:
+            if pattern.fullmatch(path):
+                return methods
+        return None
+
+    def _next_action_fault(self, action: str) -> tuple[Fault, bool] | None:
+        for index, (kind, fault, performed) in enumerate(self._action_faults):
+            if kind is None or kind == action:
+                del self._action_faults[index]
+                return fault, performed
+        return None
 
     def _count_connection(self, request: web.Request) -> None:
         transport = request.transport
@@ -455,6 +607,8 @@ class FakeConnectSafely:
         account_id = query.account_id or self.default_account_id
         if account_id not in self._visitors:
             return Reply(404, {"success": False, "error": "Account not found"})
+        if not self._followups.is_premium(account_id):
+            return Reply(403, {"success": False, "error": _PREMIUM_REQUIRED})
         items = self._visitors_in_range(account_id, query.time_range)
         page = paginate(items, query, MaxVisitorsMode(self.max_visitors_mode))
         return Reply(
@@ -468,6 +622,36 @@ class FakeConnectSafely:
                 echo_time_range=self.echo_time_range,
             ),
         )
+
+    # -- the follow-up calls (their logic and state: _followup.FollowUps) ----------------------
+
+    def _account_status(self, request: web.Request, _body: Any) -> Reply:
+        match = _ACCOUNT_STATUS.fullmatch(request.path)
+        return self._followups.account_status(match[1] if match else None, self.clock())
+
+    def _relationship(self, request: web.Request, _body: Any) -> Reply:
+        match = _RELATIONSHIP.fullmatch(request.path)
+        assert match is not None  # routed by this very pattern
+        account, person = (match[1], match[2]) if match[2] else (None, match[1])
+        return self._followups.relationship(account, person)
+
+    def _message(self, _request: web.Request, body: Any) -> Reply:
+        return self._followups.message(body, self.clock())
+
+    def _invitation(self, _request: web.Request, body: Any) -> Reply:
+        return self._followups.invitation(body, self.clock())
+
+    def _profile(self, _request: web.Request, body: Any) -> Reply:
+        return self._followups.profile(body, self.clock())
+
+    def _find_person(self, account_id: str, person: str) -> Mapping[str, Any] | None:
+        """A named visitor of ``account_id`` (else of any account) by public id or URN."""
+        accounts = [account_id, *(other for other in self._visitors if other != account_id)]
+        for account in accounts:
+            for record in self._visitors.get(account, ()):
+                if person and person in (record.get("publicIdentifier"), record.get("entityUrn")):
+                    return record
+        return None
 
     def _visitors_in_range(self, account_id: str, time_range: str) -> list[dict[str, Any]]:
         key = (account_id, time_range)

@@ -54,10 +54,12 @@ class MaxVisitorsMode(str, enum.Enum):
 
 @attrs.frozen
 class Reply:
-    """A JSON answer before it becomes an HTTP response."""
+    """A JSON answer before it becomes an HTTP response, with headers of its own (an
+    action's ``X-RateLimit-*``, which replace the key's)."""
 
     status: int
     body: Any
+    headers: Mapping[str, str] = attrs.field(factory=dict, hash=False)
 
 
 @attrs.frozen(kw_only=True)
