@@ -7,6 +7,7 @@
                            [--output FILE] [--quiet]
     connectsafely check [--demo] [--account ID ...]
     connectsafely watch --db FILE ... / connectsafely history --db FILE ...  (_cli_history)
+    connectsafely follow-up --db FILE [--send] ...  (_cli_followup)
     connectsafely --version
 
 ``--demo`` starts the in-package fake service on 127.0.0.1 and talks to it through the real
@@ -36,6 +37,7 @@ what to do; ``--help`` shows the same table:
 12    any other HTTP status (a redirect, 405, 409...)
 13    history store (``--db``): not a history, corrupt, locked, unreachable, its extra missing
 14    output: stdout or ``--output`` cannot be written (a missing folder, a full disk)
+15    follow-up: an action's outcome is unknown (it may have gone out: check before resending)
 130   interrupted (Ctrl-C); the records already written are complete
 ====  =========================================================================================
 """
@@ -55,10 +57,13 @@ from ._cli_common import (
     EXIT_CODES,
     EXIT_INTERRUPTED,
     EXIT_OUTPUT,
+    EXIT_UNKNOWN_OUTCOME,
     EXIT_USAGE,
     open_client,
     report,
 )
+from ._cli_followup import add_parser as add_follow_up_parser
+from ._cli_followup import follow_up
 from ._cli_history import COMMANDS as HISTORY_COMMANDS
 from ._cli_history import add_parsers as add_history_parsers
 from ._cli_output import (
@@ -78,7 +83,9 @@ from ._errors import (
 from ._models import TimeRange, VisitorsPage
 from ._version import package_version
 
-__all__ = ["EXIT_CODES", "EXIT_INTERRUPTED", "EXIT_OUTPUT", "EXIT_USAGE", "main"]
+__all__ = [
+    "EXIT_CODES", "EXIT_INTERRUPTED", "EXIT_OUTPUT", "EXIT_UNKNOWN_OUTCOME", "EXIT_USAGE", "main",
+]
 
 _logger = logging.getLogger("connectsafely_async")
 
@@ -94,7 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ``EXIT_CODES``.
     """
     args = _parser().parse_args(argv)
-    command = {"check": _check, "visitors": _visitors, **HISTORY_COMMANDS}[args.command]
+    command = {"check": _check, "visitors": _visitors, "follow-up": follow_up,
+               **HISTORY_COMMANDS}[args.command]
     try:
         return asyncio.run(command(args))
     except KeyboardInterrupt:
@@ -160,6 +168,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("check", parents=[common], help="verify the key and the accounts",
                         description="Verify the API key and show the accounts it reaches.")
     add_history_parsers(commands, common)
+    add_follow_up_parser(commands, common)
     for command in commands.choices.values():  # `connectsafely visitors --help` shows it too
         command.epilog = parser.epilog
         command.formatter_class = argparse.RawDescriptionHelpFormatter

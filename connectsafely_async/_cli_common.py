@@ -39,10 +39,15 @@ from .history import (
     StoreUnavailableError,
 )
 
-__all__ = ["EXIT_CODES", "EXIT_INTERRUPTED", "EXIT_OUTPUT", "EXIT_USAGE", "open_client", "report"]
+__all__ = [
+    "EXIT_CODES", "EXIT_INTERRUPTED", "EXIT_OUTPUT", "EXIT_UNKNOWN_OUTCOME", "EXIT_USAGE",
+    "open_client", "report",
+]
 
 EXIT_USAGE: Final = 2  # argparse's own code for a usage error
 EXIT_OUTPUT: Final = 14
+#: ``follow-up``: an action may have gone out and nothing could tell (never resent by it).
+EXIT_UNKNOWN_OUTCOME: Final = 15
 EXIT_INTERRUPTED: Final = 130  # the shell's convention for "ended by SIGINT"
 
 # One exit code per error class, most specific first, with what to do about it in this

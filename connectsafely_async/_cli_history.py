@@ -50,7 +50,10 @@ from .history import (
     open_store,
 )
 
-__all__ = ["COMMANDS", "EVENTS", "HISTORY", "add_parsers"]
+__all__ = [
+    "COMMANDS", "EVENTS", "HISTORY", "add_parsers", "demo_client", "output_format",
+    "store_named",
+]
 
 #: What ``watch`` shows of each event: new or returning, who, and when (an estimate).
 EVENTS: Final = Layout(
@@ -124,11 +127,11 @@ def add_parsers(
 
 async def _watch(args: argparse.Namespace) -> int:
 
-    fmt = _format(args)
+    fmt = output_format(args)
     accounts: list[str | None] = list(dict.fromkeys(args.account)) or [None]
-    async with _store(args) as store:
+    async with store_named(args) as store:
         clock = await _demo_clock(args, store) if args.demo else None
-        async with _watch_client(args, clock) as client:
+        async with demo_client(args, clock) as client:
             results = await _sync(client, store, accounts, args, clock)
             # The account each sync recorded under: named, else the client's default (from
             # $CONNECTSAFELY_ACCOUNT_ID), else the workspace's, which the store resolves.
@@ -218,7 +221,7 @@ async def _demo_clock(args: argparse.Namespace, store: _Store) -> float:
 
 
 @asynccontextmanager
-async def _watch_client(
+async def demo_client(
     args: argparse.Namespace, clock: float | None
 ) -> AsyncIterator[AsyncConnectSafely]:
     """The real client, or with ``--demo`` one on a fake serving the visitors of ``clock``."""
@@ -242,11 +245,11 @@ async def _watch_client(
 
 
 async def _history(args: argparse.Namespace) -> int:
-    store = _store(args)
+    store = store_named(args)
     if isinstance(store, SQLiteStore) and not store.path.exists():
         msg = f"{store.path} does not exist (connectsafely watch --db {store.path} creates it)"
         raise StoreUnavailableError(msg)
-    fmt = _format(args)
+    fmt = output_format(args)
     async with store:
         accounts: list[str | None] = list(dict.fromkeys(args.account)) or [None]
         records: list[dict[str, Any]] = []
@@ -266,7 +269,7 @@ async def _history(args: argparse.Namespace) -> int:
     return 0
 
 
-def _store(args: argparse.Namespace) -> _Store:
+def store_named(args: argparse.Namespace) -> _Store:
     """The store ``--db`` (or ``$CONNECTSAFELY_HISTORY_URL``) names, not yet opened.
 
     Raises:
@@ -283,7 +286,7 @@ def _store(args: argparse.Namespace) -> _Store:
         raise ConfigurationError(msg) from None
 
 
-def _format(args: argparse.Namespace) -> str:
+def output_format(args: argparse.Namespace) -> str:
     interactive = args.output is None and sys.stdout.isatty()
     return str(args.format or (
         format_for_path(args.output) if args.output else ("table" if interactive else "ndjson")

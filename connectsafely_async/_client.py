@@ -61,7 +61,13 @@ from ._walk_plan import plan_walk
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Callable, Iterable
 
-    from .history import BlockingStore, SyncResult, VisitorStore
+    from .history import (
+        BlockingStore,
+        FollowUpPlan,
+        FollowUpReport,
+        SyncResult,
+        VisitorStore,
+    )
 
 __all__ = ["AsyncConnectSafely"]
 
@@ -706,6 +712,64 @@ class AsyncConnectSafely(BaseClient):
             if relationship.invited_or_connected:
                 return SentInvitation(success=True, confirmed_by_relationship=True)
             raise
+
+    async def follow_up(
+        self,
+        store: VisitorStore | BlockingStore[Any],
+        plan: FollowUpPlan,
+        *,
+        account_id: str | None = None,
+        send: bool = False,
+        clock: Callable[[], float] | None = None,
+    ) -> FollowUpReport:
+        """Act once on each new or returning visitor in ``store``: a preview unless ``send``.
+
+        For each pending visitor event of the account, a ``normal`` message to a 1st-degree
+        connection and an invitation with the plan's note to anyone else; each event is
+        acknowledged only once its action's outcome is recorded in the store's ledger. A
+        person is never messaged or invited twice by the ledger, whatever crashes; an action
+        a killed run left unsettled is resolved first (an invitation checked through the
+        relationship call, a message reported unknown); the plan's caps (the account's
+        budget, kept in the store for every run and process) are never exceeded, and what
+        they do not allow stays pending for a later run. See ``history.FollowUpPlan``.
+
+        Args:
+            store: the history the visitors were synced into.
+            plan: the texts, the caps and the pace.
+            account_id: the account (``None``: the client's default, else the account the
+                store last learned the workspace's default to be).
+            send: send; ``False`` (the default) only reports what would be sent.
+            clock: seconds since the epoch for the budget's windows (``None``: the wall
+                clock); for replaying a fake with a moving clock.
+
+        Returns:
+            A ``FollowUpReport``: sent, would-send, skipped and why, deferred, unknown.
+
+        Raises:
+            TypeError, ValueError: a bad argument, or no account named and none known,
+                before any request.
+            NotFoundError: the account does not exist (before any action).
+            StoreLockedError: another run follows up this account.
+        """
+        from .history import FollowUpPlan, ThreadedStore
+        from .history._followup import follow_up
+        from .history._sync import check_store
+
+        checked = check_store(store)
+        if not isinstance(checked, ThreadedStore):
+            msg = f"store must be an SQLiteStore or a PostgresStore, got {type(store).__name__}"
+            raise TypeError(msg)
+        if not isinstance(plan, FollowUpPlan):
+            msg = f"plan must be a FollowUpPlan, got {type(plan).__name__}"
+            raise TypeError(msg)
+        check_clock(clock)
+        account = self._followup_account(account_id) or await checked.account_for("")
+        if not account:
+            msg = ("no account named, and the store has not learned the workspace's default: "
+                   "pass account_id=, or sync the default account once first")
+            raise ValueError(msg)
+        return await follow_up(self, checked, plan, account_id=account,
+                               send=check_bool("send", send), clock=clock)
 
     async def _send_action(
         self,

@@ -58,8 +58,9 @@ def visitor_record(visitor: Visitor) -> dict[str, object]:
     """One visitor as a flat record of JSON-ready values, snake_case keys.
 
     Besides the fields: ``is_anonymous``, ``viewed_ago_seconds`` (read from ``viewed_at``)
-    and ``estimated_viewed_at`` (ISO-8601, ``fetched_at`` minus that age); datetimes become
-    ISO-8601 strings and missing values ``None``.
+    and ``estimated_viewed_at`` (ISO-8601: the middle of the interval the rounded text
+    allows, the history's estimate too); datetimes become ISO-8601 strings and missing
+    values ``None``.
 
     Returns:
         A new dict with the keys of ``RECORD_FIELDS``, in that order.

@@ -6,6 +6,12 @@ convert on Python 3.10 (3.11 and later refuse it with a ``ValueError`` that read
 syntax error). Every caller of the protocol decodes through :func:`loads`, so a hostile
 answer becomes an :class:`UndecodableJSON` with a reason, and the caller chooses the SDK
 error: nothing else escapes.
+
+The size cap on an answer does not bound what decoding it costs: 16 MiB of ``{},{},...``
+is 5.6 million objects, over a gigabyte once decoded and built into visitors, and seconds
+with the event loop blocked. So before anything is decoded, :func:`check_values` bounds the
+number of values a body can hold (``MAX_VALUES``), with C-speed bytes operations on the raw
+body; every decode step of the protocol (the fast path's included) checks it first.
 """
 
 from __future__ import annotations
@@ -14,9 +20,12 @@ import json
 from typing import Any, Final
 
 __all__ = [
+    "CONTAINER_WEIGHT",
     "MAX_DEPTH",
     "MAX_INT_DIGITS",
+    "MAX_VALUES",
     "UndecodableJSON",
+    "check_values",
     "loads",
     "nesting_depth",
     "stdlib_loads",
@@ -29,6 +38,21 @@ MAX_INT_DIGITS: Final = 4300
 #: path) is five levels; errors keep the decoded body, and a body deeper than this would
 #: make their repr, pickle or logging run out of stack.
 MAX_DEPTH: Final = 64
+#: The most values (keys included) an answer may hold, as ``check_values`` counts them: an
+#: array or an object counts as ``CONTAINER_WEIGHT`` values, since building one (a dict, then
+#: a visitor) costs that many numbers or strings. A real visitor is then about 23 (eight
+#: fields, their keys, the object), so some 40,000 of them pass, a page of 16 MB; the worst
+#: pages within the bound (every item decoded, built, refused, then decoded again to say why)
+#: take under 100 MB and half a second (``python -m benchmarks.hostile_page``).
+MAX_VALUES: Final = 1_000_000
+#: What one array or object counts for in ``MAX_VALUES``.
+CONTAINER_WEIGHT: Final = 8
+
+# Outside strings, each value or key but the first one of a container follows a "," or a
+# ":", and the first one follows its container's "[" or "{".
+_SEPARATORS: Final = b",:"
+_OPENERS: Final = (b"[", b"{")
+_SLICE: Final = 1 << 20
 
 
 class UndecodableJSON(ValueError):  # noqa: N818 (a reason, not an error class of the SDK)
@@ -76,8 +100,10 @@ def loads(body: bytes | str) -> Any:
 
     Raises:
         UndecodableJSON: for every failure: bad syntax or encoding, NaN/Infinity, an integer
-            over ``MAX_INT_DIGITS`` digits, nesting deeper than ``MAX_DEPTH``.
+            over ``MAX_INT_DIGITS`` digits, nesting deeper than ``MAX_DEPTH``, more than
+            ``MAX_VALUES`` values.
     """
+    check_values(body)
     try:
         value = stdlib_loads(body)
     except UndecodableJSON:
@@ -92,6 +118,67 @@ def loads(body: bytes | str) -> Any:
         msg = f"is nested more than {MAX_DEPTH} levels deep"
         raise UndecodableJSON(msg, malformed=False)
     return value
+
+
+def check_values(body: bytes | str) -> None:
+    """Refuse a body that may hold more than ``MAX_VALUES`` values, before it is decoded.
+
+    The count is an upper bound for valid JSON: one, plus each ``,`` and ``:`` outside
+    strings, plus ``CONTAINER_WEIGHT`` for each ``[`` and ``{`` outside strings (every value
+    or key but the first of its container follows a ``,`` or a ``:``, and the first follows
+    its container's bracket). Each step is taken only when the ones before cannot decide,
+    and each is a pass or two of C over the bytes:
+
+    1. A body too short to reach the bound cannot exceed it.
+    2. Those characters counted anywhere, strings included, over-count: within the bound,
+       the body is.
+    3. Otherwise the strings decide. Their escapes are deleted (``\\\\`` pairs first, then
+       ``\\"``: JSON reads escapes left to right, as ``bytes.replace`` does), so every quote
+       left opens or closes a string. Each string is a value: more of them than the bound,
+       and the body is over it. Else, split at the quotes (a megabyte at a time), every
+       other piece is outside the strings, and only those pieces are counted.
+
+    So 16 MiB costs a few ms when it is ordinary JSON and about 0.1 s at worst; invalid JSON
+    is counted as if it were valid, and the decoder then says what is wrong with it.
+
+    Raises:
+        UndecodableJSON: the body holds more than ``MAX_VALUES`` values (not malformed: the
+            same answer would come again).
+    """
+    raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
+    if len(raw) * CONTAINER_WEIGHT < MAX_VALUES:
+        return
+    count = 1 + _weight(raw)
+    if count <= MAX_VALUES:
+        return
+    if b"\\" in raw:
+        raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    if raw.count(b'"') // 2 <= MAX_VALUES and 1 + _weight_outside_strings(raw) <= MAX_VALUES:
+        return
+    msg = (f"holds more than {MAX_VALUES} values "
+           f"(an array or object counting as {CONTAINER_WEIGHT})")
+    raise UndecodableJSON(msg, malformed=False)
+
+
+def _weight_outside_strings(raw: bytes) -> int:
+    """``_weight`` of what lies outside strings in ``raw``, whose escapes are gone.
+
+    A slice at a time, so what is split is never much more than the slice: a page's worth of
+    pieces at once would cost more memory than decoding the page.
+    """
+    weight, in_string = 0, False
+    for start in range(0, len(raw), _SLICE):
+        pieces = raw[start : start + _SLICE].split(b'"')
+        # Pieces alternate outside, inside, outside...: from the slice's first one on.
+        weight += _weight(b"".join(pieces[1::2] if in_string else pieces[::2]))
+        in_string ^= len(pieces) % 2 == 0  # an odd number of quotes in the slice
+    return weight
+
+
+def _weight(raw: bytes) -> int:
+    """What the separators and brackets in ``raw`` count for, wherever they are."""
+    separators = len(raw) - len(raw.translate(None, _SEPARATORS))
+    return separators + CONTAINER_WEIGHT * sum(raw.count(opener) for opener in _OPENERS)
 
 
 def nesting_depth(value: Any) -> int:
@@ -113,5 +200,12 @@ def nesting_depth(value: Any) -> int:
             deepest = depth
             if deepest > MAX_DEPTH:
                 return deepest
-        stack.extend((child, depth + 1) for child in children if type(child) in (dict, list))
+        nested = [child for child in children if type(child) is dict or type(child) is list]
+        if nested and depth + 1 > deepest:
+            deepest = depth + 1
+            if deepest > MAX_DEPTH:
+                return deepest
+        # An empty array or object is as deep as it gets: counted above, never stacked (a
+        # page of a hundred thousand {} visitors would otherwise be walked one by one).
+        stack.extend([(child, depth + 1) for child in nested if child])
     return deepest

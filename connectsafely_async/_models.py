@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from ._checkpoint import Checkpoint
-from ._relative_time import parse_relative_age
+from ._relative_time import instant_before, parse_relative_age, parse_relative_bucket
 
 __all__ = [
     "AppliedFilters",
@@ -84,11 +84,18 @@ class Visitor:
 
     @property
     def estimated_viewed_at(self) -> datetime | None:
-        """``fetched_at - viewed_ago``: as precise as the service's rounded text allows."""
-        age = self.viewed_ago
-        if age is None or self.fetched_at is None:
+        """When the view happened, best estimate: the middle of the interval the rounded
+        text allows ("Viewed 2h ago", received at ``T``: between ``T - 3h`` and ``T - 2h``,
+        so ``T - 2h30``), the same estimate the history gives.
+
+        An age older than a ``datetime`` can reach ("Viewed 999999y ago") gives year 1
+        (``instant_before`` clamps it), never an ``OverflowError``.
+        """
+        bucket = parse_relative_bucket(self.viewed_at)
+        if bucket is None or self.fetched_at is None:
             return None
-        return self.fetched_at - age
+        age, width = bucket
+        return instant_before(self.fetched_at, age + width / 2)
 
 
 @attrs.frozen

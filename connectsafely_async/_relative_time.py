@@ -3,14 +3,23 @@
 The service gives no absolute timestamp anywhere, only LinkedIn's display text. Months and
 years are calendar-free approximations (30 and 365 days): the text itself is rounded far more
 coarsely than that.
+
+An age becomes an instant in one place, :func:`instant_before`: "Viewed 999999y ago" reads
+as an age of a million years, which no ``datetime`` can hold, so the instant is clamped at
+:data:`EARLIEST` instead of raising ``OverflowError`` in whatever displays it.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
+from typing import Final
 
-__all__ = ["parse_relative_age", "parse_relative_bucket"]
+__all__ = ["EARLIEST", "instant_before", "parse_relative_age", "parse_relative_bucket"]
+
+#: The earliest instant an age can reach: year 1, with a day of margin so that the instant
+#: still converts to any time zone (``astimezone``) without overflowing.
+EARLIEST: Final = datetime(1, 1, 2, tzinfo=timezone.utc)
 
 _SECOND = 1.0
 _MINUTE = 60.0
@@ -70,3 +79,23 @@ def parse_relative_bucket(text: str | None) -> tuple[timedelta, timedelta] | Non
     number = int(digits) if digits else 1
     width = _UNITS[unit.lower()]
     return timedelta(seconds=number * width), timedelta(seconds=width)
+
+
+def instant_before(now: datetime, age: timedelta) -> datetime:
+    """``now - age``, or :data:`EARLIEST` (in ``now``'s time zone) if that is earlier.
+
+    The one reading of an age into an instant: every estimate of when a view happened goes
+    through it, so no age a server can write overflows a ``datetime``.
+
+    Args:
+        now: when the age was true (a visitor's ``fetched_at``); aware or naive.
+        age: how long before ``now`` (``parse_relative_age``'s result).
+
+    Returns:
+        An instant with ``now``'s ``tzinfo``, never earlier than ``EARLIEST``.
+    """
+    # Compared in now's own terms: a naive now gets a naive floor.
+    floor = EARLIEST.replace(tzinfo=now.tzinfo)
+    if age >= now - floor:
+        return floor
+    return now - age

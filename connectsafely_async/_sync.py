@@ -183,6 +183,7 @@ class ConnectSafely(Closing):
     send_invitation = blocking(AsyncConnectSafely.send_invitation)
     sync_visitors = blocking(AsyncConnectSafely.sync_visitors)
     sync_visitors_many = blocking(AsyncConnectSafely.sync_visitors_many)
+    follow_up = blocking(AsyncConnectSafely.follow_up)
     with_options = _copying(AsyncConnectSafely.with_options)
 
 

@@ -320,9 +320,10 @@ def test_the_exit_codes_read_the_same_in_the_docstring_help_and_readme(
     section = section[:section.index("\n## ", 1)]
     readme_rows = table_rows(section, r"^\| (\d+) \| (.+) \|$")
     assert help_rows == doc_rows == readme_rows
-    for command in ("visitors", "check", "watch", "history"):
+    for command in ("visitors", "check", "watch", "history", "follow-up"):
         with pytest.raises(SystemExit):
             main([command, "--help"])
         assert capsys.readouterr().out.endswith(shown[shown.index("exit codes:"):])
     table_codes = {code for _, code, _ in _cli.EXIT_CODES}
-    assert set(doc_rows) == table_codes | {0, 2, _cli.EXIT_OUTPUT, _cli.EXIT_INTERRUPTED}
+    assert set(doc_rows) == table_codes | {0, 2, _cli.EXIT_OUTPUT, _cli.EXIT_UNKNOWN_OUTCOME,
+                                           _cli.EXIT_INTERRUPTED}

@@ -45,7 +45,8 @@ def test_to_dicts_records() -> None:
     (record, anonymous) = VisitorList([ALICE, ANONYMOUS]).to_dicts()
     assert list(record) == list(RECORD_FIELDS)
     assert record["viewed_ago_seconds"] == 7200
-    assert record["estimated_viewed_at"] == (FETCHED - timedelta(hours=2)).isoformat()
+    # "Viewed 2h ago": between 3h and 2h before it was fetched; the estimate is the middle.
+    assert record["estimated_viewed_at"] == (FETCHED - timedelta(hours=2.5)).isoformat()
     assert record["fetched_at"] == FETCHED.isoformat()
     assert record["is_anonymous"] is False
     assert anonymous["is_anonymous"] is True

@@ -167,3 +167,21 @@ async def test_a_clock_that_ran_ahead_does_not_hide_later_returning_views(
             expected.append(sorted(s.key for s in (await sync(client, clean, at)).returning))
     assert found == expected
     assert any(expected)
+
+
+async def test_a_view_thousands_of_years_old_reads_back_everywhere(
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: Store
+) -> None:
+    served = make_visitors(5, account_id=ACCOUNT)
+    served[1] = {**served[1], "viewedAt": "Viewed 2100y ago"}
+    fake.set_visitors(ACCOUNT, served)
+    result = await sync(client, store, NOW, time_range="ALL_TIME")  # 2100 years: all time
+    assert result.ok
+    records = await store.history()
+    ancient = next(r for r in records if r["visitor_key"] == served[1]["entityUrn"])
+    assert ancient["estimated_viewed_at"].startswith("0001-")  # clamped, not an overflow
+    pytest.importorskip("pandas")
+    frame = await store.to_pandas()
+    row = frame[frame["visitor_key"] == served[1]["entityUrn"]].iloc[0]
+    assert str(row["estimated_viewed_at"]) == "NaT"  # outside what pandas can hold
+    assert len(frame) == len(records)

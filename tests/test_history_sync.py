@@ -365,3 +365,13 @@ async def test_returning_visitors_are_events_too_with_their_visit_count(
     assert max(visits.values()) >= 2
     for event in back:
         assert visits[event.visitor.key] >= event.visits
+
+
+async def test_a_visitor_and_the_history_give_one_estimate_of_a_view(
+    client: AsyncConnectSafely, store: Store
+) -> None:
+    first = await sync(client, store, NOW)
+    for seen in first.new:
+        # Seen once: the history's interval is the one the text allows, and both name its
+        # middle estimated_viewed_at.
+        assert seen.visitor.estimated_viewed_at == seen.estimated_viewed_at

@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connectsafely_async import (
     APIConnectionError,
@@ -337,3 +339,83 @@ async def test_the_cli_exits_with_its_documented_code_and_no_traceback(
     assert words in err.decode()
     assert b"Traceback" not in err
     assert KEY.encode() not in err
+
+
+# -- values the parser must accept and hand on unchanged ----------------------------------------
+
+# Lone surrogates (valid JSON escapes, not valid UTF-8), NUL, and sizes a store may choke on:
+# the parser's part is to hand each on exactly; what a store does with them is the store's.
+ODD_TEXTS = {
+    "lone-high-surrogate": "\ud800",
+    "lone-low-surrogate": "a\udfffb",
+    "reversed-pair": "\udc00\ud800",
+    "nul": "\x00",
+    "nul-inside": "Ritika\x00Kulkarni",
+    "5kb-urn": "urn:li:fsd_profile:" + "A" * 5 * 1024,
+    "10mb": "x" * 10_000_000,
+}
+
+
+ODD_FIELDS = ("entityUrn", "publicIdentifier", "name", "headline", "viewedAt", "profileUrl")
+
+
+def odd_page(text: str, *, ensure_ascii: bool = True) -> bytes:
+    # json.dumps writes a lone surrogate as its \ud800 escape (raw UTF-8 cannot hold it).
+    # A megabyte-sized text goes in the name only, so the page stays under the cap.
+    fields = ("name",) if len(text) > 1_000_000 else ODD_FIELDS
+    visitors = [dict.fromkeys(fields, text), {"name": "after"}]
+    body = {"success": True, "hasMore": False, "visitors": visitors}
+    return json.dumps(body, ensure_ascii=ensure_ascii).encode("utf-8", "surrogatepass")
+
+
+@pytest.mark.parametrize("text", list(ODD_TEXTS.values()), ids=list(ODD_TEXTS))
+async def test_odd_but_valid_strings_reach_the_visitor_exactly(text: str) -> None:
+    async with HostileServer(Answer(body=odd_page(text))) as server, \
+            client_for(server, max_retries=0) as client:
+        page = await client.get_visitors()
+        walked = [v async for v in client.iter_visitors()]
+    first = page.visitors[0]
+    values = (first.entity_urn, first.public_identifier, first.name, first.headline,
+              first.viewed_at, first.profile_url)
+    sent = json.loads(odd_page(text))["visitors"][0]
+    assert values == tuple(sent.get(field) for field in ODD_FIELDS)
+    assert text in values
+    assert page.visitors[1].name == "after"
+    assert walked == list(page.visitors)
+
+
+def test_a_string_under_the_cap_that_is_not_ascii_is_handed_on_too() -> None:
+    from connectsafely_async._protocol import HttpResponse, parse_visitors_page
+
+    text = "é😀\x00" * 1_000_000
+    for ensure_ascii in (True, False):
+        raw = odd_page(text, ensure_ascii=ensure_ascii)
+        page = parse_visitors_page(HttpResponse(200, {"Content-Type": "application/json"}, raw))
+        assert page.visitors[0].name == text
+
+
+odd_strings = st.text(
+    st.one_of(st.characters(), st.characters(categories=["Cs"]), st.sampled_from("\x00\\\"/")),
+    max_size=40,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(odd_strings, min_size=1, max_size=4), ensure_ascii=st.booleans())
+def test_any_string_json_can_spell_is_handed_on_exactly(
+    texts: list[str], ensure_ascii: bool
+) -> None:
+    from connectsafely_async._protocol import HttpResponse, Redactor, parse_visitors_page
+    from connectsafely_async._secrets import Secret
+
+    visitors = [{"entityUrn": t, "name": t, "headline": t[::-1]} for t in texts]
+    raw = json.dumps({"success": True, "hasMore": False, "visitors": visitors},
+                     ensure_ascii=ensure_ascii).encode("utf-8", "surrogatepass")
+    if not ensure_ascii and any("\ud800" <= c <= "\udfff" for t in texts for c in t):
+        return  # not UTF-8: a decode error, covered above; ensure_ascii=True spells it
+    response = Redactor(Secret(KEY))(
+        HttpResponse(200, {"Content-Type": "application/json"}, raw))
+    page = parse_visitors_page(response)
+    assert [(v.entity_urn, v.name, v.headline) for v in page.visitors] == [
+        (t, t, t[::-1]) for t in texts
+    ]

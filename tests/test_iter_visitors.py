@@ -245,4 +245,7 @@ async def test_anonymous_visitors_are_typed_and_flagged(client: AsyncConnectSafe
     for visitor in visitors:
         assert visitor.viewed_ago is not None
         assert visitor.fetched_at is not None
-        assert visitor.estimated_viewed_at == visitor.fetched_at - visitor.viewed_ago
+        # The middle of the interval the rounded text allows, as the history estimates it.
+        assert visitor.estimated_viewed_at is not None
+        assert visitor.viewed_ago is not None
+        assert visitor.estimated_viewed_at < visitor.fetched_at - visitor.viewed_ago

@@ -31,6 +31,7 @@ __all__ = [
     "decode_json_object",
     "error_from_response",
     "raise_misfit",
+    "undecodable_error",
     "validation_messages",
 ]
 
@@ -81,12 +82,20 @@ def decode_json_answer(response: HttpResponse, *, what: str) -> Any:
     try:
         return loads(response.body)
     except UndecodableJSON as problem:
-        msg = f"{what} {problem.reason} (HTTP {response.status}, {len(response.body)} bytes)"
-        error_class = ResponseDecodeError if problem.malformed else ResponseValidationError
-        raise error_class(
-            msg, errors=[f"it {problem.reason} @ $"], body=_text_body(response.body),
-            request_id=response.request_id,
-        ) from None
+        raise undecodable_error(response, problem, what=what) from None
+
+
+def undecodable_error(
+    response: HttpResponse, problem: UndecodableJSON, *, what: str
+) -> ResponseDecodeError | ResponseValidationError:
+    """The error for a body ``_json`` refused: a decode error when it is not JSON (retried),
+    a validation error when it is JSON the SDK will not take (the same would come again)."""
+    msg = f"{what} {problem.reason} (HTTP {response.status}, {len(response.body)} bytes)"
+    error_class = ResponseDecodeError if problem.malformed else ResponseValidationError
+    return error_class(
+        msg, errors=[f"it {problem.reason} @ $"], body=_text_body(response.body),
+        request_id=response.request_id,
+    )
 
 
 def error_from_response(response: HttpResponse) -> APIStatusError:

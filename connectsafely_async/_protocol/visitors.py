@@ -15,9 +15,9 @@ import attrs
 
 from .. import _converters
 from .._converters import records_builder, structure_visitors
-from .._json import stdlib_loads
+from .._json import UndecodableJSON, check_values, stdlib_loads
 from .._models import AppliedFilters, Pagination, Visitor, VisitorsPage
-from .errors import decode_json_object, raise_misfit
+from .errors import decode_json_object, raise_misfit, undecodable_error
 from .headers import parse_rate_limit
 from .http import HttpRequest, HttpResponse
 
@@ -96,14 +96,21 @@ def parse_visitors_page(response: HttpResponse) -> VisitorsPage:
     anything unusual is parsed again by the detailed path, which alone decides what is an
     error and how it is worded, so the fast path changes speed, never results.
 
+    Before either, the body's values are counted (``_json.check_values``): a page that
+    could hold more than ``MAX_VALUES`` is refused before anything is decoded or built.
+
     Raises:
         APIStatusError: a subclass chosen by status, for any non-2xx answer.
-        ResponseValidationError: a 2xx whose body is not JSON or does not fit the model.
+        ResponseValidationError: a 2xx whose body is not JSON, holds more values than the
+            bound, or does not fit the model.
     """
     page = _parse_visitors_page_fast(response)
     if page is not None:
         return page
     data = decode_json_object(response)
+    page = _built_page(data, response)
+    if page is not None:
+        return page  # e.g. a lone surrogate: orjson refuses it, json reads it
     visitors = data.get("visitors")
     if type(visitors) is list:
         # The receive time travels with each visitor so it can estimate when the view happened.
@@ -120,18 +127,33 @@ def parse_visitors_page(response: HttpResponse) -> VisitorsPage:
 
 
 def _parse_visitors_page_fast(response: HttpResponse) -> VisitorsPage | None:
-    """The page, or ``None`` when the answer needs the detailed path (errors, odd values)."""
+    """The page, or ``None`` when the answer needs the detailed path (errors, odd values).
+
+    Raises:
+        ResponseValidationError: the body holds more values than the bound (raised here, as
+            the detailed path would word it: counting again would double the cost).
+    """
     if not 200 <= response.status < 300:
         return None
     content_type = response.content_type
     if content_type and "json" not in content_type:
         return None
     try:
+        # Before anything is decoded, and once: the detailed path would count again.
+        check_values(response.body)
+    except UndecodableJSON as problem:
+        raise undecodable_error(response, problem, what="the answer") from None
+    try:
         data = _fast_loads()(response.body)
     except (ValueError, RecursionError):  # orjson.JSONDecodeError is a ValueError
         return None  # the detailed path says what is wrong
     if type(data) is not dict or data.get("success") is False:
         return None
+    return _built_page(data, response)
+
+
+def _built_page(data: dict[str, Any], response: HttpResponse) -> VisitorsPage | None:
+    """The page the builders make of decoded ``data``, or ``None`` if one of them refuses."""
     visitors = structure_visitors(data.get("visitors"), response.received_at)
     if visitors is None or _build_head is None:
         return None

@@ -30,6 +30,7 @@ from ._errors import (
     StoreLockedError,
     StoreUnavailableError,
 )
+from ._followup import ActionCaps, FollowUpItem, FollowUpPlan, FollowUpReport
 from ._identity import identity_keys, profile_slug, visitor_key
 from ._intervals import SLACK, ViewDecision, ViewInterval, decide, view_interval
 from ._models import AnonymousSighting, SeenVisitor, SyncResult, VisitorEvent
@@ -40,6 +41,7 @@ from ._schema import SCHEMA_VERSION
 from ._sqlite import SQLiteStore
 from ._store import RESUME_WITHIN, Observation, PageOutcome, SyncStart, VisitorStore, observe
 from ._text import MAX_KEY_BYTES, storable_key, storable_text, storable_visitor
+from ._threaded import ThreadedStore
 
 __all__ = [
     "ENV_HISTORY_URL",
@@ -48,8 +50,12 @@ __all__ = [
     "RESUME_WITHIN",
     "SCHEMA_VERSION",
     "SLACK",
+    "ActionCaps",
     "AnonymousSighting",
     "BlockingStore",
+    "FollowUpItem",
+    "FollowUpPlan",
+    "FollowUpReport",
     "ForeignDatabaseError",
     "Observation",
     "PageOutcome",
@@ -63,6 +69,7 @@ __all__ = [
     "StoreUnavailableError",
     "SyncResult",
     "SyncStart",
+    "ThreadedStore",
     "ViewDecision",
     "ViewInterval",
     "VisitorEvent",

@@ -39,7 +39,8 @@ logger = logging.getLogger("connectsafely_async")
 T = TypeVar("T")
 
 _PLACEHOLDER: Final = re.compile(r"\?")
-_GENERATED_IDS: Final = re.compile(r"^\s*INSERT INTO (syncs|events|anonymous)\b", re.IGNORECASE)
+_GENERATED_IDS: Final = re.compile(r"^\s*INSERT INTO (syncs|events|anonymous|actions)\b",
+                                   re.IGNORECASE)
 _READS: Final = re.compile(r"^\s*(SELECT|WITH)\b", re.IGNORECASE)
 _BEGIN_IMMEDIATE: Final = "BEGIN IMMEDIATE"
 

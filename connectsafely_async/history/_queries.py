@@ -100,10 +100,16 @@ def read_sync(conn: Connection, sync_id: int, *, collect: bool) -> SyncResult:
 
 
 def read_events(
-    conn: Connection, account_id: str | None, after: int, limit: int
+    conn: Connection, account_id: str | None, after: int, limit: int,
+    pending: str = "acked",
 ) -> list[VisitorEvent]:
-    """Pending events with an id above ``after``, oldest first, at most ``limit``."""
-    where = "e.acked IS NULL AND e.id > ?"
+    """Pending events with an id above ``after``, oldest first, at most ``limit``.
+
+    ``pending`` names the consumer's own mark: ``"acked"`` (``events()``, ``watch``), or
+    ``"followed"`` (the follow-up ledger, which acts on every event whoever else read it).
+    """
+    assert pending in ("acked", "followed")
+    where = f"e.{pending} IS NULL AND e.id > ?"
     params: list[Any] = [after]
     if account_id is not None:
         where += " AND e.account_id = ?"

@@ -105,13 +105,36 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """,
     # 3: a sync's own clock at its last page (a resume only continues a recent walk); keys
     # too long for an index row become their digest (history/_text.py); returning visitors
-    # are events too, with the visit count; the account the default name was last seen to be.
+    # are events too, with the visit count; the account the default name was last seen to be;
+    # the action ledger (one row per person acted on) and the service's holds on actions.
     f"""
     ALTER TABLE syncs ADD COLUMN clock REAL;
     ALTER TABLE events ADD COLUMN visits INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE events ADD COLUMN followed REAL;
+    UPDATE events SET followed = created;
+    CREATE INDEX events_unfollowed ON events (account_id, id) WHERE followed IS NULL;
     CREATE TABLE account_names (name TEXT PRIMARY KEY, account_id TEXT NOT NULL);
+    CREATE TABLE actions (
+        id INTEGER PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        text TEXT NOT NULL,
+        state TEXT NOT NULL,
+        detail TEXT,
+        event_id INTEGER,
+        decided REAL NOT NULL,
+        settled REAL,
+        UNIQUE (account_id, key)
+    );
+    CREATE INDEX actions_window ON actions (account_id, kind, decided);
+    CREATE TABLE action_holds (
+        account_id TEXT NOT NULL, kind TEXT NOT NULL, hold_until REAL NOT NULL,
+        PRIMARY KEY (account_id, kind)
+    );
     {key_digests(size="length(CAST({0} AS BLOB))", digest="connectsafely_storable_key({0})")}
-    """,
+    """,  # noqa: S608 - our own fixed text
 )
 
 #: The version this SDK writes; a file with a higher one is refused, untouched.

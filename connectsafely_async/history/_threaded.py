@@ -23,10 +23,13 @@ from .._arguments import check_bool
 from .._models import Visitor
 from ._errors import StoreError, StoreLockedError
 from ._models import SyncResult, VisitorEvent
-from ._queries import history_records, read_events
+from ._queries import HISTORY_FIELDS, history_records, read_events
 from ._store import RESUME_WITHIN, PageOutcome, SyncStart
 
 __all__ = ["ThreadedStore"]
+
+_HISTORY_TIMES = ("viewed_after", "viewed_before", "estimated_viewed_at", "first_observed_at",
+                  "last_observed_at")
 
 T = TypeVar("T")
 Store = TypeVar("Store", bound="ThreadedStore")
@@ -304,18 +307,10 @@ class ThreadedStore:
         Raises:
             ImportError: pandas is not installed (``pip install 'connectsafely-async[pandas]'``).
         """
-        try:
-            import pandas as pd  # type: ignore[import-untyped,unused-ignore]
-        except ImportError:
-            msg = ("to_pandas() needs pandas: pip install 'connectsafely-async[pandas]' "
-                   "(or use records(), plain dicts)")
-            raise ImportError(msg) from None
-        frame = pd.DataFrame.from_records(await self.history(**filters))
-        for column in ("viewed_after", "viewed_before", "estimated_viewed_at",
-                       "first_observed_at", "last_observed_at"):
-            if column in frame:
-                frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
-        return frame
+        from .._frames import pandas_frame  # the one frame builder: out-of-range is NaT
+
+        return pandas_frame(await self.history(**filters), columns=HISTORY_FIELDS,
+                            times=_HISTORY_TIMES)
 
     async def meta(self, key: str, default: str | None = None) -> str | None:
         """A value stored under ``key`` in the store's own settings table."""
@@ -332,6 +327,10 @@ class ThreadedStore:
             msg = "the store is not open: open it first ('async with store')"
             raise StoreError(msg)
         return self._conn
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(connection, *args)`` on the store's thread (the ledger's operations)."""
+        return await self._run(fn, self._connection(), *args)
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         if self._executor is None:
