@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from ._errors import ConfigurationError, InsecureTransportWarning
 from ._secrets import Secret
+from ._urls import describe_url
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -84,8 +85,11 @@ def check_base_url(base_url: Any, *, allow_insecure_http: bool) -> str:
         scheme = parts.scheme if parts.scheme.isalnum() else "?"
         msg = f"base_url must be an http(s) URL with a host (got scheme {scheme!r})"
         raise ConfigurationError(msg)
-    if parts.username or parts.password or parts.query or parts.fragment:
-        msg = f"base_url for {hostname} must not carry credentials, a query or a fragment"
+    # Any "@": a password holding "/" ends urlsplit's authority early ("https://app:2024/
+    # pw@host" reads as host "app"), so its username and password miss it.
+    if "@" in base_url or parts.query or parts.fragment:
+        where = describe_url(base_url, keep_user=False)
+        msg = f"base_url {where} must not carry credentials, a query or a fragment"
         raise ConfigurationError(msg)
     if parts.scheme == "http" and not _is_loopback(hostname):
         if not allow_insecure_http:

@@ -35,9 +35,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ._errors import ConfigurationError, RateLimiterFallbackWarning, RateLimitError
 from ._limiter import RateLimiter, RateLimits, throttle_pause
-from ._limiter_redis_config import describe_url
-from ._limiter_redis_script import BUCKET_SCRIPT
+from ._limiter_redis_script import BUCKET_SCRIPT, COME_BACK, BadReply, read_reply
 from ._models import RateLimit
+from ._secrets import SecretURL
 
 if TYPE_CHECKING:
     from ._errors import ConnectSafelyError
@@ -54,6 +54,10 @@ _UNLIMITED: Final = 1e9
 _HORIZON: Final = 0.25
 # Each script call holds a connection for well under a millisecond.
 _MAX_CONNECTIONS: Final = 16
+# "Come back later" answers one acquire takes before it counts Redis as failing. Each is a
+# real wait for a turn another caller took first: far fewer in any real queue, and enough
+# to stop a server that says "come back in a microsecond" forever from spinning the loop.
+_MAX_COME_BACKS: Final = 1000
 
 
 def key_digest(api_key: str) -> str:
@@ -98,10 +102,12 @@ class RedisRateLimiter:
     """
 
     def __init__(self, config: RedisRateLimits, *, api_key: Secret) -> None:
-        url = config.resolve_url()
+        # Revealed only in the call into redis-py: no frame of ours holds the URL, and its
+        # password, as a local.
+        url = SecretURL(config.resolve_url(), keep_user=False)
         redis_asyncio, retry, no_backoff, redis_error = _import_redis()
         self._config = config
-        self._where = describe_url(url)
+        self._where = url.described
         limits = config.limits
         self._clock = limits.clock
         self._sleep = limits.sleep
@@ -118,6 +124,10 @@ class RedisRateLimiter:
         # An idle bucket lives until it would be full again (then it is the same as none).
         idle = max(key_capacity / key_rate, account_capacity / account_rate)
         ttl_ms = math.ceil((idle + 1.0) * 1000)
+        # The longest wait a reply can name, but for a fresh key bucket's start below zero
+        # (_longest_wait): a pause, one token's refill from the deepest reservation, the
+        # horizon (idle is at least that one token's refill: a burst is at least 1).
+        self._refill_wait = self._max_pause + idle + _HORIZON
         self._params = [
             key_rate, key_capacity, account_rate, account_capacity, ttl_ms, _HORIZON
         ]
@@ -131,22 +141,29 @@ class RedisRateLimiter:
         # requests shares a few connections instead of failing. The queue is ours, not
         # Redis's: a busy event loop makes it slow, and that is no outage, so a caller may
         # wait in it up to the whole deadline (a dead Redis frees the connections at once).
-        pool = redis_asyncio.BlockingConnectionPool.from_url(
-            url,
-            max_connections=_MAX_CONNECTIONS,
-            timeout=self._deadline,
-            socket_timeout=config.timeout,
-            socket_connect_timeout=config.timeout,
-            # One immediate retry: after a Redis restart the pooled connection is dead and
-            # a fresh one is all it takes; a Redis that is really gone fails fast.
-            retry=retry(no_backoff(), 1),
-            decode_responses=True,
-            health_check_interval=0,
-        )
+        try:
+            pool = redis_asyncio.BlockingConnectionPool.from_url(
+                url.reveal(),
+                max_connections=_MAX_CONNECTIONS,
+                timeout=self._deadline,
+                socket_timeout=config.timeout,
+                socket_connect_timeout=config.timeout,
+                # One immediate retry: after a Redis restart the pooled connection is dead and
+                # a fresh one is all it takes; a Redis that is really gone fails fast.
+                retry=retry(no_backoff(), 1),
+                decode_responses=True,
+                health_check_interval=0,
+            )
+        except ValueError:
+            # redis-py's frames hold the URL: its error must not carry them up.
+            msg = "the Redis URL has a parameter redis-py refuses (check its query)"
+            raise ConfigurationError(msg) from None
         self._redis = redis_asyncio.Redis.from_pool(pool)  # it owns the pool, closes it
         self._script = self._redis.register_script(BUCKET_SCRIPT)
+        # UnicodeError: redis-py decodes each reply, and raises it bare for bytes that are
+        # not UTF-8.
         self._errors: tuple[type[BaseException], ...] = (
-            redis_error, OSError, asyncio.TimeoutError, TimeoutError
+            redis_error, OSError, asyncio.TimeoutError, TimeoutError, BadReply, UnicodeError
         )
         self._degraded = False
         self._retry_at = 0.0
@@ -168,8 +185,9 @@ class RedisRateLimiter:
         return self._config.limits
 
     def __repr__(self) -> str:
-        state = "shared" if self.shared else "local fallback"
-        return f"{type(self).__name__}({self._where}, {state})"
+        # getattr: a traceback may render a half-built limiter (a failed __init__).
+        state = "local fallback" if getattr(self, "_degraded", False) else "shared"
+        return f"{type(self).__name__}({getattr(self, '_where', None)}, {state})"
 
     async def acquire(self, account: str | None) -> float:
         """Wait until one request for ``account`` may go; ``None`` counts against the key only.
@@ -204,9 +222,9 @@ class RedisRateLimiter:
         keys = [self._key_name]
         if account is not None:
             keys.append(self._account_base + _account_digest(account))
-        while True:
+        for _ in range(_MAX_COME_BACKS):
             scope, wait = await self._run(keys, "acquire")
-            if scope in ("account", "later"):  # nothing was taken: come back then
+            if scope in COME_BACK:  # nothing was taken: come back then
                 await self._sleep(wait)
                 continue
             if wait <= 0:
@@ -219,14 +237,26 @@ class RedisRateLimiter:
             _, wait = await self._run(keys, "account")
             if wait <= 0:
                 return
+        msg = f"no turn after {_MAX_COME_BACKS} replies to come back later"
+        raise BadReply(msg)
 
     async def _run(self, keys: list[str], op: str, *extra: float) -> tuple[str, float]:
         args = [op, *self._params, self._fresh_key_tokens(), *extra]
         reply = await asyncio.wait_for(self._script(keys=keys, args=args), self._deadline)
-        # Back at the first answer, not after this request's wait: meanwhile every other
-        # request of this process must queue in Redis again, not go by the local limits.
+        scope, wait = read_reply(reply, op=op, horizon=_HORIZON, max_wait=self._longest_wait())
+        # Back at the first usable answer, not after this request's wait: meanwhile every
+        # other request of this process must queue in Redis again, not by the local limits.
         self._back()
-        return str(reply[0]), float(reply[1])
+        return scope, wait
+
+    def _longest_wait(self) -> float:
+        """The longest wait a reply of the script can name under these limits.
+
+        A fresh key bucket starts as far below zero as the service's limit is above our
+        burst (``_fresh_key_tokens``): at most the whole limit last heard, to refill.
+        """
+        limit = self._heard[1] if self._heard is not None else 0.0
+        return self._refill_wait + limit / self._key_rate
 
     def _fresh_key_tokens(self) -> float:
         """What a new key bucket starts with: the service's bucket as last heard, less our
@@ -317,10 +347,13 @@ class RedisRateLimiter:
         self._degraded = True
         self._retry_at = self._clock() + self._config.retry_interval
         self._take_share_of_remaining()
-        # The error's type only: redis-py's messages may carry the URL, password included.
+        # The error's type only: redis-py's messages may carry the URL, password included
+        # (a BadReply's are ours, and never quote the reply).
+        what = (f"gave a reply no limiter gives ({error})" if isinstance(error, BadReply)
+                else f"is unreachable ({type(error).__name__})")
         msg = (
-            f"the shared rate limiter at {self._where} is unreachable "
-            f"({type(error).__name__}): limiting this process on its own until it is back"
+            f"the shared rate limiter at {self._where} {what}: "
+            "limiting this process on its own until it is back"
         )
         # A warning, not also a log line: one message per outage (logging.captureWarnings
         # routes it to the logs).

@@ -14,6 +14,8 @@ import attrs
 
 from ._errors import ConfigurationError
 from ._limiter import RateLimits
+from ._urls import describe_url as _describe
+from ._urls import stray_at
 
 __all__ = ["ENV_RATE_LIMIT_URL", "RedisRateLimits", "describe_url"]
 
@@ -41,6 +43,10 @@ def _check_url_text(url: str) -> None:
     except ValueError:
         msg = "the Redis URL is not a valid URL (check the host and port)"
         raise ConfigurationError(msg) from None
+    if stray_at(url):
+        msg = (f"the Redis URL for {describe_url(url)} has an '@' after its host: "
+               "percent-encode the password's '/', '?' or '#' (%2F, %3F, %23)")
+        raise ConfigurationError(msg)
     if parts.scheme not in _SCHEMES or (parts.scheme != "unix" and not parts.hostname):
         scheme = parts.scheme if parts.scheme.isalnum() else "?"
         msg = f"the Redis URL must be redis://, rediss:// or unix:// (got scheme {scheme!r})"
@@ -48,14 +54,11 @@ def _check_url_text(url: str) -> None:
 
 
 def describe_url(url: str | None) -> str:
-    """Where a Redis URL points, without its credentials or query."""
+    """Where a Redis URL points, without its credentials (the user name included: Redis
+    URLs often carry a lone password there) or query."""
     if url is None:
         return f"${ENV_RATE_LIMIT_URL}"
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        return f"unix://{parts.path}"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
+    return _describe(url, keep_user=False, unreadable="an unreadable Redis URL")
 
 
 def _positive(_: object, attribute: attrs.Attribute[float], value: object) -> None:

@@ -3,8 +3,10 @@
 Every endpoint (visitors, accounts, the next one) hands it a built ``HttpRequest`` and its
 parser. In one place it waits for the rate limiter, sends through the transport, scrubs the
 answer of the key, parses it, lets the limiter learn from it (error or not), and retries what
-the policy says is transient. A client and its ``with_options()`` copies share one sender,
-and so one session, one limiter and one closed state.
+the policy says is transient. Every error that leaves it is scrubbed of the key as well
+(:meth:`Sender.redact_text`): an answer that is not HTTP never reaches the answer scrub, and
+the parser that refuses it quotes its raw bytes. A client and its ``with_options()`` copies
+share one sender, and so one session, one limiter and one closed state.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from ._errors import APIStatusError, ConnectSafelyError
 from ._protocol import parse_rate_limit
@@ -35,6 +37,9 @@ logger = logging.getLogger("connectsafely_async")
 
 T = TypeVar("T")
 
+# As long as the service's own messages may be (_protocol.errors): one short line.
+_MAX_MESSAGE_CHARS: Final = 300
+
 
 class Sender:
     """Limiter, transport, scrub, parse, learn, retry: the path of every request.
@@ -44,7 +49,7 @@ class Sender:
         headers: the headers of every request, the key among them.
         transport: moves the bytes; its state is the client's closed state.
         limiter: the client-side rate limits (``None``: none).
-        redact: scrubs each answer of the key before anything parses it.
+        redact: scrubs each answer, and each error's text, of the key.
     """
 
     def __init__(
@@ -65,6 +70,17 @@ class Sender:
     @property
     def closed(self) -> bool:
         return self._transport.closed
+
+    def redact_text(self, text: str) -> str:
+        """``text`` with every spelling of the key replaced by ``[REDACTED]``.
+
+        Args:
+            text: anything built from an error of the transport, a parser or a driver.
+
+        Returns:
+            The text, scrubbed (the same object when it holds no spelling of the key).
+        """
+        return self._redact.redact_text(text)
 
     async def aclose(self) -> None:
         """Close the limiter and the session the transport created. Idempotent."""
@@ -100,6 +116,14 @@ class Sender:
         url = self._base_url + request.path
 
         async def attempt() -> T:
+            try:
+                return await send_once()
+            except ConnectSafelyError as error:
+                # Before the retry loop logs it or the caller sees it.
+                self._scrub(error)
+                raise
+
+        async def send_once() -> T:
             if self._limiter is not None:
                 waited = await self._limiter.acquire(account)
                 if stats is not None:
@@ -133,6 +157,24 @@ class Sender:
         return await call_with_retries(attempt, retry, max_retries=max_retries,
                                        on_retry=count_retry)
 
+    def _scrub(self, error: ConnectSafelyError) -> None:
+        """Scrub ``error``'s texts of the key, in place, and make its message one short line.
+
+        In place: a new error raised instead would keep this one as its ``__context__``.
+        Its texts are its ``args`` (what pickle keeps) and its attributes of text (the
+        message, the request id, a validation error's lines); its ``body`` was decoded
+        from an answer already scrubbed. Shortened only after the scrub, which must see
+        the whole key.
+        """
+        redact = self.redact_text
+        for name, value in list(vars(error).items()):
+            if isinstance(value, str):
+                setattr(error, name, redact(value))
+            elif isinstance(value, tuple) and all(isinstance(v, str) for v in value):
+                setattr(error, name, tuple(redact(v) for v in value))
+        error.message = _one_line(error.message)
+        error.args = tuple(_one_line(redact(a)) if isinstance(a, str) else a for a in error.args)
+
     def _observe(
         self,
         account: str | None,
@@ -157,3 +199,10 @@ class Sender:
                 stacklevel=1,
                 source=self,
             )
+
+
+def _one_line(text: str) -> str:
+    line = " ".join(text.split())
+    if len(line) > _MAX_MESSAGE_CHARS:
+        return line[: _MAX_MESSAGE_CHARS - 1] + "…"
+    return line

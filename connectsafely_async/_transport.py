@@ -3,7 +3,9 @@
 The session is created lazily inside the running event loop (so a client can be built in a
 notebook cell or at import time) and closed only if we created it: a borrowed session belongs
 to the caller. aiohttp's exceptions are never chained into ours, because they carry the
-request's headers, and so the API key.
+request's headers, and so the API key. Their messages may quote the answer's raw bytes (an
+answer that is not HTTP, echoing the key): the sender scrubs every error's text, so the
+description here is never cut, lest a cut split a key where the scrub cannot see it.
 """
 
 from __future__ import annotations
@@ -57,10 +59,6 @@ class AiohttpTransport:
     def closed(self) -> bool:
         """Whether ``aclose()`` was called: the client's one closed state."""
         return self._closed
-
-    @property
-    def owns_session(self) -> bool:
-        return self._owns_session
 
     @property
     def has_open_owned_session(self) -> bool:
@@ -174,10 +172,13 @@ def _client_timeout(total: float) -> aiohttp.ClientTimeout:
 
 
 def _describe(exc: aiohttp.ClientError) -> str:
-    """A short description that never includes request headers."""
+    """One line that never includes request headers (the sender scrubs and shortens it)."""
     if isinstance(exc, aiohttp.ClientResponseError):
-        return f"HTTP {exc.status} {exc.message}"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return f"cannot connect to {exc.host}:{exc.port} ({exc.os_error.strerror or exc})"
-    text = str(exc) or "connection failed"
-    return " ".join(text.split())[:200]
+        # With redirects and raise_for_status off, only the parser raises it: its status is
+        # its own 400, not the server's.
+        text = f"the answer is not valid HTTP ({exc.message})"
+    elif isinstance(exc, aiohttp.ClientConnectorError):
+        text = f"cannot connect to {exc.host}:{exc.port} ({exc.os_error.strerror or exc})"
+    else:
+        text = str(exc) or "connection failed"
+    return " ".join(text.split())

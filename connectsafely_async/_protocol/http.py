@@ -10,6 +10,12 @@ error's ``body`` or a ``repr``. So the client passes every answer through one
 :class:`Redactor` before parsing: it rewrites each spelling of the key in the raw bytes to
 ``[REDACTED]`` and each header value that holds it.
 
+An answer that is not HTTP at all never reaches it: the HTTP parser quotes the raw bytes in
+its own error (``b"HTTP/1.1 2x0 <key>"``), escaped the way Python's ``repr`` escapes them.
+``Redactor.redact_text`` scrubs such a text (the sender passes every error's through it),
+whatever run of backslashes a ``repr``, a ``repr`` of a ``repr`` or a JSON escape put in
+front of a character.
+
 It runs on every answer, so the common case must be nearly free: a plain search for the key
 (a few µs for a 40 KB page), and the escape-aware pattern only when the body holds an escape
 that could spell one of the key's characters (well-behaved servers write ASCII as ASCII, and
@@ -66,14 +72,30 @@ _SCAN_LIMIT: Final = 24
 _SHORT_ESCAPES: Final = {'"': rb'\"', "\\": rb"\\", "/": rb"\/"}
 
 
+def _any_case_hex(code: int, width: int) -> str:
+    """``code`` in hex as a regex that takes either case (``\\u004A`` and ``\\u004a``)."""
+    return "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in f"{code:0{width}x}")
+
+
 def _spellings(char: str) -> bytes:
     """A regex alternation of every way JSON can write ``char`` inside a string."""
-    code = f"{ord(char):04x}"
-    hex_digits = "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in code)
-    spellings = [re.escape(char).encode(), rb"\\u" + hex_digits.encode()]
+    spellings = [re.escape(char).encode(), rb"\\u" + _any_case_hex(ord(char), 4).encode()]
     if char in _SHORT_ESCAPES:
         spellings.append(re.escape(_SHORT_ESCAPES[char]))
     return b"(?:" + b"|".join(spellings) + b")"
+
+
+def _text_spellings(char: str) -> str:
+    """A regex alternation of every way a quoted text (``repr``, ``ascii``, bytes' ``repr``,
+    JSON, any of these nested) can write ``char``.
+
+    Each escape level doubles the backslashes in front, so any run of them is accepted; a
+    backslash matched in front of a character that needed none only widens the redaction.
+    """
+    if char == "\\":
+        return r"\\+"
+    code = _any_case_hex(ord(char), 2)
+    return rf"(?:\\*{re.escape(char)}|\\+(?:u00{code}|x{code}))"
 
 
 class Redactor:
@@ -83,7 +105,7 @@ class Redactor:
         secret: the API key (an empty key redacts nothing).
     """
 
-    __slots__ = ("_escapes", "_key", "_needle", "_pattern")
+    __slots__ = ("_escapes", "_key", "_needle", "_pattern", "_text_pattern")
 
     def __init__(self, secret: Secret) -> None:
         key = secret.reveal()
@@ -91,6 +113,7 @@ class Redactor:
         self._needle = key.encode()
         # The escaped spellings, compiled on first need (most clients never see one).
         self._pattern: re.Pattern[bytes] | None = None
+        self._text_pattern: re.Pattern[str] | None = None
         # Short escapes that could spell a character of this key (``\"`` for a key with ").
         self._escapes = frozenset(_SHORT_ESCAPES[c] for c in set(key) & set(_SHORT_ESCAPES))
         del key
@@ -116,6 +139,22 @@ class Redactor:
         if body is response.body and headers is response.headers:
             return response
         return attrs.evolve(response, body=body, headers=headers)
+
+    def redact_text(self, text: str) -> str:
+        """``text`` with every spelling of the key replaced: plain, or as a quoting escaped it.
+
+        For texts the answer scrub never saw: what a parser, a driver or the transport wrote
+        about an answer (it may quote the answer's raw bytes, and so an echoed key).
+        """
+        key = self._key
+        if not key or (key not in text and "\\" not in text):
+            return text
+        if "\\" not in text:
+            return text.replace(key, REDACTED)
+        if self._text_pattern is None:
+            spelled = "".join(_text_spellings(c) for c in key)
+            self._text_pattern = re.compile(spelled)
+        return self._text_pattern.sub(REDACTED, text)
 
     def _may_spell_escaped(self, body: bytes) -> bool:
         """Whether ``body`` holds an escape that could spell a character of the key.

@@ -12,7 +12,9 @@ never to the application. It translates the few places where the dialects differ
   committed in id order, so a reader paging by id never skips one;
 - an ``INSERT`` into a table with a generated id returns it, as ``lastrowid``.
 
-Every driver error leaves here as a ``StoreError`` naming the server without its password.
+Every driver error leaves here as a ``StoreError`` naming the server without its password
+(and scrubbed of it). The DSN is a ``SecretURL``, revealed only in the call into asyncpg: no
+frame of ours holds it as a local, so an error reporter that records locals never sees it.
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ from collections.abc import Coroutine, Iterable, Iterator, Sequence
 from typing import Any, Final, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from .._secrets import SecretURL
 from ._errors import StoreError
 
-__all__ = ["PgConnection", "describe_dsn", "split_schema"]
+__all__ = ["PgConnection", "split_schema"]
 
 logger = logging.getLogger("connectsafely_async")
 
@@ -52,10 +55,10 @@ def _debug_only(_loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> No
     logger.debug("on the store's connection: %s", context.get("message"))
 
 
-def split_schema(dsn: str) -> tuple[str, str | None]:
+def split_schema(dsn: SecretURL) -> tuple[SecretURL, str | None]:
     """``dsn`` without its ``schema`` query parameter (ours, not the server's), and it."""
     try:
-        parts = urlsplit(dsn)
+        parts = urlsplit(dsn.reveal())
     except ValueError:
         return dsn, None  # asyncpg says what is wrong with it, when connecting
     query = parse_qsl(parts.query, keep_blank_values=True)
@@ -63,18 +66,7 @@ def split_schema(dsn: str) -> tuple[str, str | None]:
     if not schemas:
         return dsn, None
     rest = urlencode([(key, value) for key, value in query if key != "schema"])
-    return urlunsplit(parts._replace(query=rest)), schemas[-1]
-
-
-def describe_dsn(dsn: str) -> str:
-    """Where a PostgreSQL DSN points, without its password or query."""
-    try:
-        parts = urlsplit(dsn)
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return "the PostgreSQL server"
-    user = f"{parts.username}@" if parts.username else ""
-    return f"{parts.scheme}://{user}{parts.hostname or ''}{port}{parts.path}"
+    return SecretURL(urlunsplit(parts._replace(query=rest))), schemas[-1]
 
 
 @functools.lru_cache(maxsize=512)
@@ -122,10 +114,10 @@ class PgConnection:
     holds no session lock (with one held, the loss is an error: the lock is gone too).
     """
 
-    def __init__(self, dsn: str, *, schema: str, connect_timeout: float,
+    def __init__(self, dsn: SecretURL, *, schema: str, connect_timeout: float,
                  command_timeout: float) -> None:
         self._dsn = dsn
-        self._where = describe_dsn(dsn)
+        self._where = dsn.described
         self._schema = schema
         # One round trip; the schema is a checked identifier (PostgresStore), safe as a literal.
         self._begin = (f"BEGIN; SELECT pg_advisory_xact_lock("
@@ -142,7 +134,7 @@ class PgConnection:
         self._in_transaction = False
 
     @classmethod
-    def open(cls, dsn: str, *, schema: str, connect_timeout: float,
+    def open(cls, dsn: SecretURL, *, schema: str, connect_timeout: float,
              command_timeout: float) -> PgConnection:
         connection = cls(dsn, schema=schema, connect_timeout=connect_timeout,
                          command_timeout=command_timeout)
@@ -254,7 +246,8 @@ class PgConnection:
 
     def _connect(self) -> None:
         self._conn = self._call(_asyncpg().connect(
-            self._dsn, timeout=self._connect_timeout, command_timeout=self._command_timeout,
+            self._dsn.reveal(), timeout=self._connect_timeout,
+            command_timeout=self._command_timeout,
             server_settings={"search_path": self._schema, "application_name": "connectsafely"},
         ), connecting=True)
 
@@ -280,5 +273,5 @@ class PgConnection:
             action = "cannot connect to" if connecting else "error from"
             timed_out = isinstance(exc, (TimeoutError, asyncio.TimeoutError))
             detail = "timed out" if timed_out else str(exc) or type(exc).__name__
-            msg = f"{action} {self._where}: {detail}"
+            msg = f"{action} {self._where}: {self._dsn.redact(detail)}"
             raise StoreError(msg) from None

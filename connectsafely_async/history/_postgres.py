@@ -25,9 +25,11 @@ import time
 from typing import Final
 from urllib.parse import urlsplit
 
+from .._secrets import SecretURL
+from .._urls import stray_at
 from ._blocking import StoreBase
 from ._errors import SchemaVersionError, StoreDependencyError, StoreError
-from ._pg_connection import PgConnection, describe_dsn, split_schema
+from ._pg_connection import PgConnection, split_schema
 from ._pg_schema import PG_MIGRATIONS, PG_SCHEMA_VERSION
 
 __all__ = ["PostgresStore"]
@@ -77,15 +79,23 @@ class PostgresStore(StoreBase):
         if not isinstance(dsn, str):
             msg = f"dsn must be a postgresql:// URL string, got {type(dsn).__name__}"
             raise TypeError(msg)
-        if dsn.split("://", 1)[0] not in _SCHEMES or "://" not in dsn:
+        url = SecretURL(dsn)
+        # The plain DSN must not outlive this line as a local: a traceback rendered with
+        # locals would print its password if a check below failed (as the client's key).
+        del dsn
+        if url.reveal().split("://", 1)[0] not in _SCHEMES or "://" not in url.reveal():
             msg = "dsn must be a postgresql:// (or postgres://) URL"  # never echo it
             raise ValueError(msg)
         try:
-            urlsplit(dsn).port  # noqa: B018 (reading it checks the host and port)
+            urlsplit(url.reveal()).port  # noqa: B018 (reading it checks the host and port)
         except ValueError:
             msg = "dsn is not a valid URL (check the host and port)"  # never echo it
             raise ValueError(msg) from None
-        dsn, in_url = split_schema(dsn)
+        if stray_at(url.reveal()):
+            msg = (f"dsn for {url.described} has an '@' after its host: percent-encode the "
+                   "password's '/', '?' or '#' (%2F, %3F, %23)")
+            raise ValueError(msg)
+        url, in_url = split_schema(url)
         if schema is not None and in_url is not None and schema != in_url:
             msg = f"two schemas: {schema!r} and the URL's ?schema={in_url}; give one"
             raise ValueError(msg)
@@ -102,22 +112,25 @@ class PostgresStore(StoreBase):
             msg = "PostgresStore needs asyncpg: pip install 'connectsafely-async[postgres]'"
             raise StoreDependencyError(msg)
         super().__init__()
-        self._dsn = dsn
+        self._dsn = url
         self._schema = schema
 
     @property
     def dsn(self) -> str:
         """The URL without its ``?schema=``, password included: never log it (``repr``
         leaves the password out)."""
-        return self._dsn
+        return self._dsn.reveal()
 
     @property
     def schema(self) -> str:
         return self._schema
 
     def __repr__(self) -> str:
-        state = "open" if self._conn is not None else "closed"
-        return f"PostgresStore({describe_dsn(self._dsn)!r}, schema={self._schema!r}, {state})"
+        # getattr: a traceback may render a half-built store (a failed __init__).
+        dsn = getattr(self, "_dsn", None)
+        where = dsn.described if isinstance(dsn, SecretURL) else None
+        state = "open" if getattr(self, "_conn", None) is not None else "closed"
+        return f"PostgresStore({where!r}, schema={getattr(self, '_schema', None)!r}, {state})"
 
     # -- the backend ---------------------------------------------------------------------------
 
