@@ -382,7 +382,8 @@ class AsyncConnectSafely(BaseClient):
         return await sync_account(walk_from, store, account_id=spec.account_id or "",
                                   filters=spec.fingerprint, clock=clock,
                                   collect=check_bool("collect", collect),
-                                  resume_within=check_window(resume_within))
+                                  resume_within=check_window(resume_within),
+                                  redact=self._sender.redact_text)
 
     async def sync_visitors_many(
         self,
@@ -427,6 +428,7 @@ class AsyncConnectSafely(BaseClient):
             store, [(account, specs[account].fingerprint) for account in ids],
             concurrency=check_positive_int("concurrency", concurrency), clock=clock,
             collect=check_bool("collect", collect), resume_within=check_window(resume_within),
+            redact=self._sender.redact_text,
         )
 
     async def list_accounts(

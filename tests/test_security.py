@@ -7,6 +7,7 @@ import logging
 import pickle
 import traceback
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -222,3 +223,21 @@ async def test_the_cli_never_prints_a_key_echoed_into_a_broken_reply(
     assert "[REDACTED]" in err
     for spelling in spellings(key):
         assert spelling not in out + err
+
+
+@pytest.mark.parametrize("key", ECHO_KEYS, ids=["plain", "escaped"])
+async def test_a_store_never_keeps_a_key_echoed_into_a_broken_reply(
+    key: str, tmp_path: Path
+) -> None:
+    from connectsafely_async.history import SQLiteStore
+
+    async with EchoingServer(BROKEN_REPLIES["header-line"]) as server, AsyncConnectSafely(
+        api_key=key, base_url=server.url, rate_limits=None, max_retries=0,
+    ) as client, SQLiteStore(tmp_path / "h.db") as store:
+        result = await client.sync_visitors(store)
+        assert isinstance(result.error, APIConnectionError)
+    stored = (tmp_path / "h.db").read_bytes() + b"".join(
+        p.read_bytes() for p in tmp_path.glob("h.db*") if p.name != "h.db")
+    for spelling in spellings(key):
+        assert spelling.encode() not in stored
+    assert b"[REDACTED]" in stored  # the error was kept, scrubbed
