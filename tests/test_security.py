@@ -236,8 +236,12 @@ async def test_a_store_never_keeps_a_key_echoed_into_a_broken_reply(
     ) as client, SQLiteStore(tmp_path / "h.db") as store:
         result = await client.sync_visitors(store)
         assert isinstance(result.error, APIConnectionError)
-    stored = (tmp_path / "h.db").read_bytes() + b"".join(
-        p.read_bytes() for p in tmp_path.glob("h.db*") if p.name != "h.db")
+    stored = _files_of(tmp_path)
     for spelling in spellings(key):
         assert spelling.encode() not in stored
     assert b"[REDACTED]" in stored  # the error was kept, scrubbed
+
+
+def _files_of(folder: Path) -> bytes:
+    """Every byte the store left in ``folder``: the database, its WAL and its locks."""
+    return b"".join(path.read_bytes() for path in sorted(folder.iterdir()))
