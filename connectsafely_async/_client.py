@@ -575,6 +575,7 @@ class AsyncConnectSafely(BaseClient):
             build_profile_request(profile_id, includes=includes, account_id=account),
             parse_profile, account=account or "", retry=self._retry,
             max_retries=self._resolve_retries(max_retries), timeout=self._resolve_timeout(timeout),
+            own_quota=True,
         )
 
     async def send_message(
@@ -786,6 +787,7 @@ class AsyncConnectSafely(BaseClient):
         return await self._sender.send(
             request, parse, account=account or "", retry=ActionRetryPolicy.of(self._retry),
             max_retries=self._resolve_retries(max_retries), timeout=self._resolve_timeout(timeout),
+            own_quota=True,
         )
 
     def _followup_account(self, account_id: str | None) -> str | None:

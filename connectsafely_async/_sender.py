@@ -14,10 +14,11 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._errors import APIStatusError, ConnectSafelyError
 from ._protocol import parse_rate_limit
+from ._protocol.errors import one_line
 from ._retry import call_with_retries
 
 if TYPE_CHECKING:
@@ -38,7 +39,6 @@ logger = logging.getLogger("connectsafely_async")
 T = TypeVar("T")
 
 # As long as the service's own messages may be (_protocol.errors): one short line.
-_MAX_MESSAGE_CHARS: Final = 300
 
 
 class Sender:
@@ -101,13 +101,17 @@ class Sender:
         timeout: float,
         stats: WalkStats | None = None,
         rate_limit_of: Callable[[T], RateLimit | None] | None = None,
+        own_quota: bool = False,
     ) -> T:
         """Send ``request`` until it parses, or until ``retry`` gives up.
 
         The limiter waits for ``account``'s turn (``None``: the key's alone) before each
         attempt. ``rate_limit_of`` reads the limits a parser already read from the headers
         (a page's), so they are not parsed twice. ``stats``, when given, counts requests,
-        retries and time spent waiting for the limiter.
+        retries and time spent waiting for the limiter. ``own_quota``: the answers'
+        ``X-RateLimit-*`` headers and 429s are the call's own quota (a day's messages, a
+        week's invitations), not the key's, so the limiter does not learn from them: a
+        spent invitation budget must not pause every read of the key.
 
         Raises:
             ConnectSafelyError: what the last attempt raised, once retries are spent or
@@ -144,10 +148,12 @@ class Sender:
             try:
                 result = parse(response)
             except APIStatusError as error:
-                self._observe(account, response, error.rate_limit, error)
+                if not own_quota:
+                    self._observe(account, response, error.rate_limit, error)
                 raise
-            self._observe(account, response, rate_limit_of(result) if rate_limit_of
-                          else parse_rate_limit(response.headers, now=response.received_at))
+            if not own_quota:
+                self._observe(account, response, rate_limit_of(result) if rate_limit_of
+                              else parse_rate_limit(response.headers, now=response.received_at))
             return result
 
         def count_retry(_error: ConnectSafelyError, _wait: float) -> None:
@@ -172,8 +178,8 @@ class Sender:
                 setattr(error, name, redact(value))
             elif isinstance(value, tuple) and all(isinstance(v, str) for v in value):
                 setattr(error, name, tuple(redact(v) for v in value))
-        error.message = _one_line(error.message)
-        error.args = tuple(_one_line(redact(a)) if isinstance(a, str) else a for a in error.args)
+        error.message = one_line(error.message)
+        error.args = tuple(one_line(redact(a)) if isinstance(a, str) else a for a in error.args)
 
     def _observe(
         self,
@@ -201,8 +207,3 @@ class Sender:
             )
 
 
-def _one_line(text: str) -> str:
-    line = " ".join(text.split())
-    if len(line) > _MAX_MESSAGE_CHARS:
-        return line[: _MAX_MESSAGE_CHARS - 1] + "…"
-    return line

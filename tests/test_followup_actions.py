@@ -237,3 +237,27 @@ async def test_a_held_invitation_is_not_retried_and_says_until_when(sleep: FakeS
         assert sleep.waits == []
         assert sends(fake, "/linkedin/connect") == 91
         assert len(fake.actions) == 90
+
+
+async def test_a_spent_action_quota_does_not_pause_the_keys_reads() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from connectsafely_async import AsyncConnectSafely, RateLimitError, RateLimits
+    from connectsafely_async.testing import FakeConnectSafely, Fault
+
+    account = "696ce9e780e0483585e4e553"
+    hold = (datetime.now(timezone.utc) + timedelta(hours=24)).isoformat()
+    async with FakeConnectSafely(accounts={account: 10}) as fake, AsyncConnectSafely(
+        api_key=fake.api_key, base_url=fake.url, rate_limits=RateLimits(),
+    ) as client:
+        person = fake.visitors(account)[0]["publicIdentifier"]
+        fake.inject_action_fault(Fault(status=429, json={
+            "success": False, "error": "Connection requests blocked for 24 hours",
+            "holdUntil": hold}, headers={"X-RateLimit-Remaining": "0",
+                                         "X-RateLimit-Reset": hold}), performed=False)
+        with pytest.raises(RateLimitError):
+            await client.send_invitation(person, account_id=account)
+        walk = client.iter_visitor_pages(account_id=account)
+        pages = [page async for page in walk]
+    assert pages
+    assert walk.stats.rate_limit_wait_seconds < 1  # the key was not paused for the hold

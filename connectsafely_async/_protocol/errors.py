@@ -30,6 +30,7 @@ __all__ = [
     "decode_json_answer",
     "decode_json_object",
     "error_from_response",
+    "one_line",
     "raise_misfit",
     "undecodable_error",
     "validation_messages",
@@ -158,11 +159,11 @@ def _error_message(body: Any) -> tuple[str | None, list[ValidationIssue]]:
     if isinstance(error, dict):
         issues = _zod_issues(error.get("issues"))
         if issues:
-            return _one_line("; ".join(str(issue) for issue in issues)), issues
+            return one_line("; ".join(str(issue) for issue in issues)), issues
         error = error.get("message") or error.get("name")
     for candidate in (error, body.get("message"), body.get("code")):
         if isinstance(candidate, str) and candidate.strip():
-            return _one_line(candidate), []
+            return one_line(candidate), []
     return None, []
 
 
@@ -208,7 +209,8 @@ def raise_misfit(what: str, exc: Exception, data: Any, response: HttpResponse) -
     ) from None
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
+    """``text`` on one line, at most 300 characters: how every error message reads."""
     line = " ".join(text.split())
     if len(line) > _MAX_MESSAGE_CHARS:
         return line[: _MAX_MESSAGE_CHARS - 1] + "…"
