@@ -51,6 +51,15 @@ _AVATAR_STYLE: Final = (
     "width:32px;height:32px;border-radius:50%;object-fit:cover;background:#d9dde3;"
     "display:inline-block;vertical-align:middle"
 )
+# The circle holds the initials; the picture, when there is one, lies over them and hides
+# itself if it cannot load (offline, blocked, expired), so the initials show instead of a
+# broken-image icon.
+_INITIALS_STYLE: Final = (
+    _AVATAR_STYLE + ";position:relative;overflow:hidden;text-align:center;color:#374151;"
+    "font:600 12px/32px system-ui,sans-serif;letter-spacing:0.5px"
+)
+_PICTURE_STYLE: Final = _AVATAR_STYLE + ";position:absolute;left:0;top:0"
+_HIDE_IF_BROKEN: Final = "this.style.display='none'"
 _CELL_STYLE: Final = "text-align:left;vertical-align:middle;padding:4px 8px"
 
 
@@ -147,11 +156,15 @@ def records(visitors: Iterable[Visitor]) -> list[dict[str, object]]:
 
 def _row(visitor: Visitor) -> str:
     picture = safe_url(visitor.profile_picture)
-    avatar = (
+    over = (
         f'<img src="{_attr(picture)}" alt="" loading="lazy" referrerpolicy="no-referrer" '
-        f'style="{_AVATAR_STYLE}">'
+        f'onerror="{_HIDE_IF_BROKEN}" style="{_PICTURE_STYLE}">'
         if picture
-        else f'<span style="{_AVATAR_STYLE}"></span>'
+        else ""
+    )
+    avatar = (
+        f'<span style="{_INITIALS_STYLE}" aria-hidden="true">'
+        f"{_text(_initials(visitor))}{over}</span>"
     )
     if visitor.is_anonymous:
         name = (
@@ -174,6 +187,23 @@ def _row(visitor: Visitor) -> str:
         _text(visitor.viewed_at),
     )
     return "<tr>" + "".join(f'<td style="{_CELL_STYLE}">{cell}</td>' for cell in cells) + "</tr>"
+
+
+def _initials(visitor: Visitor) -> str:
+    """Up to two letters for the avatar: "Ada Lovelace, PhD" -> "AL"; "?" for the anonymous.
+
+    Credentials after a comma or in brackets are left out, and so are words that do not
+    start with a letter or digit (an emoji, a dash).
+    """
+    if visitor.is_anonymous:
+        return "?"
+    name = visitor.name or visitor.public_identifier or ""
+    name = name.split(",")[0].split("(")[0].split("|")[0]
+    words = [word for word in name.split() if word[0].isalnum()]
+    if not words:
+        return "?"
+    letters = words[0][0] + (words[-1][0] if len(words) > 1 else "")
+    return letters.upper()
 
 
 def _text(value: str | None) -> str:

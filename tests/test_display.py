@@ -83,6 +83,24 @@ def test_only_http_urls_become_links_or_images() -> None:
     assert safe_url("HTTPS://www.linkedin.com/in/x?a=1&b=2") is not None
 
 
+def test_avatars_show_initials_under_a_picture_that_hides_if_broken() -> None:
+    offline = Visitor(entity_urn="urn:li:fsd_profile:B", name="Ada Lovelace, PhD",
+                      profile_picture="https://media.licdn.com/ada.jpg")
+    bare = Visitor(entity_urn="urn:li:fsd_profile:C", name="émile 🚀 zola")
+    markup = visitors_html([offline, bare, ANONYMOUS,
+                            Visitor(entity_urn="u", public_identifier="bob-smith-42")])
+    tags = parse(markup)
+    circles = markup.split('aria-hidden="true">')[1:]
+    assert [circle.split("<", 1)[0] for circle in circles] == ["AL", "ÉZ", "?", "B"]
+    # The picture lies over the initials and hides itself when it cannot load.
+    assert '<img src="https://media.licdn.com/ada.jpg"' in circles[0]
+    assert "onerror=\"this.style.display='none'\"" in circles[0]
+    assert "position:absolute" in circles[0]
+    assert "<img" not in "".join(circles[1:])
+    assert "script" not in tags.tags
+    assert tags.tags.count("img") == 1
+
+
 def test_long_lists_are_truncated_in_html_only() -> None:
     visitors = VisitorList([ALICE] * 75)
     assert "and 15 more" in visitors._repr_html_()

@@ -8,16 +8,22 @@ no key), and nothing else of this suite leaks in. Each block is one of:
   there with ``python -m pytest``: no conftest, no pytest configuration, only the installed
   package and its plugin;
 - the **setup cell** (it makes ``client`` and ``sync_client``);
-- a **cell** (top-level ``await``, or it uses ``client`` / ``sync_client``): run, as in a
-  notebook, after the setup cell and nothing more: names it does not import or define are
-  an error, as they would be for the reader;
+- a **cell** (top-level ``await``, or it uses ``client`` / ``sync_client``);
 - a **script**: run with ``python`` in an empty folder.
+
+The cells run twice. Each alone, after the setup cell and nothing more: names it does not
+import or define are an error, as they would be for a reader who jumps to its section. And
+all of them **in order, as one notebook**: the setup cell first, then every cell in document
+order, in one namespace on one running loop against one fake service, so a cell that closes
+or replaces the shared clients, or leaves a name that a later cell trips on, fails. As in
+Jupyter, a cell's last expression is displayed (its ``_repr_html_()``, else its ``repr``),
+and a bare expression anywhere else in a cell, which a notebook would not show, is an error.
 
 Shell blocks run line by line with ``bash`` in an empty folder, each line expected to exit
 0, or the code its comment names (``# exit 11``). A line marked ``# in another terminal``
-is a server: started, waited for, stopped at the end of its block. The two commands that
-install the package (``pip install``) are what CI itself runs, so here only what follows
-them runs, and ``python -m pytest`` (this very suite) is not run again.
+is a server: started, waited for, stopped at the end of its block. What installs the package
+(a virtual environment, ``pip install``) is what CI itself does, so here only what follows
+it on its line runs, and ``python -m pytest`` (this very suite) is not run again.
 """
 
 from __future__ import annotations
@@ -46,7 +52,7 @@ _BLOCK = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 _SETUP_MARK = "sync_client = ConnectSafely()"
 _EXIT = re.compile(r"#\s*exit (\d+)")
 _SERVER_MARK = "# in another terminal"
-_INSTALL = re.compile(r"^python3 -m venv .*pip install [^&]*(?:&& )?")
+_INSTALL_STEPS = ("python3 -m venv ", ". .venv/bin/activate", "pip install ")
 
 
 def blocks(language: str) -> list[tuple[int, str]]:
@@ -92,13 +98,33 @@ def fake_env() -> Iterator[dict[str, str]]:
         yield env
 
 
+NOTEBOOK = [(line, source) for line, source in PYTHON_BLOCKS
+            if kind(source) in ("setup", "cell")]
+
+
 def test_the_readme_has_examples() -> None:
     # A floor, so a README reorganisation cannot silently stop testing its examples.
     kinds = [kind(source) for _, source in PYTHON_BLOCKS]
     assert kinds.count("cell") >= 12
-    assert kinds.count("script") >= 2
-    assert kinds.count("pytest") == 3
-    assert len(SHELL_BLOCKS) >= 4
+    assert kinds.count("script") >= 5
+    assert kinds.count("pytest") >= 4
+    assert len(SHELL_BLOCKS) >= 6
+    # The setup cell comes before every cell that needs it.
+    assert kind(NOTEBOOK[0][1]) == "setup"
+
+
+@pytest.mark.parametrize(("line", "source"), NOTEBOOK[1:],
+                         ids=[f"line{n}" for n, _ in NOTEBOOK[1:]])
+def test_a_cell_shows_only_its_last_expression(line: int, source: str) -> None:
+    # In a notebook a bare expression shows only as the last statement of its cell.
+    statements = ast.parse(source).body
+    for statement in statements[:-1]:
+        if isinstance(statement, ast.Expr) and not isinstance(
+            statement.value, ast.Call | ast.Await | ast.Yield | ast.YieldFrom
+        ):
+            where = line + statement.lineno
+            pytest.fail(f"README.md:{where}: a notebook shows nothing for this expression; "
+                        "make it the last of its cell, or print it")
 
 
 @pytest.mark.parametrize(("line", "source"), PYTHON_BLOCKS,
@@ -142,22 +168,70 @@ def run_pytest_file(source: str, folder: Path, env: dict[str, str]) -> None:
     assert "skipped" not in result.stdout
 
 
+def test_the_cells_run_in_order_as_one_notebook(
+    fake_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("CONNECTSAFELY_API_KEY", "CONNECTSAFELY_BASE_URL"):
+        monkeypatch.setenv(name, fake_env[name])
+    monkeypatch.delenv("CONNECTSAFELY_ACCOUNT_ID", raising=False)
+    asyncio.run(run_notebook(NOTEBOOK))
+
+
+async def run_notebook(cells: list[tuple[int, str]]) -> None:
+    """The setup cell, then every cell, in one namespace, on one running loop, in order."""
+    namespace: dict[str, Any] = {"__name__": "__main__"}
+    (setup_line, setup), *rest = cells
+    await run_in(namespace, setup, setup_line)
+    clients = namespace["client"], namespace["sync_client"]
+    try:
+        for line, source in rest:
+            printed = io.StringIO()
+            with contextlib.redirect_stdout(printed):
+                await run_in(namespace, source, line)
+            assert_says_something(printed.getvalue())
+            still = (namespace.get("client"), namespace.get("sync_client"))
+            assert still == clients, f"README.md:{line}: the cell replaced the shared clients"
+            assert not any(c.closed for c in clients), f"README.md:{line}: it closed them"
+    finally:
+        await clients[0].aclose()
+        clients[1].close()
+
+
 async def run_cell(source: str, line: int) -> None:
     """The setup cell, then *source*, in one namespace, on a running loop, as Jupyter does."""
     namespace: dict[str, Any] = {"__name__": "__main__"}
-    flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
-    await _execute(compile(SETUP, "README.md:setup", "exec", flags=flags), namespace)
+    await run_in(namespace, SETUP, 0)
     try:
-        await _execute(compile(source, f"README.md:{line}", "exec", flags=flags), namespace)
+        await run_in(namespace, source, line)
     finally:
         await namespace["client"].aclose()
         namespace["sync_client"].close()
 
 
-async def _execute(code: Any, namespace: dict[str, Any]) -> None:
+async def run_in(namespace: dict[str, Any], source: str, line: int) -> None:
+    """Run one cell as Jupyter does: its statements, then its last expression displayed.
+
+    Tracebacks name the README's own lines (the block's first line follows its fence).
+    """
+    tree = ast.parse(source, "README.md")
+    ast.increment_lineno(tree, line)
+    flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    await _execute(compile(tree, "README.md", "exec", flags=flags), namespace)
+    if last is not None:
+        shown = ast.Expression(last.value)
+        value = await _execute(compile(shown, "README.md", "eval", flags=flags), namespace)
+        if value is not None:
+            html = getattr(value, "_repr_html_", None)
+            print(html() if callable(html) else repr(value))  # noqa: T201 - the display
+
+
+async def _execute(code: Any, namespace: dict[str, Any]) -> Any:
     result = eval(code, namespace)  # noqa: S307 - the README's own examples
     if asyncio.iscoroutine(result):
-        await result
+        return await result
+    return result
 
 
 def assert_says_something(printed: str) -> None:
@@ -170,7 +244,10 @@ def shell_lines(source: str) -> list[str]:
     joined = re.sub(r"\\\n\s*", "", source)  # continuation lines
     lines = []
     for raw in joined.splitlines():
-        command = _INSTALL.sub("", raw.strip())
+        steps = raw.strip().split(" && ")
+        while steps and steps[0].startswith(_INSTALL_STEPS):  # what CI does itself
+            steps.pop(0)
+        command = " && ".join(steps)
         if command and command != "python -m pytest":
             lines.append(command)
     return lines
