@@ -9,6 +9,7 @@ history and the fake's records to check what was stored against what was served.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -25,7 +26,7 @@ import attrs
 import redis
 
 from connectsafely_async import RateLimits
-from connectsafely_async.testing import FakeConnectSafely
+from connectsafely_async.testing import FakeConnectSafely, serve_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "sk_test_jobs"
@@ -194,3 +195,95 @@ def served(fake: FakeConnectSafely) -> Served:
 
 def python() -> str:
     return sys.executable
+
+
+@attrs.frozen
+class Run:
+    """One run with a worker killed mid-way, as the test saw it."""
+
+    log: list[dict[str, Any]]
+    lost: set[str]  # the accounts whose task the killed worker had started, never ended
+    kept: Stored
+    sent: Served
+    run: str
+
+    def summary(self, engine: str) -> str:
+        return (
+            f"{engine}: 2 workers, {len(ACCOUNTS)} accounts, {self.sent.requests} requests, "
+            f"{self.sent.throttled} x 429; visitors stored {self.kept.rows} of "
+            f"{self.sent.named} named served, {self.kept.anonymous} of {self.sent.anonymous} "
+            f"anonymous; w1 killed with {len(self.lost)} task(s) open; visitors requests took "
+            f"{self.sent.seconds:.2f}s, the key limit allows {self.sent.lower_bound:.2f}s at best"
+        )
+
+
+def run_and_kill(
+    *,
+    commands: Mapping[str, list[str]],
+    kick: Callable[[str], str],
+    broker_state: Callable[[str], str],
+    broker_is_empty: Callable[[str], bool],
+    redis_url: str,
+    history_url: str,
+    logs: Path,
+) -> Run:
+    """Start workers ``w1`` and ``w2``, start a run (``kick(broker_url)`` returns its
+    name), SIGKILL ``w1`` while it runs a task, and wait until every account is done and
+    every message acknowledged."""
+    with serve_in_thread(fake_service()) as fake:
+        def env(name: str) -> dict[str, str]:
+            return worker_env(fake_url=fake.url, redis_url=redis_url, history_url=history_url,
+                              name=name)
+
+        with workers(commands, env, logs) as started:
+            run = kick(redis_url)
+
+            def w1_is_busy_midway() -> bool:
+                log = read_log(redis_url)
+                return len(outcomes(log)) >= 15 and bool(open_tasks(log, "w1"))
+
+            wait_for(w1_is_busy_midway, timeout=60, what="worker w1 to be busy mid-run")
+            kill_group(started["w1"], signal.SIGKILL)
+            started["w1"].wait(timeout=10)
+            lost = open_tasks(read_log(redis_url), "w1")
+
+            def all_done() -> bool:
+                return set(outcomes(read_log(redis_url))) == set(ACCOUNTS)
+
+            wait_for(all_done, timeout=60, what=lambda: (
+                f"every account to be synced; w1 lost {sorted(lost)}; "
+                f"{broker_state(redis_url)}; not synced: "
+                f"{sorted(set(ACCOUNTS) - set(outcomes(read_log(redis_url))))}"))
+            wait_for(lambda: broker_is_empty(redis_url), timeout=30,
+                     what=lambda: f"every message to be acknowledged: {broker_state(redis_url)}")
+        sent = served(fake)
+    return Run(log=read_log(redis_url), lost=lost, kept=asyncio.run(stored(history_url)),
+               sent=sent, run=run)
+
+
+def assert_synced_once(report: Run) -> None:
+    """No 429, every served visitor stored once, every account synced once, and the killed
+    worker's tasks finished by the other worker."""
+    kept, sent, log, lost = report.kept, report.sent, report.log, report.lost
+    assert sent.throttled == 0
+    # Every served visitor stored once: one row and one view each, no more, no fewer.
+    assert kept.rows == kept.distinct == kept.views == sent.named > 0
+    assert kept.anonymous == sent.anonymous > 0
+    # Every account synced once in the run: one sync in the store, finished...
+    assert kept.syncs == {account: [(True, None)] for account in ACCOUNTS}
+    # ... by one task, except where the killed worker died after its sync, before its
+    # task ended: the task delivered again found the account done.
+    assert lost, "w1 was killed between two tasks: nothing to redeliver"
+    done = outcomes(log)
+    assert {a: r for a, r in done.items() if a not in lost} == {
+        a: ["synced"] for a in ACCOUNTS if a not in lost}
+    for account in lost:
+        # The killed worker's tasks came back and were finished by the other one.
+        ends = [(e["worker"], e["outcome"]) for e in log
+                if e["event"] == "end" and e["account"] == account and e["outcome"]]
+        assert ends in ([("w2", "synced")], [("w2", "already synced")]), ends
+    # One fan-out that returned the number of accounts; no task failed or was retried.
+    fan_outs = [e for e in log if e["event"] == "end" and e["task"] == "sync_accounts"]
+    assert [e["note"] for e in fan_outs] == ["int"], fan_outs
+    assert all(e["outcome"] for e in log if e["event"] == "end" and e["task"] == "sync_account")
+    assert report.run

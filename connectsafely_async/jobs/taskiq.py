@@ -186,7 +186,8 @@ def install(
         store: makes its history store, not yet open (default: ``open_store()``, from
             ``$CONNECTSAFELY_HISTORY_URL``).
         schedule: taskiq ``schedule`` labels of the fan-out (``()``: no schedule).
-        timeout: seconds one task may run.
+        timeout: seconds one account's sync may run; then it is retried, resuming where
+            it stopped.
         retry_delay: seconds before a task that must wait (another worker holds the
             account, the store or the service is away for now) is sent again.
         max_retries: how many times before the task fails with that error.
@@ -195,22 +196,25 @@ def install(
     broker.add_event_handler(TaskiqEvents.WORKER_SHUTDOWN, resources.aclose)
 
     async def retried(kick: Callable[[], Awaitable[object]], exc: Exception, attempt: int) -> None:
-        if not retry_later(exc) or attempt >= max_retries:
+        # A TimeoutError is the task's own time limit: the sync was cancelled after its
+        # last whole page and gave its lock back, so the retry resumes it.
+        if not (retry_later(exc) or isinstance(exc, TimeoutError)) or attempt >= max_retries:
             raise exc
         logger.info("retrying in %gs: %s", retry_delay, exc)
         # The message stays unacknowledged while we wait: a worker dying now loses nothing.
         await asyncio.sleep(retry_delay)
         await kick()
 
-    @broker.task(task_name=SYNC_ACCOUNT, timeout=timeout)
+    @broker.task(task_name=SYNC_ACCOUNT)
     async def sync_account(account_id: str, run: str, attempt: int = 0) -> dict[str, Any] | None:
         try:
-            return (await _sync_account(resources, account_id, run)).to_json()
+            done = await asyncio.wait_for(_sync_account(resources, account_id, run), timeout)
         except Exception as exc:  # retried() re-raises what is not to retry
             await retried(lambda: sync_account.kiq(account_id, run, attempt + 1), exc, attempt)
             return None
+        return done.to_json()
 
-    @broker.task(task_name=SYNC_ACCOUNTS, timeout=timeout, schedule=list(schedule))
+    @broker.task(task_name=SYNC_ACCOUNTS, schedule=list(schedule))
     async def sync_accounts(
         account_ids: list[str] | None = None, attempt: int = 0,
         context: Context = TaskiqDepends(),  # noqa: B008 - taskiq's dependency marker
