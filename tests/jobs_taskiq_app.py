@@ -52,3 +52,6 @@ broker = create_broker(
     timeout=IDLE_TIMEOUT - 2,
     retry_delay=1.0,
 ).with_middlewares(_Log())
+# A worker looks for idle messages between two waits for new ones: wait less than the
+# default 2 s, so a killed worker's tasks are taken over soon after the idle timeout.
+broker.block = 500

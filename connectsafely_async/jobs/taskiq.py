@@ -80,23 +80,30 @@ class ReclaimingStreamBroker(RedisStreamBroker):
     so the tasks of a worker killed near the end of a run would wait for the next run.
     Here each turn first claims one message idle for ``idle_timeout`` milliseconds
     (``XAUTOCLAIM``: atomic, so two workers never claim the same one), then waits for a new
-    one; an acknowledged message is deleted from the stream, which so stays small.
+    one; an acknowledged message is deleted from the stream, which so stays small. A worker
+    told to stop stops reading (see ``_stopping``); a message read in that instant stays
+    pending, and another worker claims it after ``idle_timeout``.
     """
 
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
-        async with Redis(connection_pool=self.connection_pool) as conn:
-            while True:
-                claimed = await self._claim_idle(conn)
-                if claimed is not None:
-                    yield claimed
-                    continue
-                fetched: Any = await conn.xreadgroup(
-                    self.consumer_group_name, self.consumer_name, {self.queue_name: ">"},
-                    block=self.block, count=1, noack=False,
-                )
-                for _stream, entries in fetched or ():
-                    for entry_id, fields in entries:
-                        yield self._message(entry_id, fields)
+        while True:
+            async with Redis(connection_pool=self.connection_pool) as conn:
+                message = await self._claim_idle(conn) or await self._read_new(conn)
+            if _stopping():
+                raise asyncio.CancelledError
+            if message is not None:
+                yield message
+
+    async def _read_new(self, conn: Redis) -> AckableMessage | None:
+        """One new message, waiting for it at most ``xread_block`` milliseconds."""
+        fetched: Any = await conn.xreadgroup(
+            self.consumer_group_name, self.consumer_name, {self.queue_name: ">"},
+            block=self.block, count=1, noack=False,
+        )
+        for _stream, entries in fetched or ():
+            for entry_id, fields in entries:
+                return self._message(entry_id, fields)
+        return None
 
     async def _claim_idle(self, conn: Redis) -> AckableMessage | None:
         """One message another consumer left idle too long, or ``None``."""
@@ -124,6 +131,17 @@ class ReclaimingStreamBroker(RedisStreamBroker):
                 await pipe.execute()
 
         return AckableMessage(data=fields[b"data"], ack=ack)
+
+
+def _stopping() -> bool:
+    """Whether the task reading messages was asked to stop.
+
+    redis-py (8.2) can swallow the ``CancelledError`` thrown into a command it is waiting
+    for, and a worker told to stop would then read on forever (as taskiq-redis's own
+    broker does). Python 3.11+ still knows the task is being cancelled; 3.10 cannot tell.
+    """
+    cancelling = getattr(asyncio.current_task(), "cancelling", None)
+    return bool(cancelling is not None and cancelling())
 
 
 def create_broker(
