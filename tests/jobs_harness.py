@@ -95,14 +95,18 @@ def workers(commands: Mapping[str, list[str]], env: Callable[[str], dict[str, st
                 )
         yield started
     finally:
+        # Stopped as a container runtime stops them: SIGTERM to the worker's main process,
+        # which stops its pool; what is left after the grace period is killed.
         for process in started.values():
-            kill_group(process, signal.SIGTERM)
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
         for process in started.values():
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 kill_group(process, signal.SIGKILL)
                 process.wait(timeout=10)
+            kill_group(process, signal.SIGKILL)  # a pool process its main one left behind
 
 
 def kill_group(process: subprocess.Popen[bytes], how: signal.Signals) -> None:
