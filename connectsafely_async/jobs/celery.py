@@ -1,0 +1,238 @@
+"""Celery with the Redis broker: "sync these accounts" as one task per account.
+
+::
+
+    # tasks.py: the module the workers and beat load
+    from connectsafely_async.jobs.celery import create_app
+
+    app = create_app()  # the broker: $CONNECTSAFELY_BROKER_URL, else the rate limit's Redis
+
+    $ celery -A tasks worker --concurrency 4     # on every machine
+    $ celery -A tasks beat                       # once: the daily run at 03:00 UTC
+
+Tasks run the blocking ``ConnectSafely``. Each worker process keeps one client (the key
+and the Redis rate limit from the environment) and one open history store
+(``$CONNECTSAFELY_HISTORY_URL``), made at its first task and closed when it stops.
+``install(app)`` adds the tasks to an app you already have; apply ``CELERY_SETTINGS`` to
+it too, since late acknowledgement is what makes a dead worker's task come back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final
+
+from celery import Celery, signals
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.schedules import crontab
+
+from .._sync import ConnectSafely
+from ..history import PostgresStore, SQLiteStore, open_store
+from ._runs import (
+    SYNC_ACCOUNT,
+    SYNC_ACCOUNTS,
+    AccountSync,
+    marker_key,
+    resolve_broker_url,
+    retry_later,
+    settle,
+    skipped,
+)
+
+__all__ = [
+    "CELERY_SETTINGS",
+    "SYNC_ACCOUNT",
+    "SYNC_ACCOUNTS",
+    "create_app",
+    "daily_schedule",
+    "enqueue",
+    "install",
+]
+
+Store = SQLiteStore | PostgresStore
+
+#: The settings that make a lost worker's task come back exactly once (see the README's
+#: "Scaling out"): acknowledge after the task, hand each process one task at a time, give
+#: a task back when its process dies, stop a task well before Redis hands its message to
+#: another worker (the visibility timeout), and stop the tasks whose message Redis will
+#: hand out again when the connection to it is lost.
+CELERY_SETTINGS: Final[Mapping[str, Any]] = {
+    "task_acks_late": True,
+    "task_reject_on_worker_lost": True,
+    "worker_prefetch_multiplier": 1,
+    "worker_cancel_long_running_tasks_on_connection_loss": True,
+    "task_soft_time_limit": 15 * 60,
+    "task_time_limit": 16 * 60,
+    "task_ignore_result": True,
+    "broker_connection_retry_on_startup": True,
+    "broker_transport_options": {
+        # Longer than any task may run (task_time_limit) plus a retry's countdown: a
+        # message unacknowledged for this long is handed to another worker.
+        "visibility_timeout": 60 * 60,
+        # How often a worker looks for such messages (kombu's default: every 100 s).
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 1,
+    },
+}
+
+
+def create_app(
+    broker_url: str | None = None,
+    *,
+    client: Callable[[], ConnectSafely] = ConnectSafely,
+    store: Callable[[], Store] = open_store,
+    schedule: Mapping[str, Any] | None = None,
+    retry_delay: float = 30.0,
+    max_retries: int = 20,
+) -> Celery:
+    """A Celery app with ``CELERY_SETTINGS``, the sync tasks and the daily schedule.
+
+    Args:
+        broker_url: the Redis broker (``None``: ``$CONNECTSAFELY_BROKER_URL``, else
+            ``$CONNECTSAFELY_RATE_LIMIT_URL``).
+        client, store, retry_delay, max_retries: as for ``install``.
+        schedule: the beat schedule (``None``: ``daily_schedule()``).
+
+    Raises:
+        ConfigurationError: no broker URL given or set.
+    """
+    app = Celery("connectsafely", broker=resolve_broker_url(broker_url), set_as_current=False)
+    app.conf.update(CELERY_SETTINGS)
+    app.conf.beat_schedule = dict(daily_schedule() if schedule is None else schedule)
+    install(app, client=client, store=store, retry_delay=retry_delay, max_retries=max_retries)
+    return app
+
+
+def daily_schedule(
+    *, hour: int = 3, minute: int = 0, account_ids: Iterable[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """A beat schedule that runs ``connectsafely.sync_accounts`` every day at ``hour:minute``
+    (the app's timezone, UTC by default), for ``account_ids`` (``None``: every account of
+    the workspace, listed at run time)."""
+    args = () if account_ids is None else (list(account_ids),)
+    return {
+        "connectsafely-daily-sync": {
+            "task": SYNC_ACCOUNTS, "schedule": crontab(minute=minute, hour=hour), "args": args,
+        },
+    }
+
+
+def enqueue(app: Celery, account_ids: Iterable[str] | None = None) -> str:
+    """Start a run now (what the schedule does daily); returns the run's name."""
+    args = () if account_ids is None else (list(account_ids),)
+    result = app.send_task(SYNC_ACCOUNTS, args=args)
+    return str(result.id)
+
+
+def install(
+    app: Celery,
+    *,
+    client: Callable[[], ConnectSafely] = ConnectSafely,
+    store: Callable[[], Store] = open_store,
+    retry_delay: float = 30.0,
+    max_retries: int = 20,
+) -> None:
+    """Add ``connectsafely.sync_accounts`` and ``connectsafely.sync_account`` to ``app``.
+
+    Args:
+        app: your Celery app (give it ``CELERY_SETTINGS`` too).
+        client: makes a worker process's client (default: ``ConnectSafely()``, configured
+            from the environment).
+        store: makes its history store, not yet open (default: ``open_store()``, from
+            ``$CONNECTSAFELY_HISTORY_URL``).
+        retry_delay: seconds before a task that must wait (another worker holds the
+            account, the store or the service is away for now) runs again.
+        max_retries: how many times before the task fails with that error.
+    """
+    resources = _Resources(client, store)
+    signals.worker_process_shutdown.connect(resources.closer, weak=False)
+    signals.worker_shutdown.connect(resources.closer, weak=False)
+
+    @app.task(name=SYNC_ACCOUNT, bind=True, max_retries=max_retries, shared=False)  # type: ignore[untyped-decorator]
+    def sync_account(task: Any, account_id: str, run: str) -> dict[str, Any]:
+        try:
+            return _sync_account(resources, account_id, run).to_json()
+        except Exception as exc:
+            # Out of time (task_soft_time_limit): the sync was cancelled at its last whole
+            # page, its lock given back; the retry resumes it.
+            if not (retry_later(exc) or isinstance(exc, SoftTimeLimitExceeded)):
+                raise
+            raise task.retry(exc=exc, countdown=retry_delay) from None
+
+    @app.task(name=SYNC_ACCOUNTS, bind=True, max_retries=max_retries, shared=False)  # type: ignore[untyped-decorator]
+    def sync_accounts(task: Any, account_ids: list[str] | None = None) -> int:
+        # The run is named by this task's id: the same when Redis hands it out again, so a
+        # fan-out redone after its worker died finds the accounts it already finished.
+        run = str(task.request.id)
+        try:
+            ids = (list(account_ids) if account_ids is not None
+                   else [account.id for account in resources.client().list_accounts()])
+        except Exception as exc:
+            if not retry_later(exc):
+                raise
+            raise task.retry(exc=exc, countdown=retry_delay) from None
+        for account_id in dict.fromkeys(ids):
+            sync_account.apply_async((account_id, run))
+        return len(ids)
+
+
+def _sync_account(resources: _Resources, account_id: str, run: str) -> AccountSync:
+    store = resources.store()
+    if asyncio.run(store.meta(marker_key(account_id))) == run:
+        return skipped(account_id, run)
+    result = resources.client().sync_visitors(store, account_id=account_id, collect=False)
+    done = settle(result, run)
+    asyncio.run(store.set_meta(marker_key(account_id), run))
+    return done
+
+
+class _Resources:
+    """One worker process's client and open store, made at its first task.
+
+    A pool process forked from a parent that had made them starts afresh (a thread and a
+    connection do not survive a fork); a store that failed to open is tried again by the
+    next task.
+    """
+
+    def __init__(self, client: Callable[[], ConnectSafely], store: Callable[[], Store]) -> None:
+        self._make_client = client
+        self._make_store = store
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        self._client: ConnectSafely | None = None
+        self._store: Store | None = None
+
+    def _forked(self) -> None:
+        if self._pid != os.getpid():
+            self._pid, self._client, self._store = os.getpid(), None, None
+
+    def client(self) -> ConnectSafely:
+        with self._lock:
+            self._forked()
+            if self._client is None:
+                self._client = self._make_client()
+            return self._client
+
+    def store(self) -> Store:
+        with self._lock:
+            self._forked()
+            if self._store is None:
+                opened = self._make_store()
+                opened.__enter__()
+                self._store = opened
+            return self._store
+
+    def closer(self, **_: object) -> None:
+        """Close both (a signal receiver: Celery passes keyword arguments)."""
+        with self._lock:
+            self._forked()
+            client, store, self._client, self._store = self._client, self._store, None, None
+        try:
+            if store is not None:
+                store.__exit__(None, None, None)
+        finally:
+            if client is not None:
+                client.close()

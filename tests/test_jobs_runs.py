@@ -1,0 +1,114 @@
+"""What every job-engine task decides, engine aside (``connectsafely_async.jobs._runs``), and
+that the engines stay optional: the core imports without them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from connectsafely_async import (
+    APIConnectionError,
+    ConfigurationError,
+    InternalServerError,
+    NotFoundError,
+    RateLimitError,
+)
+from connectsafely_async.history import (
+    SchemaVersionError,
+    StoreDependencyError,
+    StoreLockedError,
+    StoreUnavailableError,
+    SyncResult,
+)
+from connectsafely_async.jobs import AccountSync, SyncInterruptedError
+from connectsafely_async.jobs._runs import (
+    marker_key,
+    resolve_broker_url,
+    retry_later,
+    settle,
+    skipped,
+)
+
+ACCOUNT = "696ce9e780e0483585e4e553"
+
+
+def test_a_finished_sync_is_the_tasks_result() -> None:
+    result = SyncResult(account_id=ACCOUNT, new_count=3, returning_count=1, anonymous_count=2,
+                        resumed=True)
+    assert settle(result, "run-1") == AccountSync(
+        account_id=ACCOUNT, run="run-1", outcome="synced", new_count=3, returning_count=1,
+        anonymous_count=2, resumed=True)
+    assert settle(result, "run-1").to_json()["outcome"] == "synced"
+
+
+@pytest.mark.parametrize("error", [
+    APIConnectionError("refused"),
+    RateLimitError("slow down", status_code=429),
+    InternalServerError("oops", status_code=503),
+])
+def test_a_sync_stopped_by_what_passes_is_retried(error: Exception) -> None:
+    result = SyncResult(account_id=ACCOUNT, error=error)  # type: ignore[arg-type]
+    with pytest.raises(SyncInterruptedError, match=ACCOUNT) as caught:
+        settle(result, "run-1")
+    assert caught.value.__cause__ is error
+    assert retry_later(caught.value)
+
+
+def test_a_sync_stopped_by_what_comes_again_fails_the_account() -> None:
+    error = NotFoundError("no such account", status_code=404)
+    done = settle(SyncResult(account_id=ACCOUNT, error=error), "run-1")
+    assert (done.outcome, done.error) == ("failed", "HTTP 404: no such account")
+    assert not retry_later(error)
+
+
+@pytest.mark.parametrize(("error", "again"), [
+    (StoreLockedError("another worker syncs it"), True),
+    (StoreUnavailableError("cannot connect"), True),
+    (SchemaVersionError("newer tables"), False),
+    (StoreDependencyError("no asyncpg"), False),
+    (APIConnectionError("refused"), True),
+    (ValueError("a bug"), False),
+])
+def test_what_is_retried_later(error: Exception, again: bool) -> None:
+    assert retry_later(error) is again
+
+
+def test_a_task_delivered_again_in_the_same_run_is_skipped() -> None:
+    assert skipped(ACCOUNT, "run-1").outcome == "already synced"
+    assert marker_key(ACCOUNT) == f"jobs.last_run:{ACCOUNT}"
+
+
+def test_the_broker_url_falls_back_to_the_rate_limits_redis(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CONNECTSAFELY_BROKER_URL", raising=False)
+    monkeypatch.delenv("CONNECTSAFELY_RATE_LIMIT_URL", raising=False)
+    with pytest.raises(ConfigurationError, match="CONNECTSAFELY_BROKER_URL"):
+        resolve_broker_url(None)
+    monkeypatch.setenv("CONNECTSAFELY_RATE_LIMIT_URL", "redis://limit/0")
+    assert resolve_broker_url(None) == "redis://limit/0"
+    monkeypatch.setenv("CONNECTSAFELY_BROKER_URL", "redis://broker/1")
+    assert resolve_broker_url(None) == "redis://broker/1"
+    assert resolve_broker_url("redis://given/2") == "redis://given/2"
+
+
+def test_the_core_imports_without_the_engines() -> None:
+    # None in sys.modules makes an import fail, as on an install without the extras.
+    code = (
+        "import sys\n"
+        "for name in ('celery', 'kombu', 'taskiq', 'taskiq_redis'):\n"
+        "    sys.modules[name] = None\n"
+        "import connectsafely_async, connectsafely_async.history, connectsafely_async.jobs\n"
+        "for name in ('celery', 'taskiq'):\n"
+        "    try:\n"
+        "        __import__(f'connectsafely_async.jobs.{name}')\n"
+        "    except ImportError:\n"
+        "        print(name, 'needs its extra')\n"
+    )
+    result = subprocess.run(  # noqa: S603 - our interpreter, our code
+        [sys.executable, "-c", code], capture_output=True, text=True,
+        timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["celery needs its extra", "taskiq needs its extra"]
