@@ -628,7 +628,7 @@ class AsyncConnectSafely(BaseClient):
             recipient, text, message_type=kind, subject=subject, account_id=account
         )
         try:
-            return await self._send_action(request, parse_sent_message, account,
+            return await self._send_action(request, parse_sent_message,
                                            max_retries=max_retries, timeout=timeout)
         except ConnectSafelyError as error:
             if not may_have_acted(error):
@@ -692,7 +692,7 @@ class AsyncConnectSafely(BaseClient):
         account = self._followup_account(account_id)
         request = build_invitation_request(profile, note=text, account_id=account)
         try:
-            return await self._send_action(request, parse_sent_invitation, account,
+            return await self._send_action(request, parse_sent_invitation,
                                            max_retries=max_retries, timeout=timeout)
         except ConnectSafelyError as error:
             if not may_have_acted(error):
@@ -778,14 +778,15 @@ class AsyncConnectSafely(BaseClient):
         self,
         request: HttpRequest,
         parse: Callable[[HttpResponse], T],
-        account: str | None,
         *,
         max_retries: int | None,
         timeout: float | None,
     ) -> T:
         # Only what the service cannot have performed is retried (see ActionRetryPolicy).
+        # An action counts against the key's requests, not the account's reads (its own
+        # caps are the action's: own_quota).
         return await self._sender.send(
-            request, parse, account=account or "", retry=ActionRetryPolicy.of(self._retry),
+            request, parse, account=None, retry=ActionRetryPolicy.of(self._retry),
             max_retries=self._resolve_retries(max_retries), timeout=self._resolve_timeout(timeout),
             own_quota=True,
         )

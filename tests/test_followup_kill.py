@@ -73,6 +73,7 @@ def test_killed_runs_and_lost_answers_never_contact_anyone_twice(
     rng = random.Random(20261206)
     db = tmp_path / "history.db"
     kills = 0
+    whole = 0.8  # seconds a whole run takes, measured after each day's last run
     for day in range(4):
         now = MONDAY + day * DAY + 9 * 3600
         clock[0] = now
@@ -85,13 +86,16 @@ def test_killed_runs_and_lost_answers_never_contact_anyone_twice(
         for _ in range(3):
             fault = rng.choice([Fault(kind="reset"), Fault(status=502), Fault(delay=1.0)])
             fake.inject_action_fault(fault)
-        # Kill runs at random points of their work (an import takes about 0.3 s)...
-        for _ in range(3 * KILLS):
+        # Kill runs at random points of their work (an import takes about 0.3 s): a point
+        # drawn within how long a whole run took last, so a short day is killed too...
+        for _ in range(8 * KILLS):
             if kills >= math.ceil(KILLS * (day + 1) / 4):
                 break
-            if follow_up(db, fake, now, kill_after=rng.uniform(0.32, 0.75)) == -signal.SIGKILL:
+            if follow_up(db, fake, now, kill_after=rng.uniform(0.25, whole)) == -signal.SIGKILL:
                 kills += 1
+        began = time.monotonic()
         assert follow_up(db, fake, now, kill_after=None) == 0  # ...then one that finishes
+        whole = max(0.35, time.monotonic() - began)
     assert kills >= KILLS, kills
 
     performed = fake.actions

@@ -34,9 +34,9 @@ def history(postgres_server: PostgresServer, request: pytest.FixtureRequest) -> 
 
 def hold_account(history: str) -> Iterator[threading.Timer]:
     """Hold the account's sync lock for ``HELD`` seconds, as another worker's sync would."""
-    with PostgresStore(history) as holder:
-        start = asyncio.run(holder.begin_sync(ACCOUNT, "another worker's sync"))
-        release = threading.Timer(HELD, lambda: asyncio.run(holder.finish_sync(start.sync_id)))
+    with PostgresStore(history) as holder:  # a plain with: its methods need no await
+        start = holder.begin_sync(ACCOUNT, "another worker's sync")
+        release = threading.Timer(HELD, lambda: holder.finish_sync(start.sync_id))
         release.start()
         try:
             yield release

@@ -19,7 +19,6 @@ it too, since late acknowledgement is what makes a dead worker's task come back.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -30,7 +29,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.schedules import crontab
 
 from .._sync import ConnectSafely
-from ..history import PostgresStore, SQLiteStore, open_store
+from ..history import BlockingStore, PostgresStore, SQLiteStore, open_store
 from ._runs import (
     SYNC_ACCOUNT,
     SYNC_ACCOUNTS,
@@ -181,11 +180,11 @@ def install(
 
 def _sync_account(resources: _Resources, account_id: str, run: str) -> AccountSync:
     store = resources.store()
-    if asyncio.run(store.meta(marker_key(account_id))) == run:
+    if store.meta(marker_key(account_id)) == run:
         return skipped(account_id, run)
     result = resources.client().sync_visitors(store, account_id=account_id, collect=False)
     done = settle(result, run)
-    asyncio.run(store.set_meta(marker_key(account_id), run))
+    store.set_meta(marker_key(account_id), run)
     return done
 
 
@@ -203,7 +202,7 @@ class _Resources:
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self._client: ConnectSafely | None = None
-        self._store: Store | None = None
+        self._store: BlockingStore[Any] | None = None
 
     def _forked(self) -> None:
         if self._pid != os.getpid():
@@ -216,13 +215,12 @@ class _Resources:
                 self._client = self._make_client()
             return self._client
 
-    def store(self) -> Store:
+    def store(self) -> BlockingStore[Any]:
+        """The open store, seen from blocking code (what a plain ``with`` gives)."""
         with self._lock:
             self._forked()
             if self._store is None:
-                opened = self._make_store()
-                opened.__enter__()
-                self._store = opened
+                self._store = self._make_store().__enter__()
             return self._store
 
     def closer(self, **_: object) -> None:
@@ -232,7 +230,7 @@ class _Resources:
             client, store, self._client, self._store = self._client, self._store, None, None
         try:
             if store is not None:
-                store.__exit__(None, None, None)
+                store.close()
         finally:
             if client is not None:
                 client.close()
