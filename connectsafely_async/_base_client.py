@@ -146,7 +146,7 @@ class BaseClient(AsyncClosing):
 
     @property
     def timeout(self) -> float:
-        """Seconds one request (connect to last byte) may take, unless a call says less."""
+        """Seconds one request (connect to last byte) may take, unless a call says otherwise."""
         return self._timeout
 
     def with_options(
@@ -168,8 +168,7 @@ class BaseClient(AsyncClosing):
 
         Args:
             account_id: the default account of the copy (``None``: the workspace's).
-            timeout: seconds one request may take; at most this client's ``timeout``,
-                which sets the session's own limit.
+            timeout: seconds one request may take (more or less than this client's).
             max_retries: retries of one failed request.
             retry: when and how long to wait between retries.
 

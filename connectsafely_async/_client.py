@@ -139,7 +139,7 @@ class AsyncConnectSafely(BaseClient):
             fetch_all: let the service page by itself up to ``max_visitors``.
             max_retries: retries for this call (``None``: the client's).
             timeout: seconds each request of this call may take (``None``: the client's
-                ``timeout``, which is also the most a call may ask for).
+                ``timeout``; a call may ask for more or less).
 
         Raises:
             APIStatusError: a subclass by status, after retries of the transient ones.
@@ -444,7 +444,7 @@ class AsyncConnectSafely(BaseClient):
             query: the service's ``q`` filter (a name or public id fragment); ``None``: all.
             max_retries: retries for this call (``None``: the client's).
             timeout: seconds each request of this call may take (``None``: the client's
-                ``timeout``, which is also the most a call may ask for).
+                ``timeout``; a call may ask for more or less).
 
         Raises:
             APIStatusError: a subclass by status, after retries of the transient ones.

@@ -139,7 +139,7 @@ class ConnectSafely(Closing):
 
     @property
     def timeout(self) -> float:
-        """Seconds one request may take, unless a call says less."""
+        """Seconds one request may take, unless a call says otherwise."""
         return self._async.timeout
 
     def __repr__(self) -> str:
