@@ -11,6 +11,7 @@
 ``ConnectSafely`` is the same client without ``await``, for scripts and notebooks.
 """
 
+from ._blocking_client import ConnectSafely
 from ._checkpoint import Checkpoint
 from ._client import AsyncConnectSafely
 from ._converters import make_converter
@@ -41,7 +42,6 @@ from ._limiter_redis_config import RedisRateLimits
 from ._logs import configure_from_environment as _configure_logging
 from ._models import TimeRange, Visitor, VisitorList, VisitorsPage, collect
 from ._retry import RetryPolicy
-from ._sync import ConnectSafely
 from ._version import package_version as _package_version
 
 __all__ = [

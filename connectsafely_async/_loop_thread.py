@@ -1,7 +1,7 @@
 """The private event loop of a sync client: one daemon thread, started lazily, stopped once.
 
 ``run()`` hands a coroutine to the loop and waits for it in the caller's thread; its result
-or exception comes back as is. Separate from ``_sync`` so that module is only the
+or exception comes back as is. Separate from ``_blocking_client`` so that module is only the
 derivation of the sync methods.
 """
 

@@ -9,6 +9,7 @@ errors. The rest lives here, as ``openai.types`` does for its client::
     def report(results: dict[str, AccountVisitors]) -> None: ...
 """
 
+from ._blocking_client import SyncIterator, SyncWalk
 from ._errors import AttemptedAction, ValidationIssue
 from ._many import AccountVisitor, AccountVisitors
 from ._models import AppliedFilters, Pagination, RateLimit
@@ -26,7 +27,6 @@ from ._protocol import (
     SentInvitation,
     SentMessage,
 )
-from ._sync import SyncIterator, SyncWalk
 
 __all__ = [
     "Account",

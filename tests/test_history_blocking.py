@@ -17,7 +17,7 @@ import pytest
 
 from connectsafely_async import ConnectSafely, RetryPolicy
 from connectsafely_async.history import BlockingStore, SQLiteStore
-from connectsafely_async.history._blocking import BLOCKING_NAMES, StoreBase
+from connectsafely_async.history._blocking_store import BLOCKING_NAMES, StoreBase
 from connectsafely_async.testing import FakeConnectSafely, serve_in_thread
 
 from .stores import KINDS, new_store

@@ -26,7 +26,7 @@ from connectsafely_async import (
     RetryPolicy,
     VisitorList,
 )
-from connectsafely_async._sync import SYNC_NAMES
+from connectsafely_async._blocking_client import SYNC_NAMES
 from connectsafely_async.testing import FakeConnectSafely, Fault, serve_in_thread
 from connectsafely_async.types import SyncWalk
 

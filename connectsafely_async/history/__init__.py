@@ -21,7 +21,7 @@ Many workers share one history through ``PostgresStore`` (the ``postgres`` extra
 ``open_store(url)`` picks the store a URL, or ``$CONNECTSAFELY_HISTORY_URL``, names.
 """
 
-from ._blocking import BlockingStore
+from ._blocking_store import BlockingStore
 from ._errors import (
     ForeignDatabaseError,
     SchemaVersionError,

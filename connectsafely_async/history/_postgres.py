@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from .._secrets import SecretURL
 from .._urls import stray_at
-from ._blocking import StoreBase
+from ._blocking_store import StoreBase
 from ._errors import SchemaVersionError, StoreDependencyError, StoreError
 from ._pg_connection import PgConnection, split_schema
 from ._pg_schema import PG_MIGRATIONS, PG_SCHEMA_VERSION

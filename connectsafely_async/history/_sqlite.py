@@ -24,7 +24,7 @@ from typing import Any
 
 import connectsafely_async.history._sqlite_file as sqlite_file
 
-from ._blocking import StoreBase
+from ._blocking_store import StoreBase
 from ._errors import StoreError, StoreLockedError, StoreUnavailableError
 
 __all__ = ["SQLiteStore"]

@@ -35,7 +35,7 @@ from .._errors import ConnectSafelyError
 from .._models import VisitorsPage
 from .._pagination import Walk
 from .._retry import transient
-from ._blocking import BlockingStore
+from ._blocking_store import BlockingStore
 from ._models import SyncResult
 from ._store import RESUME_WITHIN, VisitorStore
 

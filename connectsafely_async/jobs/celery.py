@@ -28,7 +28,7 @@ from celery import Celery, signals
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.schedules import crontab
 
-from .._sync import ConnectSafely
+from .._blocking_client import ConnectSafely
 from ..history import BlockingStore, PostgresStore, SQLiteStore, open_store
 from ._runs import (
     SYNC_ACCOUNT,
