@@ -206,3 +206,20 @@ async def test_a_lossy_service_on_one_action_in_ten_causes_no_double_send(
     lost_messages = counts.get("unknown", 0)
     assert counts.get("sent", 0) + lost_messages == len(fake.actions) == people
     assert lost_messages <= faults
+
+
+async def test_a_plan_that_does_not_invite_leaves_the_others_for_one_that_does(
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: Store
+) -> None:
+    await client.sync_visitors(store, account_id=ACCOUNT, clock=lambda: MONDAY)
+    only_messages = FollowUpPlan(message=PLAN.message, invite=False, pace=0)
+    first = await client.follow_up(store, only_messages, account_id=ACCOUNT, send=True,
+                                   clock=lambda: MONDAY)
+    assert {a.kind for a in fake.actions} == {"message"}
+    assert first.deferred
+    assert all(i.action is None for i in first.deferred)
+    then = await client.follow_up(store, PLAN, account_id=ACCOUNT, send=True,
+                                  clock=lambda: MONDAY)
+    assert {i.action for i in then.sent} == {"invitation"}
+    assert len(then.sent) == len(first.deferred)
+    once_each(fake)

@@ -47,6 +47,7 @@ __all__ = ["ActionCaps", "FollowUpItem", "FollowUpPlan", "FollowUpReport", "foll
 
 #: The fields a template may name, each read from the visitor.
 TEMPLATE_FIELDS: Final = ("first_name", "name", "headline", "public_identifier", "visits")
+_NOT_INVITING: Final = "not a connection, and this plan does not invite: left for a later run"
 MAX_NOTE_CHARS: Final = 300
 Outcome = Literal["sent", "would_send", "unknown", "failed", "skipped", "deferred"]
 
@@ -214,7 +215,7 @@ def _decide(
     if seen.visitor.connection_degree == "1st":
         return "message", plan.message.format_map(fields), None
     if not plan.invite:
-        return None, None, "not a connection, and the plan does not invite"
+        return "invitation", None, _NOT_INVITING
     note = None if plan.note is None else plan.note.format_map(fields)
     if note is not None and len(note) > MAX_NOTE_CHARS:
         return None, None, f"the note would be {len(note)} characters, over 300"
@@ -306,6 +307,10 @@ async def _act(
         seen = event.visitor
         kind, text, reason = _decide(plan, event)
         recipient = _recipient(seen)
+        if reason == _NOT_INVITING:  # the event stays for a plan that invites
+            items.append(FollowUpItem(visitor=seen, action=None, text=None, outcome="deferred",
+                                      reason=reason))
+            continue
         if kind is None or recipient is None or text is None:
             items.append(FollowUpItem(visitor=seen, action=None, text=None, outcome="skipped",
                                       reason=reason or "no identifier to reach them by"))
