@@ -41,9 +41,11 @@ def adopt(conn: Connection, sync_id: int, previous: str, account_id: str) -> Non
     name = DEFAULT
     known = "SELECT key FROM visitors WHERE account_id = ?"
     # Visitors both histories know: the id's record stays, the name's goes, and its
-    # pending events are done (the id's history announced that visitor already).
-    conn.execute(f"UPDATE events SET acked = ? WHERE account_id = ? AND acked IS NULL "  # noqa: S608 - fixed text
-                 f"AND key IN ({known})", (time.time(), name, account_id))
+    # pending events are done for every consumer (the id's history announced them already).
+    now = time.time()
+    conn.execute(f"UPDATE events SET acked = coalesce(acked, ?), "  # noqa: S608 - fixed text
+                 f"followed = coalesce(followed, ?) WHERE account_id = ? AND key IN ({known})",
+                 (now, now, name, account_id))
     for table in ("views", "aliases", "visitors"):
         conn.execute(f"DELETE FROM {table} WHERE account_id = ? AND key IN ({known})",  # noqa: S608 - fixed names
                      (name, account_id))
