@@ -33,6 +33,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
+from benchmarks.proc import status_kb
+
 DEFAULT_CAP: Final = 16 * 1024 * 1024
 _HEAD: Final = b'{"success":true,"hasMore":false,"visitors":['
 _TAIL: Final = b"]}"
@@ -173,14 +175,6 @@ async def _serve(case: str, cap: int) -> None:
 # -- the client -------------------------------------------------------------------------------
 
 
-def _status_kb(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
 def _warm_up() -> None:
     # The first parse of each kind imports orjson, cattrs and builds the converter: not
     # the page's cost. Small pages take each path once: the fast one, the detailed one
@@ -233,9 +227,9 @@ def _client(case: str, url: str, cap: int, limit_mb: int) -> None:
     _warm_up()
     with open("/proc/self/clear_refs", "w") as refs:
         refs.write("5")  # the peak-RSS mark starts again from here
-    baseline = _status_kb("VmRSS")
+    baseline = status_kb("VmRSS")
     result = asyncio.run(_walk(url, cap))
-    result["rss_mb"] = (_status_kb("VmHWM") - baseline) / 1024
+    result["rss_mb"] = (status_kb("VmHWM") - baseline) / 1024
     print(json.dumps(result), flush=True)
 
 

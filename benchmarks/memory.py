@@ -11,15 +11,8 @@ import asyncio
 import sys
 import time
 
+from benchmarks.proc import status_kb
 from benchmarks.run import sdk_client
-
-
-def _status_kb(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
 
 
 def _reset_peak() -> None:
@@ -41,9 +34,9 @@ async def main(url: str, account_id: str, n: int, count: int) -> None:
             streamed += 1
             if streamed == count:
                 _reset_peak()
-                baseline = _status_kb("VmRSS")
+                baseline = status_kb("VmRSS")
         seconds = time.perf_counter() - began
-    growth_mb = (_status_kb("VmHWM") - baseline) / 1024
+    growth_mb = (status_kb("VmHWM") - baseline) / 1024
     print(streamed, seconds, growth_mb)
 
 
