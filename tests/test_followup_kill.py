@@ -141,7 +141,6 @@ def test_two_processes_on_one_account_never_send_twice(
     with ConnectSafely(api_key=fake.api_key, base_url=fake.url, rate_limits=None) as client, \
             SQLiteStore(db) as store:
         client.sync_visitors(store, account_id=ACCOUNT, clock=lambda: clock[0])
-    started = time.monotonic()
     processes = [subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "tests.followup_worker", str(db), fake.url, fake.api_key,
          ACCOUNT, repr(clock[0])], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -149,7 +148,6 @@ def test_two_processes_on_one_account_never_send_twice(
     for process in processes:
         _, err = process.communicate(timeout=60)
         assert process.returncode == 0, err.decode()
-    assert time.monotonic() - started < 60
     per_person = Counter(a.recipient for a in fake.actions)
     assert per_person
     assert max(per_person.values()) == 1

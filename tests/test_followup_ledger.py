@@ -223,3 +223,20 @@ async def test_a_plan_that_does_not_invite_leaves_the_others_for_one_that_does(
     assert {i.action for i in then.sent} == {"invitation"}
     assert len(then.sent) == len(first.deferred)
     once_each(fake)
+
+
+async def test_a_preview_defers_what_the_budget_would_not_allow(
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: Store
+) -> None:
+    await client.sync_visitors(store, account_id=ACCOUNT, clock=lambda: MONDAY)
+    plan = FollowUpPlan(message=PLAN.message, note=PLAN.note, pace=0,
+                        caps=ActionCaps(messages_per_day=2, invitations_per_week=3))
+    preview = await client.follow_up(store, plan, account_id=ACCOUNT, clock=lambda: MONDAY)
+    would = Counter(i.action for i in preview.items if i.outcome == "would_send")
+    assert would == {"message": 2, "invitation": 3}
+    deferred = {i.action: i.reason for i in preview.deferred}
+    assert deferred == {"message": "the message budget is spent for now",
+                        "invitation": "the invitation budget is spent for now"}
+    sent = await client.follow_up(store, plan, account_id=ACCOUNT, send=True,
+                                  clock=lambda: MONDAY)
+    assert Counter(i.action for i in sent.sent) == would  # the preview said what came

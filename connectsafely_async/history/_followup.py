@@ -301,7 +301,7 @@ async def _act(
 ) -> list[FollowUpItem]:
     items: list[FollowUpItem] = []
     stopped: dict[str, str] = {}  # action kind -> why no more of them go out this run
-    planned = {"message": 0, "invitation": 0}  # a preview's own count against the budget
+    room: dict[str, tuple[int, str]] = {}  # a preview: what the budget allows, and why not
     acted = False
     for event in events:
         seen = event.visitor
@@ -322,8 +322,17 @@ async def _act(
                                       reason=stopped[kind]))
             continue
         if not send:
-            items.append(await _preview(store, plan, account_id, seen, kind, text, planned,
-                                        now()))
+            if kind not in room:
+                room[kind] = await _room(store, plan, account_id, kind, now())
+            left, why = room[kind]
+            if left <= 0:
+                stopped[kind] = why
+                items.append(FollowUpItem(visitor=seen, action=kind, text=text,
+                                          outcome="deferred", reason=why))
+                continue
+            room[kind] = (left - 1, why)
+            items.append(FollowUpItem(visitor=seen, action=kind, text=text, outcome="would_send",
+                                      reason="a preview: pass send=True (--send) to send"))
             continue
         claimed = await store._call(ledger.claim, account_id, seen.key, kind,
                                     recipient, text, event.id, now(), plan.caps.cap(kind))
@@ -349,21 +358,16 @@ async def _act(
     return items
 
 
-async def _preview(
-    store: ThreadedStore, plan: FollowUpPlan, account_id: str, seen: SeenVisitor,
-    kind: ledger.ActionKind, text: str, planned: dict[str, int], now: float,
-) -> FollowUpItem:
+async def _room(
+    store: ThreadedStore, plan: FollowUpPlan, account_id: str, kind: ledger.ActionKind,
+    now: float,
+) -> tuple[int, str]:
+    """How many more actions of ``kind`` the budget allows now, and why not more (read once
+    per run of a preview, which claims nothing)."""
+    if await store._call(ledger.held_until, account_id, kind, now) is not None:
+        return 0, f"the service holds this account's {kind}s for now"
     spent = await store._call(ledger.used, account_id, kind, now)
-    held = await store._call(ledger.held_until, account_id, kind, now)
-    if held is not None:
-        return FollowUpItem(visitor=seen, action=kind, text=text, outcome="deferred",
-                            reason=f"the service holds this account's {kind}s for now")
-    if spent + planned[kind] >= plan.caps.cap(kind):
-        return FollowUpItem(visitor=seen, action=kind, text=text, outcome="deferred",
-                            reason=f"the {kind} budget is spent for now")
-    planned[kind] += 1
-    return FollowUpItem(visitor=seen, action=kind, text=text, outcome="would_send",
-                        reason="a preview: pass send=True (--send) to send")
+    return max(0, plan.caps.cap(kind) - spent), f"the {kind} budget is spent for now"
 
 
 async def _send(
