@@ -105,3 +105,26 @@ async def test_long_keys_of_an_older_file_become_digests_and_nobody_is_new_again
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
         assert conn.execute("SELECT key FROM visitors").fetchall() == [(storable_key(long_urn),)]
+
+
+def test_processes_opening_a_new_file_at_once_all_get_our_history(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "new.db"
+    start = time.time() + 1.0  # every process past its imports, then all at once
+    code = (
+        "import asyncio, sys, time\n"
+        "from connectsafely_async.history import SQLiteStore\n"
+        "time.sleep(max(0, float(sys.argv[2]) - time.time()))\n"
+        "async def main():\n"
+        "    async with SQLiteStore(sys.argv[1], busy_timeout=20):\n"
+        "        pass\n"
+        "asyncio.run(main())\n"
+    )
+    processes = [subprocess.Popen(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code, str(path), repr(start)], stderr=subprocess.PIPE)
+        for _ in range(8)]
+    errors = [p.communicate(timeout=60)[1].decode() for p in processes]
+    assert [p.returncode for p in processes] == [0] * 8, next(e for e in errors if e)

@@ -43,8 +43,8 @@ def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
     try:
         # Read before anything writes: a newer file, or another application's, stays byte
         # for byte as it was (not even switched to WAL).
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        _check_ours(conn, path, version)
+        version, tables = _read_state(conn)
+        _check_ours(path, version, tables)
         # Switching to WAL takes an exclusive lock and does not always wait for it: another
         # process opening the same new file at the same moment is retried, not fatal.
         deadline = time.monotonic() + busy_timeout
@@ -79,7 +79,20 @@ def file_identity(path: Path) -> tuple[int, int] | None:
     return status.st_dev, status.st_ino
 
 
-def _check_ours(conn: sqlite3.Connection, path: Path, version: int) -> None:
+def _read_state(conn: sqlite3.Connection) -> tuple[int, int]:
+    """The schema version and the number of schema objects, read in one snapshot: another
+    process may be creating our tables at this very moment, and a version read before its
+    commit with the tables read after it would look like another application's file."""
+    conn.execute("BEGIN")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    finally:
+        conn.execute("COMMIT")
+    return int(version), int(tables)
+
+
+def _check_ours(path: Path, version: int, tables: int) -> None:
     """Refuse a file from a newer SDK, or one that is not a visitor history at all."""
     if version > SCHEMA_VERSION:
         msg = (f"{path} has schema version {version}, newer than this SDK's "
@@ -89,7 +102,7 @@ def _check_ours(conn: sqlite3.Connection, path: Path, version: int) -> None:
         msg = (f"{path} is another application's database (schema version {version}); "
                "give another file")
         raise ForeignDatabaseError(msg)
-    if version == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+    if version == 0 and tables:
         # Our first migration sets the version in the transaction that creates the tables:
         # a file with tables and no version is someone else's.
         msg = f"{path} is another application's SQLite database; give another file"
