@@ -1,4 +1,10 @@
-"""The one pagination loop behind every walk: pages and visitors are two views of it.
+"""The walk: its plan, its loop, its state and its checkpoint, side by side.
+
+A walk is planned once, at the client's call (``plan_walk``: every argument checked into a
+frozen ``WalkSpec``), then started over the client's ``Sender`` with the call's
+``CallOptions`` (``open_walk``). Every page goes out through ``fetch_page``, so nothing of a
+walk calls back into the client: its arguments go client -> walk -> protocol -> sender.
+Pages and visitors are two views of the one loop (``_batches``).
 
 What each request asks for is decided by ``plan_request``, a pure function, because the
 service's ``maxVisitors`` is ambiguous. It may be read three ways:
@@ -12,22 +18,28 @@ the page is ``size`` long under each reading (``count`` is the tighter cap), and
 third the cap sits one past the page, so ``hasMore`` still says whether anything follows.
 
 Offsets drift while a walk runs; the rows it brings back are recognised and dropped by
-``_duplicates``. Where a walk stands (its state, its checkpoint, the ``Walk`` users hold)
-is ``_walk_state``.
+``_duplicates``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from collections.abc import Set as AbstractSet
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
+from ._arguments import (
+    check_non_negative_int,
+    check_optional_text,
+    check_positive_int,
+    check_prefetch,
+)
 from ._checkpoint import Checkpoint
 from ._duplicates import (
     SEEN_LIMIT,
@@ -39,30 +51,109 @@ from ._duplicates import (
 )
 from ._errors import ConnectSafelyError, PaginationStalledError
 from ._models import VisitorsPage
-from ._protocol import VisitorsQuery
+from ._protocol import VisitorsQuery, build_visitors_request, parse_visitors_page
 from ._walk_state import Batch, Walk, WalkSpec, WalkState, WalkStats
 
 if TYPE_CHECKING:
-    from ._models import Visitor
+    from ._models import RateLimit, Visitor
+    from ._sender import CallOptions, Sender
 
 __all__ = [
+    "DEFAULT_PAGE_SIZE",
     "Fetch",
     "Walk",
     "WalkSpec",
     "WalkStats",
+    "account_walks",
+    "fetch_page",
+    "open_walk",
+    "page_fetch",
     "plan_request",
+    "plan_walk",
+    "resumable_walk",
+    "resumed",
     "walk_pages",
     "walk_visitors",
 ]
 
 logger = logging.getLogger("connectsafely_async")
 
+T = TypeVar("T")
+
+#: The page size of a walk that names none (and the service's own default).
+DEFAULT_PAGE_SIZE = 20
 #: Times in a row the service may answer with the very page it just sent (while ``hasMore``
 #: says there is more) before the walk gives up on a server that ignores ``start``.
 STALL_LIMIT = 3
 
 
+#: Sends one page's query: ``fetch_page`` bound to a sender and a call's options.
 Fetch = Callable[[VisitorsQuery, WalkStats], Awaitable[VisitorsPage]]
+
+
+# -- the plan --------------------------------------------------------------------------------
+
+
+def plan_walk(
+    *,
+    account: str | None,
+    max_visitors: int | None,
+    count: int | None,
+    start: int,
+    time_range: str | None,
+    resume: Checkpoint | None,
+    prefetch: int,
+) -> WalkSpec:
+    """The checked spec of one walk; ``resume`` must match its filters.
+
+    Args:
+        account: the resolved account (``None``: the workspace's default).
+        max_visitors: the most visitors the whole walk yields (``None``: all of them).
+        count: the page size (``None``: 20, or the checkpoint's when resuming).
+        start: the offset to begin at (``0`` when resuming).
+        time_range: the service's time range filter (``None``: its default).
+        resume: the checkpoint to continue from.
+        prefetch: pages to request ahead.
+
+    Returns:
+        The frozen ``WalkSpec`` the walk reads.
+
+    Raises:
+        TypeError, ValueError: a bad argument, ``start`` with ``resume``, or a checkpoint
+            made by a walk with other filters.
+    """
+    if resume is not None and not isinstance(resume, Checkpoint):
+        msg = f"resume must be a Checkpoint, got {type(resume).__name__}"
+        raise TypeError(msg)
+    spec = WalkSpec(
+        count=DEFAULT_PAGE_SIZE if count is None else check_positive_int("count", count),
+        max_visitors=None if max_visitors is None
+        else check_positive_int("max_visitors", max_visitors),
+        account_id=account,
+        time_range=check_optional_text("time_range", time_range),
+        prefetch=check_prefetch(prefetch),
+    )
+    if check_non_negative_int("start", start) and resume is not None:
+        msg = "pass either start= or resume=, not both: the checkpoint knows where to start"
+        raise ValueError(msg)
+    if resume is None:
+        return spec
+    return resumed(spec, resume, keep_count=count is not None)
+
+
+def resumed(spec: WalkSpec, resume: Checkpoint, *, keep_count: bool) -> WalkSpec:
+    """``spec`` continued from ``resume``: with its page size unless ``keep_count``.
+
+    Raises:
+        ValueError: the checkpoint was made by a walk with another account or time range.
+    """
+    if resume.filters != spec.fingerprint:
+        msg = (
+            "this checkpoint was made by a walk with another account or time range; "
+            "resume with the same account_id and time_range"
+        )
+        raise ValueError(msg)
+    return spec if keep_count else attrs.evolve(spec, count=resume.page_size)
 
 
 def plan_request(
@@ -82,6 +173,125 @@ def plan_request(
         start=start,
         max_visitors=start + size + 1,
     )
+
+
+# -- starting walks --------------------------------------------------------------------------
+
+
+async def fetch_page(
+    sender: Sender,
+    options: CallOptions,
+    query: VisitorsQuery,
+    stats: WalkStats | None = None,
+) -> VisitorsPage:
+    """One visitors page, through the one door: the request of every walk.
+
+    Args:
+        sender: the client's sender.
+        options: the call's timeout and retry settings.
+        query: the page to ask for.
+        stats: the walk's counters (requests, retries, rate-limit waits).
+
+    Returns:
+        The parsed page.
+
+    Raises:
+        ConnectSafelyError: what the sender raised, after retries.
+    """
+    # The default account is an account too: its reads count under the key "".
+    return await sender.send(
+        build_visitors_request(query), parse_visitors_page, account=query.account_id or "",
+        options=options, stats=stats, rate_limit_of=_page_rate_limit,
+    )
+
+
+def page_fetch(sender: Sender, options: CallOptions) -> Fetch:
+    """``fetch_page`` bound to ``sender`` and ``options``: what a walk fetches its pages by."""
+    return functools.partial(fetch_page, sender, options)
+
+
+def open_walk(
+    view: Callable[..., Walk[T]],
+    sender: Sender,
+    options: CallOptions,
+    *,
+    account: str | None,
+    max_visitors: int | None,
+    count: int | None,
+    start: int,
+    time_range: str | None,
+    resume: Checkpoint | None,
+    prefetch: int,
+) -> Walk[T]:
+    """One walk, planned now (every argument checked before any request).
+
+    Args:
+        view: ``walk_pages`` or ``walk_visitors``.
+        sender: the client's sender, which every page goes out through.
+        options: the call's timeout and retry settings.
+        account, max_visitors, count, start, time_range, resume, prefetch: as for
+            ``plan_walk``.
+
+    Returns:
+        The walk, not started: its first request goes out on the first ``anext``.
+
+    Raises:
+        TypeError, ValueError: as ``plan_walk``.
+    """
+    spec = plan_walk(account=account, max_visitors=max_visitors, count=count, start=start,
+                     time_range=time_range, resume=resume, prefetch=prefetch)
+    return view(page_fetch(sender, options), spec, start=start, resume=resume)
+
+
+def account_walks(
+    sender: Sender,
+    options: CallOptions,
+    *,
+    max_visitors: int | None,
+    count: int | None,
+    time_range: str | None,
+    prefetch: int,
+) -> Callable[[str], Walk[VisitorsPage]]:
+    """The page walk of each account of a many-account run, planned once.
+
+    Planned once, so a bad argument fails the call rather than every account; each
+    account's walk is the same frozen spec with its own account.
+
+    Raises:
+        TypeError, ValueError: as ``plan_walk``.
+    """
+    spec = plan_walk(account=None, max_visitors=max_visitors, count=count, start=0,
+                     time_range=time_range, resume=None, prefetch=prefetch)
+    fetch = page_fetch(sender, options)
+
+    def walk(account_id: str) -> Walk[VisitorsPage]:
+        return walk_pages(fetch, attrs.evolve(spec, account_id=account_id))
+
+    return walk
+
+
+def resumable_walk(
+    fetch: Fetch, spec: WalkSpec, *, keep_count: bool
+) -> Callable[[Checkpoint | None], Walk[VisitorsPage]]:
+    """A sync's walk: ``spec``'s pages, from a stored checkpoint when there is one.
+
+    Args:
+        keep_count: keep ``spec``'s page size rather than the checkpoint's.
+    """
+
+    def walk_from(resume: Checkpoint | None) -> Walk[VisitorsPage]:
+        if resume is None:
+            return walk_pages(fetch, spec)
+        return walk_pages(fetch, resumed(spec, resume, keep_count=keep_count), resume=resume)
+
+    return walk_from
+
+
+def _page_rate_limit(page: VisitorsPage) -> RateLimit | None:
+    return page.rate_limit
+
+
+# -- the loop --------------------------------------------------------------------------------
 
 
 def walk_pages(
