@@ -41,7 +41,7 @@ from ._client_config import (
 from ._closing import AsyncClosing
 from ._errors import ActionOutcomeUnknownError, AttemptedAction, ConnectSafelyError
 from ._limiter_backend import DEFAULT_RATE_LIMITS, build_limiter, limits_from_environment
-from ._many import check_account_ids, fetch_many, iter_many
+from ._many import check_account_ids, fetch_many, iter_many_visitors
 from ._models import TimeRange, Visitor, VisitorsPage
 from ._pagination import (
     Walk,
@@ -496,8 +496,9 @@ class AsyncConnectSafely(AsyncClosing):
         ids = check_account_ids(account_ids)
         walk = self._account_walks(max_visitors=max_visitors, count=count, time_range=time_range,
                                    max_retries=max_retries, timeout=timeout, prefetch=prefetch)
-        return iter_many(walk, ids, concurrency=check_positive_int("concurrency", concurrency),
-                         on_complete=on_complete)
+        return iter_many_visitors(walk, ids,
+                                  concurrency=check_positive_int("concurrency", concurrency),
+                                  on_complete=on_complete)
 
     async def sync_visitors(
         self,
