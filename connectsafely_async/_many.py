@@ -21,7 +21,7 @@ import attrs
 
 from ._errors import ConnectSafelyError
 from ._models import Visitor, VisitorsPage
-from ._walk_state import Walk, WalkStats
+from ._pagination import Walk, WalkStats
 
 __all__ = [
     "AccountPage",

@@ -28,9 +28,17 @@ import contextlib
 import functools
 import logging
 from collections import deque
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Sequence,
+)
 from collections.abc import Set as AbstractSet
-from typing import TYPE_CHECKING, TypeVar
+from operator import length_hint
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 
@@ -40,21 +48,25 @@ from ._arguments import (
     check_positive_int,
     check_prefetch,
 )
-from ._checkpoint import Checkpoint
+from ._checkpoint import RECENT_URNS, TAIL_ROWS, Checkpoint, filters_fingerprint
 from ._duplicates import (
     SEEN_LIMIT,
     PageUrns,
     SeenUrns,
     boundary_overlap,
     fresh_rows,
+    named_urns,
     resumed_overlap,
+    row_digest,
 )
 from ._errors import ConnectSafelyError, PaginationStalledError
 from ._models import VisitorsPage
 from ._protocol import VisitorsQuery, build_visitors_request, parse_visitors_page
-from ._walk_state import Batch, Walk, WalkSpec, WalkState, WalkStats
+from ._walk_stats import WalkStats
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from ._models import RateLimit, Visitor
     from ._sender import CallOptions, Sender
 
@@ -89,6 +101,22 @@ STALL_LIMIT = 3
 
 #: Sends one page's query: ``fetch_page`` bound to a sender and a call's options.
 Fetch = Callable[[VisitorsQuery, WalkStats], Awaitable[VisitorsPage]]
+
+
+@attrs.frozen(kw_only=True)
+class WalkSpec:
+    """The filters and limits of one walk, checked by ``plan_walk``."""
+
+    count: int
+    max_visitors: int | None
+    account_id: str | None
+    time_range: str | None
+    prefetch: int = 0
+    fingerprint: str = attrs.field(init=False)
+
+    @fingerprint.default
+    def _fingerprint(self) -> str:
+        return filters_fingerprint(self.account_id, self.time_range)
 
 
 # -- the plan --------------------------------------------------------------------------------
@@ -291,6 +319,166 @@ def _page_rate_limit(page: VisitorsPage) -> RateLimit | None:
     return page.rate_limit
 
 
+# -- where a walk stands ---------------------------------------------------------------------
+
+
+@attrs.frozen
+class _Batch:
+    """A deduplicated page as handed to a view, and where to resume after each visitor."""
+
+    page: VisitorsPage
+    offsets: Sequence[int]  # the offset of each kept visitor
+    end: int  # where the walk resumes once the whole batch is consumed
+
+    def resume_after(self, consumed: int) -> int:
+        # After the i-th kept visitor the walk resumes at the next kept one's offset: the
+        # rows between them were repeats, dropped on purpose.
+        return self.offsets[consumed] if consumed < len(self.offsets) else self.end
+
+
+@attrs.define
+class _State:
+    """Where the consumer of a walk stands.
+
+    The visitors view hands out a batch through one iterator (``rows``) and reads how far it
+    got from the iterator itself, so no Python code runs per visitor; everything else is
+    settled per batch, and the checkpoint is built only when asked for.
+    """
+
+    spec: WalkSpec
+    next_start: int
+    yielded: int
+    resumed_from: Checkpoint | None = None
+    recent: deque[Visitor] = attrs.Factory(lambda: deque(maxlen=RECENT_URNS))
+    stats: WalkStats = attrs.Factory(WalkStats)
+    batch: _Batch | None = None
+    rows: Iterator[Visitor] | None = None  # None: the whole batch is consumed
+
+    @property
+    def consumed(self) -> int:
+        """How many visitors of the current batch were handed out."""
+        batch = self.batch
+        if batch is None:
+            return 0
+        total = len(batch.page.visitors)
+        # A tuple iterator knows how many items it still holds: exact, also when exhausted.
+        return total if self.rows is None else total - length_hint(self.rows)
+
+    @classmethod
+    def begin(cls, spec: WalkSpec, start: int, resume: Checkpoint | None) -> _State:
+        if resume is None:
+            return cls(spec, start, 0)
+        return cls(spec, resume.next_start, resume.yielded, resume)
+
+    def settle(self) -> None:
+        """Fold the consumed part of the current batch into the position."""
+        batch, consumed = self.batch, self.consumed
+        if batch is None:
+            return
+        self.next_start = batch.resume_after(consumed) if consumed else self.next_start
+        self.yielded += consumed
+        visitors = batch.page.visitors
+        self.recent.extend(visitors if consumed == len(visitors) else visitors[:consumed])
+        if consumed == len(visitors):
+            self.next_start = batch.end
+        self.batch, self.rows = None, None
+
+    def checkpoint(self) -> Checkpoint:
+        batch, consumed = self.batch, self.consumed
+        next_start, yielded, recent = self.next_start, self.yielded, list(self.recent)
+        if batch is not None and consumed:
+            next_start = batch.resume_after(consumed)
+            yielded += consumed
+            recent += batch.page.visitors[:consumed]
+        return _checkpoint(self.spec, next_start, yielded, recent, self.resumed_from)
+
+    def settled_checkpoint(self) -> Callable[[], Checkpoint]:
+        """The checkpoint of the settled position, built on first call.
+
+        A page of the pages view carries this instead of a checkpoint: the row digests cost
+        about as much as structuring the page, and most pages' checkpoints are never read.
+        """
+        assert self.batch is None, "settle() first"
+        return _LazyCheckpoint(
+            self.spec, self.next_start, self.yielded, tuple(self.recent), self.resumed_from
+        )
+
+
+class _LazyCheckpoint:
+    """A settled position's checkpoint, built on first call; pickles like the page it is on."""
+
+    __slots__ = ("_checkpoint", "_position")
+
+    def __init__(self, *position: Any) -> None:
+        self._position = position
+        self._checkpoint: Checkpoint | None = None
+
+    def __call__(self) -> Checkpoint:
+        if self._checkpoint is None:
+            self._checkpoint = _checkpoint(*self._position)
+        return self._checkpoint
+
+
+def _checkpoint(
+    spec: WalkSpec,
+    next_start: int,
+    yielded: int,
+    recent: Sequence[Visitor],
+    carried: Checkpoint | None,
+) -> Checkpoint:
+    """The checkpoint after ``recent`` (the last visitors yielded, oldest first)."""
+    urns = (*(carried.recent_urns if carried else ()), *named_urns(recent[-RECENT_URNS:]))
+    tail = (*(carried.tail if carried else ()), *map(row_digest, recent[-TAIL_ROWS:]))
+    return Checkpoint(
+        next_start=next_start,
+        page_size=spec.count,
+        yielded=yielded,
+        filters=spec.fingerprint,
+        recent_urns=urns[-RECENT_URNS:],
+        tail=tail[-TAIL_ROWS:],
+    )
+
+
+class Walk(AsyncIterator[T], Generic[T]):
+    """An async generator over a walk, plus its ``stats`` and a resumable ``checkpoint``.
+
+    Use it like any async generator (``async for``, ``anext``, ``asend``, ``athrow``,
+    ``aclose``; it is a ``collections.abc.AsyncGenerator``). ``checkpoint`` is the position
+    after the last item handed out: give it to ``resume=`` to continue.
+    """
+
+    def __init__(self, source: AsyncGenerator[T, None], state: _State) -> None:
+        self._source = source
+        self._state = state
+
+    @property
+    def stats(self) -> WalkStats:
+        return self._state.stats
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        return self._state.checkpoint()
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        # ``async for`` steps the generator itself: no Python-level call per visitor.
+        return self._source
+
+    def __anext__(self) -> Coroutine[Any, Any, T]:
+        return self._source.__anext__()
+
+    def asend(self, value: None) -> Coroutine[Any, Any, T]:
+        return self._source.asend(value)
+
+    def athrow(self, error: BaseException) -> Coroutine[Any, Any, T]:
+        return self._source.athrow(error)
+
+    def aclose(self) -> Coroutine[Any, Any, None]:
+        return self._source.aclose()
+
+    def __repr__(self) -> str:
+        return f"<Walk {self._state.stats!r} at {self._state.checkpoint()!r}>"
+
+
 # -- the loop --------------------------------------------------------------------------------
 
 
@@ -298,7 +486,7 @@ def walk_pages(
     fetch: Fetch, spec: WalkSpec, *, start: int = 0, resume: Checkpoint | None = None
 ) -> Walk[VisitorsPage]:
     """The pages view: each page deduplicated, cut to ``max_visitors``, with its checkpoint."""
-    state = WalkState.begin(spec, start, resume)
+    state = _State.begin(spec, start, resume)
 
     async def pages() -> AsyncGenerator[VisitorsPage, None]:
         batches = _batches(fetch, state)
@@ -317,7 +505,7 @@ def walk_visitors(
     fetch: Fetch, spec: WalkSpec, *, start: int = 0, resume: Checkpoint | None = None
 ) -> Walk[Visitor]:
     """The visitors view of the same loop; the checkpoint moves with every visitor."""
-    state = WalkState.begin(spec, start, resume)
+    state = _State.begin(spec, start, resume)
 
     async def visitors() -> AsyncGenerator[Visitor, None]:
         batches = _batches(fetch, state)
@@ -334,7 +522,7 @@ def walk_visitors(
     return Walk(visitors(), state)
 
 
-async def _batches(fetch: Fetch, state: WalkState) -> AsyncGenerator[Batch, None]:
+async def _batches(fetch: Fetch, state: _State) -> AsyncGenerator[_Batch, None]:
     """Fetch pages from ``state.next_start`` until ``hasMore`` is false, a page is empty, or
     ``max_visitors`` visitors were handed out; ``spec.prefetch`` pages are requested ahead.
 
@@ -430,7 +618,7 @@ async def _batches(fetch: Fetch, state: WalkState) -> AsyncGenerator[Batch, None
             start = start + len(received)
             if kept is not received:
                 page = attrs.evolve(page, visitors=kept)
-            yield Batch(page, offsets, end)
+            yield _Batch(page, offsets, end)
             if not page.has_more or not received:
                 if page.has_more:
                     logger.warning(

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ._protocol import HttpRequest, HttpResponse, Redactor
     from ._secrets import SecretHeaders
     from ._transport import AiohttpTransport
-    from ._walk_state import WalkStats
+    from ._walk_stats import WalkStats
 
 __all__ = ["CallOptions", "Sender"]
 
