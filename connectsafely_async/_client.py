@@ -694,11 +694,8 @@ class AsyncConnectSafely(AsyncClosing):
         """
         profile_id = _public_id("profile_id", profile_id)
         account = self._followup_account(account_id)
-        return await self._sender.send(
-            build_relationship_request(profile_id, account), parse_relationship,
-            account=account or "",
-            options=self._options.override(max_retries=max_retries, timeout=timeout),
-        )
+        options = self._options.override(max_retries=max_retries, timeout=timeout)
+        return await self._relationship(profile_id, account, options)
 
     async def fetch_profile(
         self,
@@ -799,12 +796,12 @@ class AsyncConnectSafely(AsyncClosing):
         recipient = check_person("recipient", recipient)
         text, kind, subject = check_message(message, message_type=message_type, subject=subject)
         account = self._followup_account(account_id)
+        options = self._options.override(max_retries=max_retries, timeout=timeout)
         request = build_message_request(
             recipient, text, message_type=kind, subject=subject, account_id=account
         )
         try:
-            return await self._send_action(request, parse_sent_message,
-                                           max_retries=max_retries, timeout=timeout)
+            return await self._send_action(request, parse_sent_message, options)
         except ConnectSafelyError as error:
             if not may_have_acted(error):
                 raise
@@ -865,10 +862,10 @@ class AsyncConnectSafely(AsyncClosing):
         if check_id is None and not is_urn(profile):
             check_id = profile
         account = self._followup_account(account_id)
+        options = self._options.override(max_retries=max_retries, timeout=timeout)
         request = build_invitation_request(profile, note=text, account_id=account)
         try:
-            return await self._send_action(request, parse_sent_invitation,
-                                           max_retries=max_retries, timeout=timeout)
+            return await self._send_action(request, parse_sent_invitation, options)
         except ConnectSafelyError as error:
             if not may_have_acted(error):
                 raise
@@ -878,9 +875,7 @@ class AsyncConnectSafely(AsyncClosing):
                        ": no public id to check it by")
                 raise ActionOutcomeUnknownError(msg, action=action, cause=error) from error
             try:
-                relationship = await self.get_relationship(
-                    check_id, account_id=account, max_retries=max_retries, timeout=timeout
-                )
+                relationship = await self._relationship(check_id, account, options)
             except ConnectSafelyError as check_error:
                 msg = (f"the invitation to {profile} may have been sent ({type(error).__name__})"
                        f": the check failed ({type(check_error).__name__})")
@@ -950,21 +945,24 @@ class AsyncConnectSafely(AsyncClosing):
                                send=check_bool("send", send), clock=clock)
 
     async def _send_action(
-        self,
-        request: HttpRequest,
-        parse: Callable[[HttpResponse], T],
-        *,
-        max_retries: int | None,
-        timeout: float | None,
+        self, request: HttpRequest, parse: Callable[[HttpResponse], T], options: CallOptions
     ) -> T:
         # Only what the service cannot have performed is retried (see ActionRetryPolicy).
         # An action counts against the key's requests, not the account's reads (its own
         # caps are the action's: own_quota).
-        options = self._options.override(max_retries=max_retries, timeout=timeout)
         return await self._sender.send(
             request, parse, account=None,
             options=attrs.evolve(options, retry=ActionRetryPolicy.of(options.retry)),
             own_quota=True,
+        )
+
+    async def _relationship(
+        self, profile_id: str, account: str | None, options: CallOptions
+    ) -> Relationship:
+        # Also the check of an invitation whose outcome is unclear, with its call's options.
+        return await self._sender.send(
+            build_relationship_request(profile_id, account), parse_relationship,
+            account=account or "", options=options,
         )
 
     def _account_walks(
