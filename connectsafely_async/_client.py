@@ -24,6 +24,7 @@ from ._arguments import (
     check_positive_int,
     check_window,
 )
+from ._call_options import CallOptions
 from ._checkpoint import RESUME_WITHIN, Checkpoint
 from ._client_config import (
     DEFAULT_BASE_URL,
@@ -87,7 +88,7 @@ from ._protocol import (
 )
 from ._retry import ActionRetryPolicy, RetryPolicy, may_have_acted
 from ._secrets import Secret, SecretHeaders
-from ._sender import CallOptions, Sender
+from ._sender import Sender
 from ._transport import AiohttpTransport
 from ._version import package_version
 

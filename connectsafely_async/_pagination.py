@@ -67,8 +67,9 @@ from ._walk_stats import WalkStats
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from ._call_options import CallOptions
     from ._models import RateLimit, Visitor
-    from ._sender import CallOptions, Sender
+    from ._sender import Sender
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",

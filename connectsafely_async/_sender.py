@@ -16,17 +16,15 @@ import time
 import warnings
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import attrs
-
-from ._arguments import check_non_negative_int, check_timeout
 from ._errors import APIStatusError, ConnectSafelyError
 from ._protocol import parse_rate_limit
 from ._protocol.errors import one_line
-from ._retry import RetryPolicy, call_with_retries
+from ._retry import call_with_retries
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from ._call_options import CallOptions
     from ._limiter_backend import RateLimitBackend
     from ._models import RateLimit
     from ._protocol import HttpRequest, HttpResponse, Redactor
@@ -34,68 +32,11 @@ if TYPE_CHECKING:
     from ._transport import AiohttpTransport
     from ._walk_stats import WalkStats
 
-__all__ = ["CallOptions", "Sender"]
+__all__ = ["Sender"]
 
 logger = logging.getLogger("connectsafely_async")
 
 T = TypeVar("T")
-
-def _check_max_retries(value: object) -> int:
-    return check_non_negative_int("max_retries", value)
-
-
-def _check_retry(value: object) -> RetryPolicy:
-    if not isinstance(value, RetryPolicy):
-        msg = f"retry must be a RetryPolicy, got {type(value).__name__}"
-        raise TypeError(msg)
-    return value
-
-
-@attrs.frozen(kw_only=True)
-class CallOptions:
-    """The settings of one call, checked once and handed down as one value.
-
-    The client holds its defaults as one (``with_options`` copies it with others); each
-    public method resolves the call's own (``override``) before any I/O and hands the
-    result down, through a walk when there is one, to ``Sender.send``, which gives the
-    retry settings to the retry loop and the timeout to the transport.
-
-    Attributes:
-        timeout: seconds one request (connect to last byte) may take.
-        max_retries: retries of one failed request.
-        retry: when and how long to wait between retries.
-
-    Raises:
-        TypeError, ValueError: at construction, for a value of the wrong type or range.
-    """
-
-    timeout: float = attrs.field(converter=check_timeout)
-    max_retries: int = attrs.field(converter=_check_max_retries)
-    retry: RetryPolicy = attrs.field(converter=_check_retry)
-
-    def override(
-        self, *, max_retries: int | None = None, timeout: float | None = None
-    ) -> CallOptions:
-        """These settings with a call's own; ``None`` keeps this value's.
-
-        Args:
-            max_retries: retries of one failed request.
-            timeout: seconds one request may take (more or less than this value's).
-
-        Returns:
-            The call's settings (this very value when the call names none).
-
-        Raises:
-            TypeError, ValueError: a bad value, before any request.
-        """
-        if max_retries is None and timeout is None:
-            return self
-        return CallOptions(
-            timeout=self.timeout if timeout is None else timeout,
-            max_retries=self.max_retries if max_retries is None else max_retries,
-            retry=self.retry,
-        )
-
 
 class Sender:
     """Limiter, transport, scrub, parse, learn, retry: the path of every request.

@@ -106,7 +106,7 @@ async def test_with_options_changes_defaults_and_shares_the_rest(
 
 
 def test_a_calls_options_are_one_checked_value() -> None:
-    from connectsafely_async._sender import CallOptions
+    from connectsafely_async._call_options import CallOptions
 
     defaults = CallOptions(timeout=30, max_retries=2, retry=RetryPolicy())
     assert defaults.override() is defaults  # a call that names nothing costs nothing
