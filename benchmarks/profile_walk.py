@@ -101,7 +101,7 @@ async def cpu(visitors: int, rounds: int) -> None:
 async def steps(visitors: int, rounds: int, clock: Callable[[], float]) -> None:
     """CPU per page of the SDK's path built up one step at a time, each step's cost the
     difference to the one before: what each layer adds to the raw request."""
-    from connectsafely_async._pagination import WalkStats
+    from connectsafely_async._pagination import WalkStats, page_fetch
     from connectsafely_async._protocol import VisitorsQuery, parse_visitors_page
 
     pages = visitors // 100
@@ -132,8 +132,10 @@ async def steps(visitors: int, rounds: int, clock: Callable[[], float]) -> None:
             async with sdk_client(url) as client:
                 out: list[Any] = []
                 stats = WalkStats()
+                options = client._options.override(max_retries=2, timeout=30)
+                fetch = page_fetch(client._sender, options)
                 for query in queries:
-                    page = await client._fetch_page(query, max_retries=2, timeout=30, stats=stats)
+                    page = await fetch(query, stats)
                     out.extend(page.visitors)
                 return out
 

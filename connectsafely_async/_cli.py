@@ -50,7 +50,7 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Sequence
 
 from ._cli_args import at_least, time_range
 from ._cli_common import (
@@ -81,7 +81,8 @@ from ._display import visitor_record
 from ._errors import (
     ConnectSafelyError,
 )
-from ._models import TimeRange, VisitorsPage
+from ._many import AccountVisitors, iter_many
+from ._models import TimeRange
 from ._version import package_version
 
 __all__ = [
@@ -204,14 +205,21 @@ async def _visitors(args: argparse.Namespace) -> int:
     fmt = args.format or (
         format_for_path(args.output) if args.output else ("table" if interactive else "ndjson")
     )
-    accounts: list[str | None] = list(dict.fromkeys(args.account)) or [None]
+    named: list[str] = list(dict.fromkeys(args.account))
+    accounts = named or [""]  # "": the default account, when none is named
     failures: list[tuple[str | None, ConnectSafelyError]] = []
+
+    def failed(result: AccountVisitors) -> None:
+        # A failing account (no Premium, unknown id) ends its own walk; the others go on.
+        if result.error is not None:
+            failures.append((result.account_id or None, result.error))
+
     async with open_client(args) as client:
         # Every walk is created (and its arguments checked) before output is opened.
         walks = {
             account: client.iter_visitor_pages(
                 max_visitors=args.max_visitors, count=args.count, start=args.start,
-                time_range=args.time_range, account_id=account,
+                time_range=args.time_range, account_id=account if named else None,
             )
             for account in accounts
         }
@@ -222,17 +230,22 @@ async def _visitors(args: argparse.Namespace) -> int:
                 fmt, out, multi_account=len(accounts) > 1, pretty=interactive))
             complete = False
             try:
-                async for account, page in _merged_pages(walks, failures):
-                    if interactive and page.visitors:
-                        progress.clear()  # rows and the progress line share the terminal
-                    for visitor in page.visitors:
-                        writer.write({"account_id": page.account_id or account,
-                                      **visitor_record(visitor)})
-                    # The walks count their own pages, retries and rate-limit waits.
-                    stats = Stats(started=started.started)
-                    for walk in walks.values():
-                        stats.add(walk.stats)
-                    progress.update(stats)
+                # Every walk at once, pages as they arrive; a small queue applies
+                # backpressure, so no walk runs ahead of the writer.
+                pages = iter_many(walks.__getitem__, accounts, concurrency=len(accounts),
+                                  on_complete=failed)
+                async with contextlib.aclosing(pages):
+                    async for account, page in pages:
+                        if interactive and page.visitors:
+                            progress.clear()  # rows and the progress line share the terminal
+                        for visitor in page.visitors:
+                            writer.write({"account_id": page.account_id or account or None,
+                                          **visitor_record(visitor)})
+                        # The walks count their own pages, retries and rate-limit waits.
+                        stats = Stats(started=started.started)
+                        for walk in walks.values():
+                            stats.add(walk.stats)
+                        progress.update(stats)
                 complete = len(failures) < len(accounts)
             finally:
                 # Runs on Ctrl-C and errors too: what was written stays complete and valid,
@@ -240,58 +253,9 @@ async def _visitors(args: argparse.Namespace) -> int:
                 progress.stop()
                 writer.close(complete=complete)
     code = 0
-    for account, error in failures:
-        code = code or report(error, account=account)
+    for who, error in failures:
+        code = code or report(error, account=who)
     return code
-
-
-async def _merged_pages(
-    walks: Mapping[str | None, AsyncIterator[VisitorsPage]],
-    failures: list[tuple[str | None, ConnectSafelyError]],
-) -> AsyncIterator[tuple[str | None, VisitorsPage]]:
-    """The pages of every account's walk as they arrive, tagged with the account.
-
-    A failing account (no Premium, unknown id) is appended to *failures*; with several
-    accounts, one task per walk on the same client, the others go on. When the client grows
-    a multi-account walk, this is the one place to switch.
-    """
-    if len(walks) == 1:
-        ((account, pages),) = walks.items()
-        try:
-            async for page in pages:
-                yield account, page
-        except ConnectSafelyError as error:
-            failures.append((account, error))
-        return
-    # A small queue applies backpressure: a walk does not run ahead of the writer.
-    queue: asyncio.Queue[tuple[str | None, VisitorsPage | ConnectSafelyError | None]] = (
-        asyncio.Queue(maxsize=2 * len(walks))
-    )
-
-    async def walk(account: str | None, pages: AsyncIterator[VisitorsPage]) -> None:
-        try:
-            async for page in pages:
-                await queue.put((account, page))
-        except ConnectSafelyError as error:
-            await queue.put((account, error))
-        else:
-            await queue.put((account, None))
-
-    tasks = [asyncio.create_task(walk(account, pages)) for account, pages in walks.items()]
-    try:
-        running = len(tasks)
-        while running:
-            account, item = await queue.get()
-            if isinstance(item, VisitorsPage):
-                yield account, item
-                continue
-            running -= 1
-            if item is not None:
-                failures.append((account, item))
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 # -- connectsafely check ---------------------------------------------------------------------

@@ -1,12 +1,17 @@
-"""``AsyncConnectSafely``: the client users hold, one method per thing it does.
+"""``AsyncConnectSafely``: the client users hold.
 
-Each method checks its arguments before any I/O, then either sends one request through the
-client's ``Sender`` or plans a walk once (a frozen ``WalkSpec``) and runs it. Configuration,
-lifecycle and the request path are ``BaseClient``'s.
+Its settings (checked once, before any I/O), its lifecycle (the one ``Sender`` it and its
+``with_options()`` copies share), and one method per thing it does. Each method checks its
+arguments and resolves the call's settings into one ``CallOptions`` before any I/O, then
+either sends one request through the sender or opens a walk (``_pagination``), which sends
+its pages through the same sender and never calls back here. Many-account runs are
+``_many``'s, syncs and follow-ups ``history``'s: the methods here only wire them.
 """
 
 from __future__ import annotations
 
+import copy
+import os
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
@@ -19,12 +24,37 @@ from ._arguments import (
     check_positive_int,
     check_window,
 )
-from ._base_client import BaseClient
+from ._call_options import CallOptions
 from ._checkpoint import RESUME_WITHIN, Checkpoint
+from ._client_config import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    ENV_ACCOUNT_ID,
+    ENV_API_KEY,
+    ENV_BASE_URL,
+    UNSET,
+    Unset,
+    check_api_key,
+    check_base_url,
+)
+from ._closing import AsyncClosing
 from ._errors import ActionOutcomeUnknownError, AttemptedAction, ConnectSafelyError
-from ._many import AccountVisitor, AccountVisitors, check_account_ids, fetch_many, iter_many
+from ._limiter_backend import DEFAULT_RATE_LIMITS, build_limiter, limits_from_environment
+from ._many import check_account_ids, fetch_many, iter_many_visitors
 from ._models import TimeRange, Visitor, VisitorsPage
-from ._pagination import Walk, walk_pages, walk_visitors
+from ._pagination import (
+    Walk,
+    account_walks,
+    fetch_page,
+    open_walk,
+    page_fetch,
+    plan_walk,
+    resumable_walk,
+    walk_pages,
+    walk_visitors,
+)
 from ._protocol import (
     Account,
     AccountStatus,
@@ -33,6 +63,7 @@ from ._protocol import (
     MessageType,
     Profile,
     ProfileIncludes,
+    Redactor,
     Relationship,
     SentInvitation,
     SentMessage,
@@ -55,12 +86,20 @@ from ._protocol import (
     parse_sent_invitation,
     parse_sent_message,
 )
-from ._retry import ActionRetryPolicy, may_have_acted
-from ._walk_plan import plan_walk
+from ._retry import ActionRetryPolicy, RetryPolicy, may_have_acted
+from ._secrets import Secret, SecretHeaders
+from ._sender import Sender
+from ._transport import AiohttpTransport
+from ._version import package_version
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Callable, Iterable
 
+    import aiohttp
+
+    from ._limiter import RateLimits
+    from ._limiter_redis_config import RedisRateLimits
+    from ._many import AccountVisitor, AccountVisitors, PageWalk
     from .history import (
         BlockingStore,
         FollowUpPlan,
@@ -71,10 +110,11 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncConnectSafely"]
 
+Client = TypeVar("Client", bound="AsyncConnectSafely")
 T = TypeVar("T")
 
 
-class AsyncConnectSafely(BaseClient):
+class AsyncConnectSafely(AsyncClosing):
     """The async client for the ConnectSafely LinkedIn API.
 
     Use it as an async context manager, or call ``aclose()`` when done::
@@ -105,6 +145,137 @@ class AsyncConnectSafely(BaseClient):
         ConfigurationError: no API key, or an unusable base URL.
         TypeError, ValueError: an argument of the wrong type or value.
     """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        account_id: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        retry: RetryPolicy | None = None,
+        session: aiohttp.ClientSession | None = None,
+        user_agent: str | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        connection_limit: int = 100,
+        allow_insecure_http: bool = False,
+        rate_limits: RateLimits | RedisRateLimits | None = DEFAULT_RATE_LIMITS,
+    ) -> None:
+        self._api_key = Secret(api_key or os.environ.get(ENV_API_KEY) or "")
+        # The plain key must not outlive this line as a local: a traceback rendered with
+        # locals (pytest --showlocals, rich, Sentry) would print it if validation failed.
+        del api_key
+        check_api_key(self._api_key)
+        self._base_url = check_base_url(
+            base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL,
+            allow_insecure_http=check_bool("allow_insecure_http", allow_insecure_http),
+        )
+        self._account_id = check_optional_text(
+            "account_id", account_id or os.environ.get(ENV_ACCOUNT_ID) or None
+        )
+        # The defaults of every call; a call or a with_options() copy overrides them.
+        self._options = CallOptions(timeout=timeout, max_retries=max_retries,
+                                    retry=RetryPolicy() if retry is None else retry)
+        headers = SecretHeaders(
+            {
+                "Authorization": f"Bearer {self._api_key.reveal()}",
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                "User-Agent": check_optional_text("user_agent", user_agent)
+                or f"connectsafely-async/{package_version()}",
+            }
+        )
+        transport = AiohttpTransport(
+            session=session,
+            timeout=self._options.timeout,
+            max_response_bytes=check_positive_int("max_response_bytes", max_response_bytes),
+            connection_limit=check_positive_int("connection_limit", connection_limit),
+        )
+        # One sender per client, shared by its with_options() copies: one session, one
+        # limiter (every walk and every account of this client counts against it), and one
+        # closed state. Every answer is scrubbed of the key before it is parsed.
+        self._sender = Sender(
+            base_url=self._base_url,
+            headers=headers,
+            transport=transport,
+            limiter=build_limiter(limits_from_environment(rate_limits), api_key=self._api_key),
+            redact=Redactor(self._api_key),
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Close the client and the session it created (a borrowed one stays open).
+
+        On a ``with_options()`` copy this closes the client it was made from, and so every
+        copy: they share one session (and one rate limiter).
+        """
+        await self._sender.aclose()
+
+    @property
+    def closed(self) -> bool:
+        return self._sender.closed
+
+    @property
+    def timeout(self) -> float:
+        """Seconds one request (connect to last byte) may take, unless a call says otherwise."""
+        return self._options.timeout
+
+    def with_options(
+        self: Client,
+        *,
+        account_id: str | Unset | None = UNSET,
+        timeout: float | Unset = UNSET,
+        max_retries: int | Unset = UNSET,
+        retry: RetryPolicy | Unset = UNSET,
+    ) -> Client:
+        """A copy of this client with other defaults, for a call or a part of a program.
+
+        ``client.with_options(max_retries=0).get_visitors(...)`` changes one call's defaults
+        without building a second client. The copy shares everything that is expensive or
+        must be counted once: the session and its connection pool, the rate limiter (so
+        the copy's requests count against the same limits), the key and the base URL. It
+        has its own default account, timeout and retry settings. Closing either closes the
+        shared session, so close the original (or any one copy) once, when done with all.
+
+        Args:
+            account_id: the default account of the copy (``None``: the workspace's).
+            timeout: seconds one request may take (more or less than this client's).
+            max_retries: retries of one failed request.
+            retry: when and how long to wait between retries.
+
+        Returns:
+            A new client of the same class, sharing this one's session and limiter.
+
+        Raises:
+            TypeError, ValueError: an argument of the wrong type or value, before any copy.
+        """
+        clone = copy.copy(self)
+        if not isinstance(account_id, Unset):
+            clone._account_id = check_optional_text("account_id", account_id)
+        changes = {name: value for name, value in (
+            ("timeout", timeout), ("max_retries", max_retries), ("retry", retry),
+        ) if not isinstance(value, Unset)}
+        clone._options = attrs.evolve(self._options, **changes)
+        return clone
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    @property
+    def account_id(self) -> str | None:
+        """The default account of this client (``None``: the workspace's default)."""
+        return self._account_id
+
+    def __repr__(self) -> str:
+        # getattr: a traceback may render a half-built client (a failed __init__).
+        return (
+            f"{type(self).__name__}(base_url={getattr(self, '_base_url', None)!r}, "
+            f"account_id={getattr(self, '_account_id', None)!r}, "
+            f"closed={sender.closed if (sender := getattr(self, '_sender', None)) else False})"
+        )
 
     # -- visitors ----------------------------------------------------------------------------
 
@@ -162,15 +333,15 @@ class AsyncConnectSafely(BaseClient):
             finally:
                 await walk.aclose()
         query = VisitorsQuery(
-            account_id=self._resolve_account(account_id),
+            account_id=self._account(account_id),
             time_range=check_optional_text("time_range", time_range),
             count=None if count is None else check_positive_int("count", count),
             start=check_non_negative_int("start", start),
             fetch_all=True,
             max_visitors=max_visitors,
         )
-        return await self._fetch_page(query, max_retries=self._resolve_retries(max_retries),
-                                      timeout=self._resolve_timeout(timeout))
+        options = self._options.override(max_retries=max_retries, timeout=timeout)
+        return await fetch_page(self._sender, options, query)
 
     def iter_visitor_pages(
         self,
@@ -215,10 +386,11 @@ class AsyncConnectSafely(BaseClient):
             TypeError, ValueError: at the call, before any request, for a bad argument or a
                 checkpoint made for other filters.
         """
-        return self._walk(
-            walk_pages, max_visitors=max_visitors, count=count, start=start,
-            time_range=time_range, account_id=account_id, max_retries=max_retries,
-            timeout=timeout, resume=resume, prefetch=prefetch,
+        options = self._options.override(max_retries=max_retries, timeout=timeout)
+        return open_walk(
+            walk_pages, self._sender, options, account=self._account(account_id),
+            max_visitors=max_visitors, count=count, start=start, time_range=time_range,
+            resume=resume, prefetch=prefetch,
         )
 
     def iter_visitors(
@@ -240,10 +412,11 @@ class AsyncConnectSafely(BaseClient):
         time; ``walk.checkpoint`` moves with every visitor, so a walk stopped mid-page
         resumes with the next visitor. Arguments are checked here, before any request.
         """
-        return self._walk(
-            walk_visitors, max_visitors=max_visitors, count=count, start=start,
-            time_range=time_range, account_id=account_id, max_retries=max_retries,
-            timeout=timeout, resume=resume, prefetch=prefetch,
+        options = self._options.override(max_retries=max_retries, timeout=timeout)
+        return open_walk(
+            walk_visitors, self._sender, options, account=self._account(account_id),
+            max_visitors=max_visitors, count=count, start=start, time_range=time_range,
+            resume=resume, prefetch=prefetch,
         )
 
     # -- many accounts -----------------------------------------------------------------------
@@ -288,10 +461,12 @@ class AsyncConnectSafely(BaseClient):
         Raises:
             TypeError, ValueError: at the call, before any request, for a bad argument.
         """
-        return await self._many(
-            fetch_many, account_ids, max_visitors=max_visitors, count=count,
-            time_range=time_range, concurrency=concurrency, max_retries=max_retries,
-            timeout=timeout, prefetch=prefetch, on_complete=on_complete,
+        ids = check_account_ids(account_ids)
+        walk = self._account_walks(max_visitors=max_visitors, count=count, time_range=time_range,
+                                   max_retries=max_retries, timeout=timeout, prefetch=prefetch)
+        return await fetch_many(
+            walk, ids, concurrency=check_positive_int("concurrency", concurrency),
+            on_complete=on_complete,
         )
 
     def iter_visitors_many(
@@ -319,11 +494,12 @@ class AsyncConnectSafely(BaseClient):
         Raises:
             TypeError, ValueError: at the call, before any request, for a bad argument.
         """
-        return self._many(
-            iter_many, account_ids, max_visitors=max_visitors, count=count,
-            time_range=time_range, concurrency=concurrency, max_retries=max_retries,
-            timeout=timeout, prefetch=prefetch, on_complete=on_complete,
-        )
+        ids = check_account_ids(account_ids)
+        walk = self._account_walks(max_visitors=max_visitors, count=count, time_range=time_range,
+                                   max_retries=max_retries, timeout=timeout, prefetch=prefetch)
+        return iter_many_visitors(walk, ids,
+                                  concurrency=check_positive_int("concurrency", concurrency),
+                                  on_complete=on_complete)
 
     async def sync_visitors(
         self,
@@ -375,10 +551,11 @@ class AsyncConnectSafely(BaseClient):
 
         store = check_store(store)
         check_clock(clock)
-        spec = plan_walk(account=self._resolve_account(account_id), max_visitors=max_visitors,
+        spec = plan_walk(account=self._account(account_id), max_visitors=max_visitors,
                          count=count, start=0, time_range=time_range, resume=None, prefetch=0)
-        walk_from = self._resumable(spec, keep_count=count is not None,
-                                    fetch=self._page_fetcher(max_retries, timeout))
+        fetch = page_fetch(self._sender,
+                           self._options.override(max_retries=max_retries, timeout=timeout))
+        walk_from = resumable_walk(fetch, spec, keep_count=count is not None)
         return await sync_account(walk_from, store, account_id=spec.account_id or "",
                                   filters=spec.fingerprint, clock=clock,
                                   collect=check_bool("collect", collect),
@@ -420,11 +597,11 @@ class AsyncConnectSafely(BaseClient):
         ids = check_account_ids(account_ids)
         spec = plan_walk(account=None, max_visitors=max_visitors, count=count, start=0,
                          time_range=time_range, resume=None, prefetch=0)
-        fetch = self._page_fetcher(max_retries, timeout)
+        fetch = page_fetch(self._sender,
+                           self._options.override(max_retries=max_retries, timeout=timeout))
         specs = {account: attrs.evolve(spec, account_id=account) for account in ids}
         return await sync_accounts(
-            lambda account: self._resumable(specs[account], keep_count=count is not None,
-                                            fetch=fetch),
+            lambda account: resumable_walk(fetch, specs[account], keep_count=count is not None),
             store, [(account, specs[account].fingerprint) for account in ids],
             concurrency=check_positive_int("concurrency", concurrency), clock=clock,
             collect=check_bool("collect", collect), resume_within=check_window(resume_within),
@@ -454,8 +631,8 @@ class AsyncConnectSafely(BaseClient):
         request = build_accounts_request(check_optional_text("query", query))
         # A workspace call: it counts against the key's limit only (account None).
         return await self._sender.send(
-            request, parse_accounts, account=None, retry=self._retry,
-            max_retries=self._resolve_retries(max_retries), timeout=self._resolve_timeout(timeout),
+            request, parse_accounts, account=None,
+            options=self._options.override(max_retries=max_retries, timeout=timeout),
         )
 
     # -- follow-up calls -------------------------------------------------------------------
@@ -488,8 +665,7 @@ class AsyncConnectSafely(BaseClient):
         account = self._followup_account(account_id)
         return await self._sender.send(
             build_account_status_request(account), parse_account_status, account=account or "",
-            retry=self._retry, max_retries=self._resolve_retries(max_retries),
-            timeout=self._resolve_timeout(timeout),
+            options=self._options.override(max_retries=max_retries, timeout=timeout),
         )
 
     async def get_relationship(
@@ -519,11 +695,8 @@ class AsyncConnectSafely(BaseClient):
         """
         profile_id = _public_id("profile_id", profile_id)
         account = self._followup_account(account_id)
-        return await self._sender.send(
-            build_relationship_request(profile_id, account), parse_relationship,
-            account=account or "", retry=self._retry,
-            max_retries=self._resolve_retries(max_retries), timeout=self._resolve_timeout(timeout),
-        )
+        options = self._options.override(max_retries=max_retries, timeout=timeout)
+        return await self._relationship(profile_id, account, options)
 
     async def fetch_profile(
         self,
@@ -573,8 +746,8 @@ class AsyncConnectSafely(BaseClient):
         account = self._followup_account(account_id)
         return await self._sender.send(
             build_profile_request(profile_id, includes=includes, account_id=account),
-            parse_profile, account=account or "", retry=self._retry,
-            max_retries=self._resolve_retries(max_retries), timeout=self._resolve_timeout(timeout),
+            parse_profile, account=account or "",
+            options=self._options.override(max_retries=max_retries, timeout=timeout),
             own_quota=True,
         )
 
@@ -624,12 +797,12 @@ class AsyncConnectSafely(BaseClient):
         recipient = check_person("recipient", recipient)
         text, kind, subject = check_message(message, message_type=message_type, subject=subject)
         account = self._followup_account(account_id)
+        options = self._options.override(max_retries=max_retries, timeout=timeout)
         request = build_message_request(
             recipient, text, message_type=kind, subject=subject, account_id=account
         )
         try:
-            return await self._send_action(request, parse_sent_message,
-                                           max_retries=max_retries, timeout=timeout)
+            return await self._send_action(request, parse_sent_message, options)
         except ConnectSafelyError as error:
             if not may_have_acted(error):
                 raise
@@ -690,10 +863,10 @@ class AsyncConnectSafely(BaseClient):
         if check_id is None and not is_urn(profile):
             check_id = profile
         account = self._followup_account(account_id)
+        options = self._options.override(max_retries=max_retries, timeout=timeout)
         request = build_invitation_request(profile, note=text, account_id=account)
         try:
-            return await self._send_action(request, parse_sent_invitation,
-                                           max_retries=max_retries, timeout=timeout)
+            return await self._send_action(request, parse_sent_invitation, options)
         except ConnectSafelyError as error:
             if not may_have_acted(error):
                 raise
@@ -703,9 +876,7 @@ class AsyncConnectSafely(BaseClient):
                        ": no public id to check it by")
                 raise ActionOutcomeUnknownError(msg, action=action, cause=error) from error
             try:
-                relationship = await self.get_relationship(
-                    check_id, account_id=account, max_retries=max_retries, timeout=timeout
-                )
+                relationship = await self._relationship(check_id, account, options)
             except ConnectSafelyError as check_error:
                 msg = (f"the invitation to {profile} may have been sent ({type(error).__name__})"
                        f": the check failed ({type(check_error).__name__})")
@@ -775,21 +946,44 @@ class AsyncConnectSafely(BaseClient):
                                send=check_bool("send", send), clock=clock)
 
     async def _send_action(
-        self,
-        request: HttpRequest,
-        parse: Callable[[HttpResponse], T],
-        *,
-        max_retries: int | None,
-        timeout: float | None,
+        self, request: HttpRequest, parse: Callable[[HttpResponse], T], options: CallOptions
     ) -> T:
         # Only what the service cannot have performed is retried (see ActionRetryPolicy).
         # An action counts against the key's requests, not the account's reads (its own
         # caps are the action's: own_quota).
         return await self._sender.send(
-            request, parse, account=None, retry=ActionRetryPolicy.of(self._retry),
-            max_retries=self._resolve_retries(max_retries), timeout=self._resolve_timeout(timeout),
+            request, parse, account=None,
+            options=attrs.evolve(options, retry=ActionRetryPolicy.of(options.retry)),
             own_quota=True,
         )
+
+    async def _relationship(
+        self, profile_id: str, account: str | None, options: CallOptions
+    ) -> Relationship:
+        # Also the check of an invitation whose outcome is unclear, with its call's options.
+        return await self._sender.send(
+            build_relationship_request(profile_id, account), parse_relationship,
+            account=account or "", options=options,
+        )
+
+    def _account_walks(
+        self,
+        *,
+        max_visitors: int | None,
+        count: int | None,
+        time_range: TimeRange | str | None,
+        max_retries: int | None,
+        timeout: float | None,
+        prefetch: int,
+    ) -> PageWalk:
+        # One plan and one set of options for every account of a many-account run.
+        return account_walks(
+            self._sender, self._options.override(max_retries=max_retries, timeout=timeout),
+            max_visitors=max_visitors, count=count, time_range=time_range, prefetch=prefetch,
+        )
+
+    def _account(self, account_id: str | None) -> str | None:
+        return check_optional_text("account_id", account_id) or self._account_id
 
     def _followup_account(self, account_id: str | None) -> str | None:
         # The id may land in a URL path: only 24 hex digits, the client's default included.

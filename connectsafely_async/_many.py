@@ -1,6 +1,9 @@
 """Many accounts at once: a bounded pool of workers, one page walk per account.
 
-Each account is walked by exactly one worker, with the client's ordinary page walk, so
+The one fan-in of the package: ``fetch_many`` collects every account's visitors,
+``iter_many`` streams the pages of every account as they arrive (the client's
+``iter_visitors_many`` and the command line's ``visitors --account A --account B`` both
+read it). Each account is walked by exactly one worker, with the client's ordinary page walk, so
 retries, checkpoints and the client's shared rate limiter apply to it unchanged. A failure
 the SDK raises (401, 403, 404, retries exhausted...) ends that account's walk only: it is
 recorded in that account's ``AccountVisitors`` and every other account carries on. Anything
@@ -21,20 +24,29 @@ from ._models import Visitor, VisitorsPage
 from ._pagination import Walk, WalkStats
 
 __all__ = [
+    "AccountPage",
     "AccountVisitor",
     "AccountVisitors",
     "PageWalk",
     "check_account_ids",
     "fetch_many",
     "iter_many",
+    "iter_many_visitors",
 ]
 
 #: Starts the page walk of one account.
 PageWalk = Callable[[str], Walk[VisitorsPage]]
 OnComplete = Callable[["AccountVisitors"], object]
 
-# Visitors buffered per worker in the streaming form before workers wait for the consumer.
-_BUFFER_PER_WORKER: Final = 64
+# Pages buffered per worker in the streaming form before workers wait for the consumer.
+_PAGES_PER_WORKER: Final = 2
+
+
+class AccountPage(NamedTuple):
+    """One page of one account, as ``iter_many`` streams them."""
+
+    account_id: str
+    page: VisitorsPage
 
 
 class AccountVisitor(NamedTuple):
@@ -96,7 +108,7 @@ async def _walk_account(
     account_id: str,
     *,
     keep: bool,
-    emit: Callable[[AccountVisitor], Awaitable[None]] | None = None,
+    emit: Callable[[AccountPage], Awaitable[None]] | None = None,
 ) -> AccountVisitors:
     began = time.perf_counter()
     visitors: list[Visitor] = []
@@ -107,8 +119,7 @@ async def _walk_account(
             if keep:
                 visitors.extend(page.visitors)
             if emit is not None:
-                for visitor in page.visitors:
-                    await emit(AccountVisitor(account_id, visitor))
+                await emit(AccountPage(account_id, page))
     except ConnectSafelyError as exc:
         error = exc
     finally:
@@ -169,16 +180,28 @@ async def iter_many(
     *,
     concurrency: int,
     on_complete: OnComplete | None = None,
-) -> AsyncGenerator[AccountVisitor, None]:
-    """Stream ``(account_id, visitor)`` as pages arrive, from at most ``concurrency`` walks.
+) -> AsyncGenerator[AccountPage, None]:
+    """Stream ``(account_id, page)`` as pages arrive, from at most ``concurrency`` walks.
 
-    Workers wait when the consumer falls behind (the queue is bounded). Closing the
-    generator (``break`` inside ``async with aclosing(...)``, ``aclose()``) cancels every
-    worker and waits for them.
+    Pages of one account keep their order, accounts interleave. A failed account ends its
+    own walk only: its ``AccountVisitors`` (error and stats; ``visitors`` empty, they were
+    streamed) goes to ``on_complete``. Workers wait when the consumer falls behind (the
+    queue holds a few pages per worker). Closing the generator (``break`` inside
+    ``async with aclosing(...)``, ``aclose()``) cancels every worker and waits for them.
+
+    Args:
+        walk: starts the page walk of one account.
+        account_ids: the accounts, each once.
+        concurrency: how many accounts are walked at once.
+        on_complete: called with each account's outcome as soon as its walk ends.
+
+    Raises:
+        Exception: anything but a ``ConnectSafelyError`` that a walk raised (a bug): it
+            stops every worker.
     """
     workers = min(concurrency, len(account_ids))
-    queue: asyncio.Queue[AccountVisitor | _Finished] = asyncio.Queue(
-        maxsize=max(1, workers) * _BUFFER_PER_WORKER
+    queue: asyncio.Queue[AccountPage | _Finished] = asyncio.Queue(
+        maxsize=max(1, workers) * _PAGES_PER_WORKER
     )
     pending: Iterator[str] = iter(account_ids)
 
@@ -208,3 +231,20 @@ async def iter_many(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def iter_many_visitors(
+    walk: PageWalk,
+    account_ids: list[str],
+    *,
+    concurrency: int,
+    on_complete: OnComplete | None = None,
+) -> AsyncGenerator[AccountVisitor, None]:
+    """``iter_many``, one ``(account_id, visitor)`` at a time (same arguments)."""
+    pages = iter_many(walk, account_ids, concurrency=concurrency, on_complete=on_complete)
+    try:
+        async for account_id, page in pages:
+            for visitor in page.visitors:
+                yield AccountVisitor(account_id, visitor)
+    finally:
+        await pages.aclose()

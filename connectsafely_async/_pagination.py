@@ -1,4 +1,10 @@
-"""The one pagination loop behind every walk: pages and visitors are two views of it.
+"""The walk: its plan, its loop, its state and its checkpoint, side by side.
+
+A walk is planned once, at the client's call (``plan_walk``: every argument checked into a
+frozen ``WalkSpec``), then started over the client's ``Sender`` with the call's
+``CallOptions`` (``open_walk``). Every page goes out through ``fetch_page``, so nothing of a
+walk calls back into the client: its arguments go client -> walk -> protocol -> sender.
+Pages and visitors are two views of the one loop (``_batches``).
 
 What each request asks for is decided by ``plan_request``, a pure function, because the
 service's ``maxVisitors`` is ambiguous. It may be read three ways:
@@ -11,20 +17,16 @@ Sending ``count = size`` and ``maxVisitors = start + size + 1`` is right under a
 the page is ``size`` long under each reading (``count`` is the tighter cap), and under the
 third the cap sits one past the page, so ``hasMore`` still says whether anything follows.
 
-Offsets drift: the list is newest first, so a view that arrives during a walk shifts every
-row down by one and the next page starts with the row the last page ended on. The loop drops
-such repeats: a named visitor is recognised by ``entity_urn`` (remembered in bounded memory);
-an anonymous one only inside an overlap at a page boundary that a named visitor proves (two
-anonymous viewers can look exactly alike). A row shifted the other way (a viewer who drops
-out of the range during the walk) can be missed: offset paging cannot see it.
+Offsets drift while a walk runs; the rows it brings back are recognised and dropped by
+``_duplicates``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-import operator
 from collections import deque
 from collections.abc import (
     AsyncGenerator,
@@ -32,62 +34,79 @@ from collections.abc import (
     Awaitable,
     Callable,
     Coroutine,
-    Iterable,
-    Iterator,
     Sequence,
 )
 from collections.abc import Set as AbstractSet
 from operator import length_hint
-from typing import Any, Final, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 
+from ._arguments import (
+    check_non_negative_int,
+    check_optional_text,
+    check_positive_int,
+    check_prefetch,
+)
 from ._checkpoint import RECENT_URNS, TAIL_ROWS, Checkpoint, filters_fingerprint
+from ._duplicates import (
+    SEEN_LIMIT,
+    PageUrns,
+    SeenUrns,
+    boundary_overlap,
+    fresh_rows,
+    named_urns,
+    resumed_overlap,
+    row_digest,
+)
 from ._errors import ConnectSafelyError, PaginationStalledError
-from ._models import Visitor, VisitorsPage
-from ._protocol import VisitorsQuery
+from ._models import VisitorsPage
+from ._protocol import VisitorsQuery, build_visitors_request, parse_visitors_page
+from ._walk_stats import WalkStats
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from ._call_options import CallOptions
+    from ._models import RateLimit, Visitor
+    from ._sender import Sender
 
 __all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "Fetch",
     "Walk",
     "WalkSpec",
     "WalkStats",
-    "boundary_overlap",
-    "identity",
+    "account_walks",
+    "fetch_page",
+    "open_walk",
+    "page_fetch",
     "plan_request",
-    "resumed_overlap",
-    "row_digest",
+    "plan_walk",
+    "resumable_walk",
+    "resumed",
+    "walk_pages",
+    "walk_visitors",
 ]
 
 logger = logging.getLogger("connectsafely_async")
 
 T = TypeVar("T")
 
-#: Named visitors a walk remembers to drop repeats: at least half this many, at most all
-#: (about 100 bytes each), whatever the length of the walk.
-SEEN_LIMIT = 10_000
+#: The page size of a walk that names none (and the service's own default).
+DEFAULT_PAGE_SIZE = 20
 #: Times in a row the service may answer with the very page it just sent (while ``hasMore``
 #: says there is more) before the walk gives up on a server that ignores ``start``.
 STALL_LIMIT = 3
 
 
-@attrs.define
-class WalkStats:
-    """What one walk did. Counters only grow; read them any time, during or after the walk."""
-
-    requests: int = 0
-    pages: int = 0
-    visitors: int = 0
-    retries: int = 0
-    duplicates_dropped: int = 0
-    rate_limit_wait_seconds: float = 0.0
-
-
+#: Sends one page's query: ``fetch_page`` bound to a sender and a call's options.
 Fetch = Callable[[VisitorsQuery, WalkStats], Awaitable[VisitorsPage]]
 
 
 @attrs.frozen(kw_only=True)
 class WalkSpec:
-    """The filters and limits of one walk, checked by the client."""
+    """The filters and limits of one walk, checked by ``plan_walk``."""
 
     count: int
     max_visitors: int | None
@@ -99,6 +118,71 @@ class WalkSpec:
     @fingerprint.default
     def _fingerprint(self) -> str:
         return filters_fingerprint(self.account_id, self.time_range)
+
+
+# -- the plan --------------------------------------------------------------------------------
+
+
+def plan_walk(
+    *,
+    account: str | None,
+    max_visitors: int | None,
+    count: int | None,
+    start: int,
+    time_range: str | None,
+    resume: Checkpoint | None,
+    prefetch: int,
+) -> WalkSpec:
+    """The checked spec of one walk; ``resume`` must match its filters.
+
+    Args:
+        account: the resolved account (``None``: the workspace's default).
+        max_visitors: the most visitors the whole walk yields (``None``: all of them).
+        count: the page size (``None``: 20, or the checkpoint's when resuming).
+        start: the offset to begin at (``0`` when resuming).
+        time_range: the service's time range filter (``None``: its default).
+        resume: the checkpoint to continue from.
+        prefetch: pages to request ahead.
+
+    Returns:
+        The frozen ``WalkSpec`` the walk reads.
+
+    Raises:
+        TypeError, ValueError: a bad argument, ``start`` with ``resume``, or a checkpoint
+            made by a walk with other filters.
+    """
+    if resume is not None and not isinstance(resume, Checkpoint):
+        msg = f"resume must be a Checkpoint, got {type(resume).__name__}"
+        raise TypeError(msg)
+    spec = WalkSpec(
+        count=DEFAULT_PAGE_SIZE if count is None else check_positive_int("count", count),
+        max_visitors=None if max_visitors is None
+        else check_positive_int("max_visitors", max_visitors),
+        account_id=account,
+        time_range=check_optional_text("time_range", time_range),
+        prefetch=check_prefetch(prefetch),
+    )
+    if check_non_negative_int("start", start) and resume is not None:
+        msg = "pass either start= or resume=, not both: the checkpoint knows where to start"
+        raise ValueError(msg)
+    if resume is None:
+        return spec
+    return resumed(spec, resume, keep_count=count is not None)
+
+
+def resumed(spec: WalkSpec, resume: Checkpoint, *, keep_count: bool) -> WalkSpec:
+    """``spec`` continued from ``resume``: with its page size unless ``keep_count``.
+
+    Raises:
+        ValueError: the checkpoint was made by a walk with another account or time range.
+    """
+    if resume.filters != spec.fingerprint:
+        msg = (
+            "this checkpoint was made by a walk with another account or time range; "
+            "resume with the same account_id and time_range"
+        )
+        raise ValueError(msg)
+    return spec if keep_count else attrs.evolve(spec, count=resume.page_size)
 
 
 def plan_request(
@@ -120,99 +204,123 @@ def plan_request(
     )
 
 
-def identity(visitor: Visitor) -> tuple[str | None, ...]:
-    """What identifies a row from one request to the next: every field but the relative
-    ``viewed_at`` text, which ticks over ("Viewed 59m ago", "Viewed 1h ago") between requests.
+# -- starting walks --------------------------------------------------------------------------
+
+
+async def fetch_page(
+    sender: Sender,
+    options: CallOptions,
+    query: VisitorsQuery,
+    stats: WalkStats | None = None,
+) -> VisitorsPage:
+    """One visitors page, through the one door: the request of every walk.
+
+    Args:
+        sender: the client's sender.
+        options: the call's timeout and retry settings.
+        query: the page to ask for.
+        stats: the walk's counters (requests, retries, rate-limit waits).
+
+    Returns:
+        The parsed page.
+
+    Raises:
+        ConnectSafelyError: what the sender raised, after retries.
     """
-    v = visitor
-    return (v.entity_urn, v.public_identifier, v.name, v.headline, v.profile_picture,
-            v.connection_degree, v.profile_url)
+    # The default account is an account too: its reads count under the key "".
+    return await sender.send(
+        build_visitors_request(query), parse_visitors_page, account=query.account_id or "",
+        options=options, stats=stats, rate_limit_of=_page_rate_limit,
+    )
 
 
-def row_digest(visitor: Visitor) -> str:
-    """A short, stable digest of ``identity(visitor)``, as a checkpoint carries it."""
-    import hashlib  # here, not at module level: a few ms of import time
-
-    return hashlib.blake2b(repr(identity(visitor)).encode(), digest_size=6).hexdigest()
+def page_fetch(sender: Sender, options: CallOptions) -> Fetch:
+    """``fetch_page`` bound to ``sender`` and ``options``: what a walk fetches its pages by."""
+    return functools.partial(fetch_page, sender, options)
 
 
-def boundary_overlap(
-    previous: Sequence[Visitor],
-    page: Sequence[Visitor],
+def open_walk(
+    view: Callable[..., Walk[T]],
+    sender: Sender,
+    options: CallOptions,
     *,
-    previous_urns: AbstractSet[str] | None = None,
-) -> int:
-    """How many rows at the head of ``page`` repeat the tail of ``previous``.
+    account: str | None,
+    max_visitors: int | None,
+    count: int | None,
+    start: int,
+    time_range: str | None,
+    resume: Checkpoint | None,
+    prefetch: int,
+) -> Walk[T]:
+    """One walk, planned now (every argument checked before any request).
 
-    An overlap counts only when it holds a named visitor: identical anonymous rows alone
-    prove nothing. A page whose first row is a named visitor absent from ``previous`` (the
-    common case) is settled by one set of URNs, without comparing rows.
+    Args:
+        view: ``walk_pages`` or ``walk_visitors``.
+        sender: the client's sender, which every page goes out through.
+        options: the call's timeout and retry settings.
+        account, max_visitors, count, start, time_range, resume, prefetch: as for
+            ``plan_walk``.
+
+    Returns:
+        The walk, not started: its first request goes out on the first ``anext``.
+
+    Raises:
+        TypeError, ValueError: as ``plan_walk``.
     """
-    if not previous or not page:
-        return 0
-    urn = page[0].entity_urn
-    if urn and urn not in (
-        {v.entity_urn for v in previous} if previous_urns is None else previous_urns
-    ):
-        return 0
-    head = page[: len(previous)]
-    return _overlap([identity(v) for v in previous], [identity(v) for v in head], head)
+    spec = plan_walk(account=account, max_visitors=max_visitors, count=count, start=start,
+                     time_range=time_range, resume=resume, prefetch=prefetch)
+    return view(page_fetch(sender, options), spec, start=start, resume=resume)
 
 
-def resumed_overlap(tail: Sequence[str], page: Sequence[Visitor]) -> int:
-    """``boundary_overlap`` for the first page of a resumed walk, against the digests of the
-    rows the walk yielded before it stopped (``Checkpoint.tail``)."""
-    if not tail or not page:
-        return 0
-    head = page[: len(tail)]
-    return _overlap(list(tail), [row_digest(v) for v in head], head)
+def account_walks(
+    sender: Sender,
+    options: CallOptions,
+    *,
+    max_visitors: int | None,
+    count: int | None,
+    time_range: str | None,
+    prefetch: int,
+) -> Callable[[str], Walk[VisitorsPage]]:
+    """The page walk of each account of a many-account run, planned once.
+
+    Planned once, so a bad argument fails the call rather than every account; each
+    account's walk is the same frozen spec with its own account.
+
+    Raises:
+        TypeError, ValueError: as ``plan_walk``.
+    """
+    spec = plan_walk(account=None, max_visitors=max_visitors, count=count, start=0,
+                     time_range=time_range, resume=None, prefetch=prefetch)
+    fetch = page_fetch(sender, options)
+
+    def walk(account_id: str) -> Walk[VisitorsPage]:
+        return walk_pages(fetch, attrs.evolve(spec, account_id=account_id))
+
+    return walk
 
 
-def _overlap(previous: list[Any], head: list[Any], rows: Sequence[Visitor]) -> int:
-    # The largest k with head[:k] == previous[-k:] and a named visitor among those k rows.
-    first = head[0]
-    for position in range(len(previous) - 1, -1, -1):
-        size = len(previous) - position
-        if (
-            previous[position] == first
-            and size <= len(head)
-            and head[:size] == previous[position:]
-            and any(not v.is_anonymous for v in rows[:size])
-        ):
-            return size
-    return 0
+def resumable_walk(
+    fetch: Fetch, spec: WalkSpec, *, keep_count: bool
+) -> Callable[[Checkpoint | None], Walk[VisitorsPage]]:
+    """A sync's walk: ``spec``'s pages, from a stored checkpoint when there is one.
 
-
-class _Seen:
-    """The entity URNs a walk yielded recently, in bounded memory.
-
-    Two generations of sets: new URNs go into the young one; when it holds ``limit / 2``
-    it becomes the old one and the previous old one is dropped. So at least the last
-    ``limit / 2`` and at most ``limit`` URNs are remembered, with whole-page set operations
-    (no per-URN bookkeeping of an eviction order).
+    Args:
+        keep_count: keep ``spec``'s page size rather than the checkpoint's.
     """
 
-    def __init__(self, limit: int, urns: Iterable[str] = ()) -> None:
-        self._young: set[str] = set()
-        self._old: set[str] = set()
-        self._half = max(1, limit // 2)
-        self.extend(urns)
+    def walk_from(resume: Checkpoint | None) -> Walk[VisitorsPage]:
+        if resume is None:
+            return walk_pages(fetch, spec)
+        return walk_pages(fetch, resumed(spec, resume, keep_count=keep_count), resume=resume)
 
-    def isdisjoint(self, urns: set[str]) -> bool:
-        return self._young.isdisjoint(urns) and self._old.isdisjoint(urns)
+    return walk_from
 
-    def add(self, urn: str) -> bool:
-        """Remember ``urn``; False when it was already there."""
-        if urn in self._young or urn in self._old:
-            return False
-        self.extend((urn,))
-        return True
 
-    def extend(self, urns: Iterable[str]) -> None:
-        """Remember URNs known to be new (a whole page at once on the common path)."""
-        self._young.update(urns)
-        if len(self._young) >= self._half:
-            self._old, self._young = self._young, set()
+def _page_rate_limit(page: VisitorsPage) -> RateLimit | None:
+    return page.rate_limit
+
+
+# -- where a walk stands ---------------------------------------------------------------------
 
 
 @attrs.frozen
@@ -320,7 +428,7 @@ def _checkpoint(
     carried: Checkpoint | None,
 ) -> Checkpoint:
     """The checkpoint after ``recent`` (the last visitors yielded, oldest first)."""
-    urns = (*(carried.recent_urns if carried else ()), *_urns(recent[-RECENT_URNS:]))
+    urns = (*(carried.recent_urns if carried else ()), *named_urns(recent[-RECENT_URNS:]))
     tail = (*(carried.tail if carried else ()), *map(row_digest, recent[-TAIL_ROWS:]))
     return Checkpoint(
         next_start=next_start,
@@ -370,6 +478,9 @@ class Walk(AsyncIterator[T], Generic[T]):
 
     def __repr__(self) -> str:
         return f"<Walk {self._state.stats!r} at {self._state.checkpoint()!r}>"
+
+
+# -- the loop --------------------------------------------------------------------------------
 
 
 def walk_pages(
@@ -424,7 +535,7 @@ async def _batches(fetch: Fetch, state: _State) -> AsyncGenerator[_Batch, None]:
     # A resumed walk remembers what it yielded: URNs for the seen-set, row digests for the
     # overlap at the head of its first page.
     resumed = state.resumed_from
-    seen = _Seen(SEEN_LIMIT, resumed.recent_urns if resumed else ())
+    seen = SeenUrns(SEEN_LIMIT, resumed.recent_urns if resumed else ())
     tail = resumed.tail if resumed else ()
     previous: tuple[Visitor, ...] = ()
     previous_urns: AbstractSet[str] = frozenset()
@@ -492,9 +603,9 @@ async def _batches(fetch: Fetch, state: _State) -> AsyncGenerator[_Batch, None]:
             else:
                 overlap = boundary_overlap(previous, received, previous_urns=previous_urns)
             repeats = repeats + 1 if received and received == previous else 0
-            urns = _PageUrns.of(received)
+            urns = PageUrns.of(received)
             previous, previous_urns = received, urns.unique
-            kept, offsets = _fresh(received, overlap, start, seen, urns)
+            kept, offsets = fresh_rows(received, overlap, start, seen, urns)
             stats.duplicates_dropped += len(received) - len(kept)
             end = start + len(received)
             room = None if spec.max_visitors is None else spec.max_visitors - taken
@@ -529,48 +640,6 @@ async def _batches(fetch: Fetch, state: _State) -> AsyncGenerator[_Batch, None]:
         await _drain(cancel_ahead())
 
 
-_ENTITY_URN: Final = operator.attrgetter("entity_urn")
-
-
-@attrs.frozen
-class _PageUrns:
-    """A page's entity URNs, read once (in C): the set of the named ones, and whether any
-    named visitor appears twice on the page."""
-
-    unique: set[str]
-    distinct: bool
-
-    @classmethod
-    def of(cls, received: Sequence[Visitor]) -> _PageUrns:
-        urns: list[str | None] = list(map(_ENTITY_URN, received))
-        unique = set(urns)
-        unique.discard(None)
-        unique.discard("")  # an empty URN names nobody: two of them are two viewers
-        named = cast("set[str]", unique)
-        return cls(named, len(named) == len(urns) - urns.count(None) - urns.count(""))
-
-
-def _fresh(
-    received: tuple[Visitor, ...], overlap: int, start: int, seen: _Seen, urns: _PageUrns
-) -> tuple[tuple[Visitor, ...], Sequence[int]]:
-    """The visitors of a page not yielded before, and their offsets."""
-    if not overlap and urns.distinct and seen.isdisjoint(urns.unique):
-        # The common case: nothing repeats. Whole-page set operations, no per-row work.
-        seen.extend(urns.unique)
-        return received, range(start, start + len(received))
-    kept: list[Visitor] = []
-    offsets: list[int] = []
-    for index in range(overlap, len(received)):
-        urn = received[index].entity_urn
-        if urn and not seen.add(urn):
-            continue
-        kept.append(received[index])
-        offsets.append(start + index)
-    return tuple(kept), offsets
-
-
-def _urns(visitors: Sequence[Visitor]) -> list[str]:
-    return [v.entity_urn for v in visitors if v.entity_urn]
 
 
 async def _drain(tasks: list[asyncio.Task[VisitorsPage]]) -> None:

@@ -24,22 +24,19 @@ from ._retry import call_with_retries
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from ._call_options import CallOptions
     from ._limiter_backend import RateLimitBackend
     from ._models import RateLimit
-    from ._pagination import WalkStats
     from ._protocol import HttpRequest, HttpResponse, Redactor
-    from ._retry import RetryPolicy
     from ._secrets import SecretHeaders
     from ._transport import AiohttpTransport
+    from ._walk_stats import WalkStats
 
 __all__ = ["Sender"]
 
 logger = logging.getLogger("connectsafely_async")
 
 T = TypeVar("T")
-
-# As long as the service's own messages may be (_protocol.errors): one short line.
-
 
 class Sender:
     """Limiter, transport, scrub, parse, learn, retry: the path of every request.
@@ -96,16 +93,16 @@ class Sender:
         parse: Callable[[HttpResponse], T],
         *,
         account: str | None,
-        retry: RetryPolicy,
-        max_retries: int,
-        timeout: float,
+        options: CallOptions,
         stats: WalkStats | None = None,
         rate_limit_of: Callable[[T], RateLimit | None] | None = None,
         own_quota: bool = False,
     ) -> T:
-        """Send ``request`` until it parses, or until ``retry`` gives up.
+        """Send ``request`` until it parses, or until ``options.retry`` gives up.
 
-        The limiter waits for ``account``'s turn (``None``: the key's alone) before each
+        Each attempt may take ``options.timeout`` seconds (the transport's limit) and
+        ``options.max_retries`` failed attempts are retried when the policy allows. The
+        limiter waits for ``account``'s turn (``None``: the key's alone) before each
         attempt. ``rate_limit_of`` reads the limits a parser already read from the headers
         (a page's), so they are not parsed twice. ``stats``, when given, counts requests,
         retries and time spent waiting for the limiter. ``own_quota``: the answers'
@@ -137,7 +134,7 @@ class Sender:
             if stats is not None:
                 stats.requests += 1
             response = self._redact(
-                await self._transport.send(url, request, self._headers, timeout)
+                await self._transport.send(url, request, self._headers, options.timeout)
             )
             if debug:
                 logger.debug(
@@ -160,8 +157,8 @@ class Sender:
             if stats is not None:
                 stats.retries += 1
 
-        return await call_with_retries(attempt, retry, max_retries=max_retries,
-                                       on_retry=count_retry)
+        return await call_with_retries(attempt, options.retry,
+                                       max_retries=options.max_retries, on_retry=count_retry)
 
     def _scrub(self, error: ConnectSafelyError) -> None:
         """Scrub ``error``'s texts of the key, in place, and make its message one short line.

@@ -103,3 +103,20 @@ async def test_with_options_changes_defaults_and_shares_the_rest(
     assert client.closed
     assert copy.closed
     assert open_sessions() == before
+
+
+def test_a_calls_options_are_one_checked_value() -> None:
+    from connectsafely_async._call_options import CallOptions
+
+    defaults = CallOptions(timeout=30, max_retries=2, retry=RetryPolicy())
+    assert defaults.override() is defaults  # a call that names nothing costs nothing
+    call = defaults.override(timeout=5)
+    assert (call.timeout, call.max_retries, call.retry) == (5.0, 2, defaults.retry)
+    assert defaults.override(max_retries=0).max_retries == 0
+    assert defaults.timeout == 30  # frozen: the defaults never change under a call
+    with pytest.raises(ValueError, match="timeout"):
+        defaults.override(timeout=0)
+    with pytest.raises(ValueError, match="max_retries"):
+        defaults.override(max_retries=-1)
+    with pytest.raises(TypeError, match="retry"):
+        CallOptions(timeout=1, max_retries=0, retry=3)

@@ -311,9 +311,9 @@ async def test_pages_keep_their_metadata_when_truncated() -> None:
 
 
 def test_the_seen_set_is_bounded_and_remembers_the_recent_half() -> None:
-    from connectsafely_async._pagination import _Seen
+    from connectsafely_async._duplicates import SeenUrns
 
-    seen = _Seen(limit=10)
+    seen = SeenUrns(limit=10)
     for i in range(1_000):
         assert seen.add(f"urn{i}")
     assert not seen.add("urn999")  # the most recent are remembered
