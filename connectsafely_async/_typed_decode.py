@@ -10,16 +10,18 @@ number), an integer for ``int`` (neither ``true`` nor ``1.0``), ``true`` or ``fa
 a tuple; unknown keys are skipped, as the converter ignores them. ``msgspec.convert`` then
 builds the frozen attrs instances from the Structs' attributes, in C as well.
 
-Nothing here decides what is an error. A decoder returns ``None`` for whatever msgspec
-refuses (a value of the wrong type, a missing required key, a lone surrogate, JSON nested
-too deep), and the caller parses the answer again on the core path (the converter), which
-alone words errors. So this module changes speed, never results: ``tests/test_typed_decode.py``
-holds it to the core path, value for value and refusal for refusal.
+Nothing here decides what is an error. ``TypedDecoder.decode`` returns ``None`` for whatever
+msgspec refuses (a value of the wrong type, a missing required key, a lone surrogate, JSON
+nested too deep), and the caller parses the answer again on the core path (the converter),
+which alone words errors. So this module changes speed, never results:
+``tests/test_typed_decode.py`` holds it to the core path, value for value and refusal for
+refusal.
 
 Two refusals of the core are not repeated here, both about values no model reads and both
 limits of the core's JSON decoder rather than of the models: an integer of more than 4300
-digits under an unknown key (msgspec skips it unconverted, at no cost), and nesting within a
-few levels of the interpreter's recursion limit (msgspec counts from a shallower stack).
+digits under an unknown key (msgspec skips it unconverted; the protocol checks the bytes for
+one first, ``_json.holds_long_digit_run``), and nesting within a few levels of the
+interpreter's recursion limit (msgspec counts from a shallower stack).
 
 This module imports msgspec: the protocol imports it on first use, when msgspec is installed.
 """
@@ -27,8 +29,7 @@ This module imports msgspec: the protocol imports it on first use, when msgspec 
 from __future__ import annotations
 
 import types
-from collections.abc import Callable
-from typing import Any, Final, TypeVar, Union, get_args, get_origin
+from typing import Any, Final, Generic, TypeVar, Union, get_args, get_origin
 
 import attrs
 import msgspec
@@ -36,12 +37,13 @@ import msgspec
 from ._converters import to_camel
 from ._models import Visitor
 
-__all__ = ["SET_BY_THE_SDK", "typed_decoder", "wire_struct"]
+__all__ = ["SET_BY_THE_SDK", "TypedDecoder", "wire_struct"]
 
 T = TypeVar("T")
 
-#: The fields the SDK fills in itself and never reads from an answer (the converter's path
-#: puts them into the records before structuring): a visitor's receive time.
+#: The fields the SDK fills in itself, whatever an answer says (the converter's path puts
+#: them into the records before structuring): a visitor's receive time. Their Structs keep
+#: such a key unread (``msgspec.Raw``) for the caller to overwrite before ``build``.
 SET_BY_THE_SDK: Final[dict[type, frozenset[str]]] = {Visitor: frozenset({"fetched_at"})}
 
 #: The JSON types msgspec checks exactly as the converter's strict hooks do.
@@ -70,8 +72,9 @@ def _wire_type(annotation: Any) -> Any:
 
 
 def wire_struct(model: type) -> type[msgspec.Struct]:
-    """The ``Struct`` type of ``model``'s JSON: its fields (the private ones and those in
-    ``SET_BY_THE_SDK`` left out), their wire types and defaults, camelCase on the wire.
+    """The ``Struct`` type of ``model``'s JSON: its fields (the private ones left out),
+    their wire types and defaults, camelCase on the wire; a field in ``SET_BY_THE_SDK`` is a
+    ``msgspec.Raw`` the caller replaces with the SDK's value.
 
     Made once per model, then the same type.
 
@@ -88,10 +91,15 @@ _STRUCTS: Final[dict[type, type[msgspec.Struct]]] = {}
 
 
 def _make_wire_struct(model: type) -> type[msgspec.Struct]:
-    skipped = SET_BY_THE_SDK.get(model, frozenset())
+    given = SET_BY_THE_SDK.get(model, frozenset())
     spec: list[tuple[str, Any] | tuple[str, Any, Any]] = []
     for field in attrs.fields(attrs.resolve_types(model)):
-        if field.name in skipped or field.name.startswith("_"):
+        if field.name.startswith("_"):
+            continue
+        if field.name in given:
+            # A Struct attribute all the same: msgspec.convert reads every field of the
+            # model from the Struct, and a missing one costs it an AttributeError per item.
+            spec.append((field.name, msgspec.Raw, None))
             continue
         wire = _wire_type(field.type)
         if field.default is attrs.NOTHING:
@@ -108,16 +116,29 @@ def _make_wire_struct(model: type) -> type[msgspec.Struct]:
     )
 
 
-def typed_decoder(model: type[T]) -> Callable[[bytes], T | None]:
-    """A function from JSON bytes to a ``model`` instance, or ``None`` where msgspec refuses
-    them (then the converter's path decides, and words the error if there is one)."""
-    decoder = msgspec.json.Decoder(wire_struct(model))
-    convert = msgspec.convert
+class TypedDecoder(Generic[T]):
+    """Decodes JSON bytes into ``model``'s Struct (``decode``), then the Struct into a
+    ``model`` instance (``build``); in between, the caller sets the fields the SDK gives."""
 
-    def decode(body: bytes) -> T | None:
+    __slots__ = ("_decode", "_model")
+
+    def __init__(self, model: type[T]) -> None:
+        self._model = model
+        self._decode = msgspec.json.Decoder(wire_struct(model)).decode
+
+    def decode(self, body: bytes) -> Any:
+        """The answer's Struct, or ``None`` where msgspec refuses the bytes (then the
+        converter's path decides, and words the error if there is one)."""
         try:
-            return convert(decoder.decode(body), model, from_attributes=True)
+            return self._decode(body)
         except (msgspec.DecodeError, RecursionError):  # msgspec.ValidationError included
             return None
 
-    return decode
+    def build(self, wire: Any) -> T:
+        """The ``model`` instance of a Struct ``decode`` gave, its given fields set.
+
+        Raises:
+            msgspec.ValidationError: a given field was left unset (a ``msgspec.Raw``) or set
+                to a value of the wrong type.
+        """
+        return msgspec.convert(wire, self._model, from_attributes=True)

@@ -46,11 +46,11 @@ except ImportError:  # optional: fuzz the stdlib core path alone
 else:
     DECODERS.append((None, orjson.loads))
 try:
-    from connectsafely_async._typed_decode import typed_decoder
+    from connectsafely_async._typed_decode import TypedDecoder
 except ImportError:  # the speed extra (msgspec) is optional
     pass
 else:
-    DECODERS.append((typed_decoder(protocol._VisitorsBody), stdlib_loads))
+    DECODERS.append((TypedDecoder(protocol._VisitorsBody), stdlib_loads))
 
 KEY = 'sk_live_F"uzz/Key\\0123abcXYZ'  # a quote, a slash and a backslash: every short escape
 REDACTOR = Redactor(Secret(KEY))

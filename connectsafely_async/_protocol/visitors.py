@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
@@ -20,6 +20,9 @@ from .._models import AppliedFilters, Pagination, Visitor, VisitorsPage
 from .errors import decode_json_object, raise_misfit, undecodable_error
 from .headers import parse_rate_limit
 from .http import HttpRequest, HttpResponse
+
+if TYPE_CHECKING:
+    from .._typed_decode import TypedDecoder
 
 __all__ = [
     "VISITORS_PATH",
@@ -132,13 +135,12 @@ def _fast_body(response: HttpResponse) -> _VisitorsBody | None:
     # A number too long for the core's decode, which msgspec would skip unread under a key
     # no model has: the core path then refuses the answer, as it does without the extra.
     if typed is not None and not holds_long_digit_run(response.body):
-        body = typed(response.body)
-        if body is not None and body.success is not False:
-            for visitor in body.visitors:
-                # The receive time, which the converter's path puts into each record: the
-                # SDK's own value, set as attrs' __init__ sets a frozen field.
-                object.__setattr__(visitor, "fetched_at", response.received_at)
-            return body
+        wire = typed.decode(response.body)
+        if wire is not None and wire.success is not False:
+            for visitor in wire.visitors:
+                # The receive time, as the converter's path puts it into each record.
+                visitor.fetched_at = response.received_at
+            return typed.build(wire)
     try:
         data = _fast_loads()(response.body)
     except (ValueError, RecursionError):  # orjson.JSONDecodeError is a ValueError
@@ -185,7 +187,7 @@ def _visitors_page(body: _VisitorsBody, response: HttpResponse) -> VisitorsPage:
     )
 
 
-def _typed_decode() -> Callable[[bytes], _VisitorsBody | None] | None:
+def _typed_decode() -> TypedDecoder[_VisitorsBody] | None:
     """The speed extra's decoder of a whole answer (msgspec), or ``None`` without msgspec.
 
     Imported on first use, not with the package, so ``import connectsafely_async`` stays cheap.
@@ -193,11 +195,11 @@ def _typed_decode() -> Callable[[bytes], _VisitorsBody | None] | None:
     global _typed  # a one-time lazy import
     if _typed is _UNRESOLVED:
         try:
-            from .._typed_decode import typed_decoder  # imports msgspec, optional
+            from .._typed_decode import TypedDecoder  # imports msgspec, optional
         except ImportError:
             _typed = None
         else:
-            _typed = typed_decoder(_VisitorsBody)
+            _typed = TypedDecoder(_VisitorsBody)
     return _typed
 
 
@@ -220,5 +222,5 @@ def _fast_loads() -> Callable[[bytes], Any]:
 
 
 _UNRESOLVED: Final[Any] = object()
-_typed: Callable[[bytes], _VisitorsBody | None] | None = _UNRESOLVED
+_typed: TypedDecoder[_VisitorsBody] | None = _UNRESOLVED
 _loads: Callable[[bytes], Any] | None = None
