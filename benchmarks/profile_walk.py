@@ -28,6 +28,7 @@ import aiohttp
 
 from benchmarks.floors import raw_loads, raw_pages
 from benchmarks.run import (
+    HAS_MSGSPEC,
     HAS_ORJSON,
     Runner,
     account,
@@ -52,7 +53,7 @@ async def walk(url: str, visitors: int, prefetch: int) -> int:
 
 def part(filename: str, function: str) -> str:
     """The part of the stack a profiled function belongs to."""
-    if "connectsafely_async" in filename or filename.startswith("<record builder"):
+    if "connectsafely_async" in filename:
         return "SDK " + filename.rsplit("/", 1)[-1]
     for name in ("aiohttp", "multidict", "yarl", "asyncio", "benchmarks"):
         if f"/{name}/" in filename:
@@ -60,18 +61,22 @@ def part(filename: str, function: str) -> str:
     if filename == "~":  # a builtin
         if "socket" in function or "epoll" in function:
             return "socket and epoll"
-        return "builtins (" + ("orjson" if "orjson" in function else "other") + ")"
+        for library in ("msgspec", "orjson"):
+            if library in function:
+                return f"builtins ({library})"
+        return "builtins (other)"
     return "other python"
 
 
 async def profile(visitors: int, top: int, prefetch: int) -> None:
-    with server({"accounts": {account(0): visitors}}) as url, json_backend(HAS_ORJSON):
+    with server({"accounts": {account(0): visitors}}) as url, json_backend(True):
         await walk(url, visitors, prefetch)  # warm up: imports, the server's caches
         profiler = cProfile.Profile()
         profiler.enable()
         got = await walk(url, visitors, prefetch)
         profiler.disable()
-    print(f"{got} visitors, orjson {'yes' if HAS_ORJSON else 'no'}, prefetch={prefetch}")
+    print(f"{got} visitors, msgspec {'yes' if HAS_MSGSPEC else 'no'}, "
+          f"orjson {'yes' if HAS_ORJSON else 'no'}, prefetch={prefetch}")
     stats = pstats.Stats(profiler)
     pages = max(1, got // 100)
     totals: dict[str, float] = defaultdict(float)
@@ -152,7 +157,7 @@ async def steps(visitors: int, rounds: int, clock: Callable[[], float]) -> None:
                     max_visitors=visitors, count=100, time_range="ALL_TIME",
                     account_id=account(0)))
 
-        speed = lambda: json_backend(HAS_ORJSON)  # noqa: E731
+        speed = lambda: json_backend(True)  # noqa: E731
         return {
             "raw session.post + loads, pages of dicts": (raw_pages_only, contextlib.nullcontext),
             "+ the SDK transport (its headers, HttpResponse)": (lambda: transport(False), speed),

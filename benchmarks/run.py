@@ -30,6 +30,7 @@ import attrs
 
 import connectsafely_async
 from connectsafely_async import AsyncConnectSafely, Visitor
+from connectsafely_async._json import stdlib_loads
 from connectsafely_async._protocol import HttpResponse, parse_visitors_page
 from connectsafely_async._protocol import visitors as _protocol
 
@@ -37,13 +38,14 @@ from .floors import (
     API_KEY,
     PATH,
     TEXT_KEYS,
-    builder_floor,
     init_floor,
     raw_loads,
     raw_pages,
     raw_pages_ahead,
     raw_walk,
     raw_walk_ahead,
+    struct_loads,
+    struct_pages,
     typed_walk,
 )
 
@@ -55,16 +57,22 @@ TEXT_ATTRS = (
 assert tuple(f.name for f in attrs.fields(Visitor))[:9] == TEXT_ATTRS
 HAS_PEER = all(importlib.util.find_spec(m) for m in ("httpx", "pydantic"))
 HAS_ORJSON = importlib.util.find_spec("orjson") is not None
+HAS_MSGSPEC = importlib.util.find_spec("msgspec") is not None
 NA = "n/a (feature not built yet)"
 FLOOR = "floor: raw + frozen Visitor, no checks"
-FLOOR_BUILDER = "floor: raw + Visitor via builder, no checks"
+FLOOR_STRUCTS = "floor: aiohttp + msgspec Structs, no attrs"
 RAW_AHEAD = "raw, 1-page look-ahead"
-FLOOR_AHEAD = "floor via builder, 1-page look-ahead"
+FLOOR_AHEAD = "floor: frozen Visitor, 1-page look-ahead"
 SDK_AHEAD = "SDK +speed, prefetch=1"
 FLOOR_D = "floor: loads + frozen Visitor, no checks"
-FLOOR_D_BUILDER = "floor: loads + Visitor via builder, no checks"
-FLOOR_D_CORE = "floor core: json.loads + builder, no checks"
+FLOOR_D_STRUCTS = "floor: msgspec decode into Structs alone"
+FLOOR_D_CORE = "floor core: json.loads + frozen Visitor, no checks"
 PAGES = "SDK +speed iter_visitor_pages"
+SPEED_LABEL = "SDK +speed (msgspec)" if HAS_MSGSPEC else "SDK +speed (orjson)"
+#: Issue 23: E and F "no worse than today", today being main before it (8195a62), the
+#: medians of three runs of ``python -m benchmarks`` on 2026-12-06 (benchmarks/README.md).
+TODAY_E_MB = 1.6  # runs: 1.4, 1.8, 1.6
+TODAY_F_RATIO = 1.16  # runs: 1.16, 1.16, 1.23
 
 Row = tuple[Any, ...]
 
@@ -132,20 +140,32 @@ def has_prefetch() -> bool:
     return "prefetch" in inspect.signature(AsyncConnectSafely.iter_visitors).parameters
 
 
+def _speed_decoder() -> Any:
+    if not HAS_MSGSPEC:
+        return None
+    from connectsafely_async._typed_decode import TypedDecoder
+
+    return TypedDecoder(_protocol._VisitorsBody)
+
+
+_SPEED_DECODER = _speed_decoder()
+
+
 @contextlib.contextmanager
 def json_backend(speed: bool) -> Iterator[None]:
-    """The SDK with or without the speed extra (orjson), chosen in one process."""
-    saved = _protocol._loads
+    """The SDK with or without the speed extra, chosen in one process: msgspec's typed decode
+    (and orjson, where installed, for what msgspec leaves to the core path), or the core
+    alone (json, then the converter)."""
+    saved = _protocol._typed, _protocol._loads
     if speed:
-        import orjson
-
-        _protocol._loads = orjson.loads
+        _protocol._typed = _SPEED_DECODER
+        _protocol._loads = raw_loads() if HAS_ORJSON else stdlib_loads
     else:
-        _protocol._loads = json.loads
+        _protocol._typed, _protocol._loads = None, stdlib_loads
     try:
         yield
     finally:
-        _protocol._loads = saved
+        _protocol._typed, _protocol._loads = saved
 
 
 Runner = Callable[[], Awaitable[list[Any]]]
@@ -178,12 +198,16 @@ def scenario_clients(
             async with aiohttp.ClientSession() as session:
                 return await floor_walk(session, url, accounts[0], n, count)
 
-        async def run_builder_floor() -> list[Any]:
-            async with aiohttp.ClientSession() as session:
-                return await floor_walk(session, url, accounts[0], n, count, build=builder_floor)
-
         clients[FLOOR] = (run_floor, contextlib.nullcontext)
-        clients[FLOOR_BUILDER] = (run_builder_floor, contextlib.nullcontext)
+        decode = struct_loads()
+        if decode is not None:
+
+            async def run_struct_floor() -> list[Any]:
+                async with aiohttp.ClientSession() as session:
+                    pages = struct_pages(session, url, accounts[0], n, count, decode)
+                    return [v async for page in pages for v in page]
+
+            clients[FLOOR_STRUCTS] = (run_struct_floor, contextlib.nullcontext)
     if HAS_PEER:
         from benchmarks import peer
 
@@ -216,8 +240,8 @@ def scenario_clients(
 
     gather = " (asyncio.gather of iter_visitors)" if many else ""
     clients[f"SDK core (json){gather}"] = (sdk_gather(0), lambda: json_backend(False))
-    if HAS_ORJSON:
-        clients[f"SDK +speed (orjson){gather}"] = (sdk_gather(0), lambda: json_backend(True))
+    if HAS_MSGSPEC or HAS_ORJSON:
+        clients[f"{SPEED_LABEL}{gather}"] = (sdk_gather(0), lambda: json_backend(True))
     if floor:  # context, not a target: the page view skips the per-visitor async step
 
         async def run_pages() -> list[Any]:
@@ -227,26 +251,25 @@ def scenario_clients(
                 )
                 return [v async for page in pages for v in page.visitors]
 
-        clients[PAGES] = (run_pages, lambda: json_backend(HAS_ORJSON))
+        clients[PAGES] = (run_pages, lambda: json_backend(True))
 
         # The pipelined pair: two requests in flight, the next sent before this one is read.
         async def raw_ahead() -> list[Any]:
             async with aiohttp.ClientSession() as session:
                 return await collect(raw_walk_ahead(session, url, accounts[0], n, count))
 
-        async def run_builder_floor_ahead() -> list[Any]:
+        async def run_floor_ahead() -> list[Any]:
             async with aiohttp.ClientSession() as session:
-                return await floor_walk(session, url, accounts[0], n, count,
-                                        build=builder_floor, ahead=True)
+                return await floor_walk(session, url, accounts[0], n, count, ahead=True)
 
         clients[RAW_AHEAD] = (raw_ahead, contextlib.nullcontext)
-        clients[FLOOR_AHEAD] = (run_builder_floor_ahead, contextlib.nullcontext)
-        clients[SDK_AHEAD] = (sdk_gather(1), lambda: json_backend(HAS_ORJSON))
+        clients[FLOOR_AHEAD] = (run_floor_ahead, contextlib.nullcontext)
+        clients[SDK_AHEAD] = (sdk_gather(1), lambda: json_backend(True))
     if sequential_only:
         return clients
     for prefetch in prefetch_values:
         label = f"SDK +speed, prefetch={prefetch}{gather}"
-        clients[label] = (sdk_gather(prefetch), lambda: json_backend(HAS_ORJSON)) \
+        clients[label] = (sdk_gather(prefetch), lambda: json_backend(True)) \
             if has_prefetch() else None
     if many:
         if hasattr(AsyncConnectSafely, "fetch_visitors_many"):
@@ -266,7 +289,7 @@ def scenario_clients(
                 return out
 
             clients["SDK +speed fetch_visitors_many"] = (
-                run_many, lambda: json_backend(HAS_ORJSON)
+                run_many, lambda: json_backend(True)
             )
         else:
             clients["SDK +speed fetch_visitors_many"] = None
@@ -378,29 +401,32 @@ async def scenario_structuring(count: int, repeats: int) -> dict[str, float]:
     fetched_at = datetime.now(timezone.utc)
     loads = raw_loads()
     candidates[FLOOR_D] = lambda: init_floor(loads(body)["visitors"], fetched_at)
-    candidates[FLOOR_D_BUILDER] = lambda: builder_floor(loads(body)["visitors"], fetched_at)
-    # The core's own floor: stdlib json (no speed extra) and the cheapest build.
-    candidates[FLOOR_D_CORE] = lambda: builder_floor(json.loads(body)["visitors"], fetched_at)
+    decode = struct_loads()
+    if decode is not None:
+        candidates[FLOOR_D_STRUCTS] = lambda: decode(body)
+    # The core's own floor: stdlib json (no speed extra) and the attrs __init__, no checks.
+    candidates[FLOOR_D_CORE] = lambda: init_floor(json.loads(body)["visitors"], fetched_at)
     if HAS_PEER:
         from benchmarks.peer import PeerPage
 
         candidates["pydantic model_validate_json"] = lambda: PeerPage.model_validate_json(body)
     candidates["SDK core parse_visitors_page"] = lambda: parse_visitors_page(response)
-    if HAS_ORJSON:
+    if HAS_MSGSPEC or HAS_ORJSON:
         candidates["SDK +speed parse_visitors_page"] = lambda: parse_visitors_page(response)
     speed = {"SDK +speed parse_visitors_page": True, "SDK core parse_visitors_page": False}
-    with json_backend(HAS_ORJSON):
-        expected = rows_of(list(parse_visitors_page(response).visitors))
-    if expected != rows_of(json.loads(body)["visitors"]):
-        msg = "parse_visitors_page disagrees with json.loads"
-        raise AssertionError(msg)
+    for backend in (True, False):
+        with json_backend(backend):
+            got = rows_of(list(parse_visitors_page(response).visitors))
+        if got != rows_of(json.loads(body)["visitors"]):
+            msg = f"parse_visitors_page (speed={backend}) disagrees with json.loads"
+            raise AssertionError(msg)
     samples: dict[str, list[float]] = {name: [] for name in candidates}
     # Many short interleaved samples: a slow second of the shared machine then moves a few
     # samples of every candidate rather than all samples of one.
     number = 50 if repeats > 1 else 20
     for _ in range(max(3, repeats * 8)):
         for name, fn in candidates.items():
-            with json_backend(speed.get(name, HAS_ORJSON)):
+            with json_backend(speed.get(name, True)):
                 samples[name].append(timeit.timeit(fn, number=number) / number)
     results = {name: statistics.median(s) for name, s in samples.items()}
     base = results.get("pydantic model_validate_json")
@@ -502,43 +528,50 @@ async def run(args: argparse.Namespace) -> int:
     print(f"\n{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
           f"{platform.python_implementation()} {platform.python_version()}, "
           f"connectsafely-async {connectsafely_async.__version__}, aiohttp {aiohttp.__version__}"
-          f", orjson {'yes' if HAS_ORJSON else 'no'}, repeats {repeats}\n")
+          f", orjson {'yes' if HAS_ORJSON else 'no'}, msgspec {'yes' if HAS_MSGSPEC else 'no'}"
+          f", repeats {repeats}\n")
     print_table()
     raw_a = next(iter(a))
     speed = find(a, "SDK +speed")
     core = find(a, "SDK core")
     peer = "peer httpx+pydantic"
-    b_seq, b_pre4 = find(b, "SDK +speed (orjson)"), find(b, "SDK +speed, prefetch=4")
+    b_seq, b_pre4 = find(b, SPEED_LABEL), find(b, "SDK +speed, prefetch=4")
     b_pre1 = find(b, "SDK +speed, prefetch=1")
-    c_many, c_gather = find(c, "SDK +speed fetch"), find(c, "SDK +speed (orjson)")
+    c_many, c_gather = find(c, "SDK +speed fetch"), find(c, SPEED_LABEL)
     pydantic = "pydantic model_validate_json"
     d_speed, d_core = "SDK +speed parse_visitors_page", "SDK core parse_visitors_page"
     ok = report_targets([
+        # Issue 23's parsing targets first; E and F "no worse than today" are the medians of
+        # three runs of main before it (TODAY_*).
+        ("D  SDK+speed / pydantic", ratio(d, d_speed, pydantic), 0.8),  # type: ignore[arg-type]
+        ("D  SDK core / pydantic", ratio(d, d_core, pydantic), 2.0),  # type: ignore[arg-type]
         ("A  SDK+speed / raw", ratio(a, speed, raw_a), 1.3),
+        ("E  peak RSS growth, MB, no worse than today", e, TODAY_E_MB),
+        ("F  import / import aiohttp, no worse than today", f, TODAY_F_RATIO),
         ("A  SDK core / raw", ratio(a, core, raw_a), 1.5),
         ("A  SDK+speed / peer", ratio(a, speed, peer), 0.45),
         ("A  SDK prefetch=1 / raw sequential", ratio(a, SDK_AHEAD, raw_a), 1.0),
         ("A  SDK prefetch=1 / raw 1-page look-ahead", ratio(a, SDK_AHEAD, RAW_AHEAD), 1.3),
         ("C  SDK fetch_visitors_many / peer", ratio(c, c_many, peer), 0.2),
         ("C  SDK gather of iter_visitors / peer", ratio(c, c_gather, peer), 0.2),
-        ("D  SDK+speed / pydantic", ratio(d, d_speed, pydantic), 1.15),  # type: ignore[arg-type]
-        ("D  SDK core / pydantic", ratio(d, d_core, pydantic), 1.7),  # type: ignore[arg-type]
         ("E  peak RSS growth, MB", e, 30),
         ("F  import / import aiohttp", f, 1.15),
     ])
-    print("\nContext (not targets): floors are typed attrs results with no checks")
+    print("\nContext (not targets): floors check nothing (the Structs' decode checks types)")
     for text, value in (
         ("A  floor (attrs __init__) / raw", ratio(a, FLOOR, raw_a)),
-        ("A  floor (builder) / raw", ratio(a, FLOOR_BUILDER, raw_a)),
-        ("A  SDK+speed / floor (builder)", ratio(a, speed, FLOOR_BUILDER)),
-        ("A  SDK core / floor (builder)", ratio(a, core, FLOOR_BUILDER)),
+        ("A  floor (msgspec Structs) / raw", ratio(a, FLOOR_STRUCTS, raw_a)),
+        ("A  SDK+speed / floor (msgspec Structs)", ratio(a, speed, FLOOR_STRUCTS)),
+        ("A  SDK+speed / floor (attrs __init__)", ratio(a, speed, FLOOR)),
+        ("A  SDK core / floor (attrs __init__)", ratio(a, core, FLOOR)),
         ("A  SDK+speed iter_visitor_pages / raw", ratio(a, PAGES, raw_a)),
-        ("A  floor (builder) 1-page look-ahead / raw look-ahead", ratio(a, FLOOR_AHEAD, RAW_AHEAD)),
-        ("A  SDK prefetch=1 / floor (builder) look-ahead", ratio(a, SDK_AHEAD, FLOOR_AHEAD)),
+        ("A  floor (attrs __init__) 1-page look-ahead / raw look-ahead",
+         ratio(a, FLOOR_AHEAD, RAW_AHEAD)),
+        ("A  SDK prefetch=1 / floor (attrs __init__) look-ahead", ratio(a, SDK_AHEAD, FLOOR_AHEAD)),
         ("D  floor (attrs __init__) / pydantic", ratio(d, FLOOR_D, pydantic)),  # type: ignore[arg-type]
-        ("D  floor (builder) / pydantic", ratio(d, FLOOR_D_BUILDER, pydantic)),  # type: ignore[arg-type]
-        ("D  floor core (json + builder) / pydantic", ratio(d, FLOOR_D_CORE, pydantic)),  # type: ignore[arg-type]
-        ("D  SDK+speed / floor (builder)", ratio(d, d_speed, FLOOR_D_BUILDER)),  # type: ignore[arg-type]
+        ("D  floor (msgspec Structs) / pydantic", ratio(d, FLOOR_D_STRUCTS, pydantic)),  # type: ignore[arg-type]
+        ("D  floor core (json + attrs __init__) / pydantic", ratio(d, FLOOR_D_CORE, pydantic)),  # type: ignore[arg-type]
+        ("D  SDK+speed / floor (msgspec Structs)", ratio(d, d_speed, FLOOR_D_STRUCTS)),  # type: ignore[arg-type]
         ("D  SDK core / floor core", ratio(d, d_core, FLOOR_D_CORE)),  # type: ignore[arg-type]
         ("B  prefetch=4 / sequential SDK (issue 5: <= 0.3)", ratio(b, b_pre4, b_seq)),
         # Two requests in flight at most: half the sequential time is the best it can do.

@@ -4,15 +4,18 @@ Never the global converter: users may configure that one as they like. The conve
 strict where the wire could lie (a number where a string belongs fails, it is not turned into
 ``"5"``; ``true`` is not an int) and lenient where the service grows (unknown keys are ignored).
 
-Visitors are the hot path: a page holds up to hundreds of them and cattrs' generic handling of
-``str | None`` costs more than the rest of a request. ``structure_visitors`` runs a builder
-generated from ``Visitor``'s fields (``_builders``): it accepts only what the strict hooks
-accept (exact ``str`` or ``None``) and hands anything else back to the detailed path, which
-then reports the problem with its wire path. A page's head has one too (``records_builder``).
+It is the SDK's one way from decoded JSON to its models, on every endpoint: cattrs generates
+the structuring function of each model itself (``make_dict_structure_fn`` with the camelCase
+renames), and the hooks it calls are the strict ones below, one call per value (``str | None``
+is one hook, not a null check wrapped around a string check). Validation is detailed (each
+problem keeps its wire path for the error message): on a well-formed page that costs about
+7% of the structuring (a converter without it, tried for the happy path, was not worth a
+second converter to keep equal to this one).
 
-So a walk of well-formed pages never structures through cattrs, and the converter is built on
-first use, not at import: ``converter`` here is a lazy module attribute, and ``cattrs`` is
-imported only by what needs it (a detailed error, the accounts endpoint, ``make_converter``).
+The converter is built on first use, not at import: ``converter`` here is a lazy module
+attribute, and ``cattrs`` is imported only by what needs it (a parse, ``make_converter``).
+The speed extra decodes visitors pages without it (``_typed_decode``), into types derived
+from the same models, and comes back here for anything it does not take.
 """
 
 from __future__ import annotations
@@ -24,9 +27,6 @@ from typing import TYPE_CHECKING, Any, Final, Union, get_args, get_origin
 
 import attrs
 
-from ._builders import Builder, make_records_builder
-from ._models import AppliedFilters, Pagination, Visitor
-
 if TYPE_CHECKING:
     import cattrs
 
@@ -37,8 +37,6 @@ __all__ = [
     "configure_converter",
     "converter",
     "make_converter",
-    "records_builder",
-    "structure_visitors",
     "to_camel",
 ]
 
@@ -71,7 +69,34 @@ def _strict_bool(value: Any, _: type) -> bool:
     raise TypeError(msg)
 
 
+def _strict_str_or_null(value: Any, _: type) -> str | None:
+    if value is None or type(value) is str:
+        return value
+    msg = f"expected a string, got {type(value).__name__}"
+    raise TypeError(msg)
+
+
+def _strict_int_or_null(value: Any, _: type) -> int | None:
+    if value is None or type(value) is int:
+        return value
+    msg = f"expected an integer, got {type(value).__name__}"
+    raise TypeError(msg)
+
+
+def _strict_bool_or_null(value: Any, _: type) -> bool | None:
+    if value is None or type(value) is bool:
+        return value
+    msg = f"expected a boolean, got {type(value).__name__}"
+    raise TypeError(msg)
+
+
+
+
 def _or_null(strict: Callable[[Any, type], Any]) -> Callable[[Any, type], Any]:
+    combined = _OR_NULL.get(strict)
+    if combined is not None:
+        return combined
+
     def hook(value: Any, target: type) -> Any:
         return None if value is None else strict(value, target)
 
@@ -83,6 +108,22 @@ def _datetime(value: Any, _: type) -> datetime:
     if isinstance(value, datetime):
         return value
     return datetime.fromisoformat(_strict_str(value, str))
+
+
+def _datetime_or_null(value: Any, target: type) -> datetime | None:
+    if value is None or type(value) is datetime:
+        return value
+    return _datetime(value, target)
+
+
+#: ``T | None`` of each strict primitive as one hook: a page of visitors calls them ten
+#: times per visitor, and a wrapper around the strict hook would double those calls.
+_OR_NULL: Final[dict[Callable[[Any, type], Any], Callable[[Any, type], Any]]] = {
+    _strict_str: _strict_str_or_null,
+    _strict_int: _strict_int_or_null,
+    _strict_bool: _strict_bool_or_null,
+    _datetime: _datetime_or_null,
+}
 
 
 def _only(json_type: type, name: str, structure: Any) -> Any:
@@ -117,8 +158,9 @@ def configure_converter(converter: cattrs.Converter) -> None:
     converter.register_structure_hook(bool, _strict_bool)
     converter.register_structure_hook(datetime, _datetime)
     converter.register_unstructure_hook(datetime, datetime.isoformat)
-    # ``T | None`` straight to T's hook: cattrs' generic Optional handling dispatches again
-    # for every value (it was most of a page's head).
+    # ``T | None`` straight to T's hook (one hook for our strict primitives, unless a user of
+    # ``make_converter()`` replaced one): cattrs' generic Optional handling dispatches again
+    # for every value.
     def structure_optional(cls: Any) -> Any:
         (inner,) = (arg for arg in get_args(cls) if arg is not type(None))
         return _or_null(converter.get_structure_hook(inner))
@@ -199,94 +241,15 @@ def make_converter() -> cattrs.Converter:
     return new
 
 
-# Built once at import: None if a model change ever makes Visitor unfit for a builder (a
-# validator, say); then every page takes the converter's path, slower but the same.
-_build_visitors: Final = make_records_builder(Visitor, key=to_camel, given=("fetched_at",))
-#: The builders of the models a page's head holds, for the hooks below and ``records_builder``.
-_NESTED: Final[dict[type, Builder]] = {
-    cls: build
-    for cls in (Pagination, AppliedFilters)
-    if (build := make_records_builder(cls, key=to_camel)) is not None
-}
-
-
-def records_builder(cls: type) -> Builder | None:
-    """A builder of ``cls`` from camelCase records whose fields may hold the models of a
-    page's head (``Pagination``, ``AppliedFilters``); ``None`` when ``cls`` does not fit.
-
-    Exactly as strict as the package converter: a record the builder refuses is the
-    converter's to structure, or to explain.
-    """
-    return make_records_builder(cls, key=to_camel, nested=_NESTED)
-
-
-def structure_visitors(raw: Any, fetched_at: datetime | None) -> tuple[Visitor, ...] | None:
-    """A page's decoded ``visitors`` array as ``Visitor``s, each with ``fetched_at``; ``None``
-    when anything is off (not an array, an item not an object, a value not a string or null).
-
-    ``None`` never means "invalid" for sure, only "not on the fast path": the caller then
-    structures the answer with the converter, which raises the detailed error if there is one.
-    The result equals what ``converter.structure`` gives for the same records with
-    ``"fetchedAt"`` set to ``fetched_at``.
-    """
-    if _build_visitors is None:
-        return None
-    return _build_visitors(raw, fetched_at)
-
-
-def _register_fast_hooks(converter: cattrs.Converter) -> None:
-    """Give ``converter`` builder-backed hooks for the models that have builders.
-
-    Only the package's own converter gets them: a converter from ``make_converter()`` may be
-    given other primitive hooks by its user, which a builder would bypass. Each hook falls
-    back to the converter's generated one for anything the builder does not take.
-    """
-
-    def fast_hook(cls: type, build: Callable[..., Any]) -> Any:
-        detailed: Callable[[Any, type], Any] = converter.get_structure_hook(cls)
-
-        def structure(value: Any, target: type) -> Any:
-            built = build([value])
-            return built[0] if built is not None else detailed(value, target)
-
-        return structure
-
-    if _build_visitors is not None:
-        detailed_visitor: Callable[[Any, type], Any] = converter.get_structure_hook(Visitor)
-
-        def structure_visitor(value: Any, target: type) -> Any:
-            # A fetchedAt that is a datetime (the receive time the detailed path adds) is what
-            # the datetime hook would return as is; any other needs that hook.
-            if type(value) is dict:
-                fetched_at = value.get("fetchedAt")
-                if fetched_at is None or isinstance(fetched_at, datetime):
-                    built = _build_visitors([value], fetched_at)
-                    if built is not None:
-                        return built[0]
-            return detailed_visitor(value, target)
-
-        converter.register_structure_hook(Visitor, structure_visitor)
-    # A page's head holds one of each: the builder saves a few hook calls per page.
-    for cls, build in _NESTED.items():
-        converter.register_structure_hook(cls, fast_hook(cls, build))
-
-
-def _package_converter() -> cattrs.Converter:
-    built = make_converter()
-    _register_fast_hooks(built)
-    return built
-
-
 if not TYPE_CHECKING:
 
     def __getattr__(name: str) -> Any:
         # The package's converter is built on first use (PEP 562): cattrs and the converter's
-        # hooks are most of what ``import connectsafely_async`` would cost on top of aiohttp,
-        # and a walk of well-formed pages never needs them (the builders do that work). Two
-        # threads racing here build two equal converters; one of them stays.
+        # hooks are most of what ``import connectsafely_async`` would cost on top of aiohttp.
+        # Two threads racing here build two equal converters; one of them stays.
         if name == "converter":
             global converter
-            converter = _package_converter()
+            converter = make_converter()
             return converter
         msg = f"module {__name__!r} has no attribute {name!r}"
         raise AttributeError(msg)

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectsafely_async import Visitor, make_converter
-from connectsafely_async._converters import converter, structure_visitors, to_camel
+from connectsafely_async._converters import converter, to_camel
 from connectsafely_async.types import AppliedFilters, Pagination
 
 TEXT_FIELDS = {
@@ -220,30 +220,28 @@ def test_to_camel_property(parts: list[str]) -> None:
     assert "_" not in camel
 
 
-json_value = st.none() | st.text(max_size=4) | not_a_string.filter(lambda v: type(v) is not bytes)
-visitor_record = st.dictionaries(
-    st.sampled_from([*TEXT_FIELDS, "extraField"]), st.none() | st.text(max_size=4) | json_value,
-    max_size=10,
+@pytest.mark.parametrize(
+    ("cls", "good", "bad", "message"),
+    [
+        (str, "x", 5, "expected a string, got int"),
+        (int, 5, True, "expected an integer, got bool"),
+        (bool, False, 0, "expected a boolean, got int"),
+    ],
 )
-
-
-@fast
-@given(
-    st.lists(visitor_record, max_size=4) | st.lists(json_value, min_size=1, max_size=2),
-    st.none() | st.just(datetime(2026, 11, 27, 8, 0, tzinfo=timezone.utc)),
-)
-def test_the_fast_path_gives_what_the_converter_gives_or_steps_aside(
-    records: list[Any], fetched_at: datetime | None
+def test_optional_primitives_are_one_strict_hook(
+    cls: type, good: Any, bad: Any, message: str
 ) -> None:
-    fast_result = structure_visitors(records, fetched_at)
-    try:
-        expected = converter.structure(
-            [{**r, "fetchedAt": fetched_at} if type(r) is dict else r for r in records],
-            tuple[Visitor, ...],
-        )
-    except (cattrs.BaseValidationError, TypeError, ValueError):
-        assert fast_result is None  # never more lenient than the converter
-        return
-    assert fast_result is not None  # well-formed pages always take the fast path
-    assert fast_result == expected
-    assert [v.fetched_at for v in fast_result] == [v.fetched_at for v in expected]
+    optional: Any = cls | None
+    assert converter.structure(None, optional) is None
+    assert converter.structure(good, optional) == good
+    with pytest.raises(TypeError) as info:
+        converter.structure(bad, optional)
+    assert str(info.value) == message
+
+
+def test_a_replaced_primitive_hook_also_serves_its_optional() -> None:
+    mine = make_converter()
+    mine.register_structure_hook(str, lambda value, _: f"<{value}>")
+    assert mine.structure("a", str | None) == "<a>"  # type: ignore[arg-type]
+    assert mine.structure(None, str | None) is None  # type: ignore[arg-type]
+    assert mine.structure({"name": "a"}, Visitor).name == "<a>"

@@ -35,12 +35,22 @@ from connectsafely_async._protocol import (
 )
 from connectsafely_async._secrets import Secret
 
+# Each way the parser can run: the speed extra's msgspec decode (when installed) before the
+# core path, and the core path's decode, json or orjson (when installed).
+Decoders = tuple[Callable[[bytes], Any] | None, Callable[[bytes], Any]]
+DECODERS: list[Decoders] = [(None, stdlib_loads)]
 try:
     import orjson
-except ImportError:  # the speed extra is optional: fuzz the stdlib fast path alone
-    LOADERS: tuple[Callable[[bytes], Any], ...] = (stdlib_loads,)
+except ImportError:  # optional: fuzz the stdlib core path alone
+    pass
 else:
-    LOADERS = (stdlib_loads, orjson.loads)
+    DECODERS.append((None, orjson.loads))
+try:
+    from connectsafely_async._typed_decode import TypedDecoder
+except ImportError:  # the speed extra (msgspec) is optional
+    pass
+else:
+    DECODERS.append((TypedDecoder(protocol._VisitorsBody), stdlib_loads))
 
 KEY = 'sk_live_F"uzz/Key\\0123abcXYZ'  # a quote, a slash and a backslash: every short escape
 REDACTOR = Redactor(Secret(KEY))
@@ -205,15 +215,15 @@ def assert_clean(outcome: object) -> None:
 
 
 @contextmanager
-def fast_path_decoder(loads: Callable[[bytes], Any]) -> Iterator[None]:
-    # Which decoder the fast path uses depends on what is installed, not on any answer, so
-    # no request could choose it: each example runs with each decoder there is.
-    saved = protocol._loads
-    protocol._loads = loads
+def fast_path_decoder(decoders: Decoders) -> Iterator[None]:
+    # Which decoders the parser uses depends on what is installed, not on any answer, so
+    # no request could choose them: each example runs with each decoder there is.
+    saved = protocol._typed, protocol._loads
+    protocol._typed, protocol._loads = decoders
     try:
         yield
     finally:
-        protocol._loads = saved
+        protocol._typed, protocol._loads = saved
 
 
 @FUZZ
@@ -222,8 +232,8 @@ def test_any_answer_is_a_page_or_our_error_and_never_holds_the_key(
     status: int, header_map: dict[str, str], body: bytes
 ) -> None:
     outcomes = []
-    for loads in LOADERS:
-        with fast_path_decoder(loads):
+    for decoders in DECODERS:
+        with fast_path_decoder(decoders):
             try:
                 outcome: object = parse_visitors_page(answer(status, header_map, body))
             except ConnectSafelyError as error:

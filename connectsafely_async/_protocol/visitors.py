@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, Final
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
 from .. import _converters
-from .._converters import records_builder, structure_visitors
-from .._json import UndecodableJSON, check_values, stdlib_loads
+from .._json import UndecodableJSON, check_values, holds_long_digit_run, stdlib_loads
 from .._models import AppliedFilters, Pagination, Visitor, VisitorsPage
 from .errors import decode_json_object, raise_misfit, undecodable_error
 from .headers import parse_rate_limit
 from .http import HttpRequest, HttpResponse
+
+if TYPE_CHECKING:
+    from .._typed_decode import TypedDecoder
 
 __all__ = [
     "VISITORS_PATH",
@@ -56,27 +59,17 @@ class VisitorsQuery:
 
 
 @attrs.frozen(kw_only=True)
-class _VisitorsHead:
-    """Everything of a visitors answer but the visitors (the fast path structures those)."""
+class _VisitorsBody:
+    """The whole JSON body of a visitors answer (the converter maps the camelCase keys)."""
 
     has_more: bool
+    visitors: tuple[Visitor, ...]
     success: bool | None = None
     account_id: str | None = None
     pagination: Pagination | None = None
     time_range: str | None = None
     filters: AppliedFilters | None = None
 
-
-@attrs.frozen(kw_only=True)
-class _VisitorsBody(_VisitorsHead):
-    """The whole JSON body of a visitors answer (the converter maps the camelCase keys)."""
-
-    visitors: tuple[Visitor, ...]
-
-
-# Built once at import, like the visitors' builder; None if a model change ever makes the
-# head unfit for one: then every page takes the detailed path, slower but the same.
-_build_head: Final = records_builder(_VisitorsHead)
 
 # json.dumps with any option builds a new encoder per call; a request per page reuses this one.
 _COMPACT_JSON: Final = json.JSONEncoder(separators=(",", ":"))
@@ -91,43 +84,38 @@ def build_visitors_request(query: VisitorsQuery) -> HttpRequest:
 def parse_visitors_page(response: HttpResponse) -> VisitorsPage:
     """Turn one visitors answer into a ``VisitorsPage``.
 
-    A well-formed answer takes the fast path (orjson when installed, the builders of the
-    visitors and of the head: no converter);
-    anything unusual is parsed again by the detailed path, which alone decides what is an
-    error and how it is worded, so the fast path changes speed, never results.
+    One way to the models on each path. With the speed extra, msgspec decodes the answer
+    into them and type-checks it in C (``_typed_decode``); without it, or for anything it
+    refuses, the core path decodes the JSON (orjson when installed, else json) and the
+    package converter structures it. Anything the core path cannot take is parsed again by
+    the detailed path (the strict json decode, then the converter), which alone decides
+    what is an error and how it is worded: the faster paths change speed, never results.
 
-    Before either, the body's values are counted (``_json.check_values``): a page that
-    could hold more than ``MAX_VALUES`` is refused before anything is decoded or built.
+    Before any of them, the body's values are counted (``_json.check_values``): a page
+    that could hold more than ``MAX_VALUES`` is refused before anything is decoded or built.
 
     Raises:
         APIStatusError: a subclass chosen by status, for any non-2xx answer.
         ResponseValidationError: a 2xx whose body is not JSON, holds more values than the
             bound, or does not fit the model.
     """
-    page = _parse_visitors_page_fast(response)
-    if page is not None:
-        return page
-    data = decode_json_object(response)
-    page = _built_page(data, response)
-    if page is not None:
-        return page  # e.g. a lone surrogate: orjson refuses it, json reads it
-    visitors = data.get("visitors")
-    if type(visitors) is list:
-        # The receive time travels with each visitor so it can estimate when the view happened.
-        for record in visitors:
-            if type(record) is dict:
-                record["fetchedAt"] = response.received_at
-    import cattrs  # with the converter, on first use: not part of the package's import
+    body = _fast_body(response)
+    if body is None:
+        # The detailed path: the strict decode says what is wrong with the JSON, if anything,
+        # and the converter what is wrong with the answer (e.g. a lone surrogate, which
+        # orjson refuses and json reads, is fine).
+        data = decode_json_object(response)
+        import cattrs  # with the converter, on first use: not part of the package's import
 
-    try:
-        body = _converters.converter.structure(data, _VisitorsBody)
-    except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
-        raise_misfit("the visitors answer", exc, data, response)
-    return _visitors_page(body, body.visitors, response)
+        try:
+            body = _structure(data, response.received_at)
+        except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
+            raise_misfit("the visitors answer", exc, data, response)
+    return _visitors_page(body, response)
 
 
-def _parse_visitors_page_fast(response: HttpResponse) -> VisitorsPage | None:
-    """The page, or ``None`` when the answer needs the detailed path (errors, odd values).
+def _fast_body(response: HttpResponse) -> _VisitorsBody | None:
+    """The answer's body, or ``None`` when it needs the detailed path (errors, odd values).
 
     Raises:
         ResponseValidationError: the body holds more values than the bound (raised here, as
@@ -143,35 +131,51 @@ def _parse_visitors_page_fast(response: HttpResponse) -> VisitorsPage | None:
         check_values(response.body)
     except UndecodableJSON as problem:
         raise undecodable_error(response, problem, what="the answer") from None
+    typed = _typed_decode()
+    # A number too long for the core's decode, which msgspec would skip unread under a key
+    # no model has: the core path then refuses the answer, as it does without the extra.
+    if typed is not None and not holds_long_digit_run(response.body):
+        wire = typed.decode(response.body)
+        if wire is not None and wire.success is not False:
+            for visitor in wire.visitors:
+                # The receive time, as the converter's path puts it into each record.
+                visitor.fetched_at = response.received_at
+            return typed.build(wire)
     try:
         data = _fast_loads()(response.body)
     except (ValueError, RecursionError):  # orjson.JSONDecodeError is a ValueError
         return None  # the detailed path says what is wrong
     if type(data) is not dict or data.get("success") is False:
         return None
-    return _built_page(data, response)
+    import cattrs  # with the converter, on first use: not part of the package's import
+
+    try:
+        return _structure(data, response.received_at)
+    except (cattrs.BaseValidationError, TypeError, ValueError):
+        return None  # the detailed path decodes again, strictly, and words the error
 
 
-def _built_page(data: dict[str, Any], response: HttpResponse) -> VisitorsPage | None:
-    """The page the builders make of decoded ``data``, or ``None`` if one of them refuses."""
-    visitors = structure_visitors(data.get("visitors"), response.received_at)
-    if visitors is None or _build_head is None:
-        return None
-    # The head's builder reads only _VisitorsHead's keys: "visitors" is not looked at.
-    heads = _build_head([data])
-    if heads is None:
-        return None
-    return _visitors_page(heads[0], visitors, response)
+def _structure(data: dict[str, Any], received_at: datetime | None) -> _VisitorsBody:
+    """The converter's ``_VisitorsBody`` of decoded ``data``.
+
+    Raises:
+        cattrs.BaseValidationError: ``data`` does not fit (or ``TypeError``/``ValueError``).
+    """
+    visitors = data.get("visitors")
+    if type(visitors) is list:
+        # The receive time travels with each visitor so it can estimate when the view happened.
+        for record in visitors:
+            if type(record) is dict:
+                record["fetchedAt"] = received_at
+    return _converters.converter.structure(data, _VisitorsBody)
 
 
-def _visitors_page(
-    body: _VisitorsHead | _VisitorsBody, visitors: tuple[Visitor, ...], response: HttpResponse
-) -> VisitorsPage:
+def _visitors_page(body: _VisitorsBody, response: HttpResponse) -> VisitorsPage:
     time_range = body.time_range
     if time_range is None and body.filters is not None:
         time_range = body.filters.time_range
     return VisitorsPage(
-        visitors=visitors,
+        visitors=body.visitors,
         has_more=body.has_more,
         account_id=body.account_id,
         pagination=body.pagination,
@@ -183,12 +187,28 @@ def _visitors_page(
     )
 
 
+def _typed_decode() -> TypedDecoder[_VisitorsBody] | None:
+    """The speed extra's decoder of a whole answer (msgspec), or ``None`` without msgspec.
+
+    Imported on first use, not with the package, so ``import connectsafely_async`` stays cheap.
+    """
+    global _typed  # a one-time lazy import
+    if _typed is _UNRESOLVED:
+        try:
+            from .._typed_decode import TypedDecoder  # imports msgspec, optional
+        except ImportError:
+            _typed = None
+        else:
+            _typed = TypedDecoder(_VisitorsBody)
+    return _typed
+
+
 def _fast_loads() -> Callable[[bytes], Any]:
-    """``orjson.loads`` when the ``speed`` extra is installed, else a strict ``json.loads``.
+    """``orjson.loads`` when installed, else a strict ``json.loads``: the core path's decode.
 
     Imported on first use, not with the package, so ``import connectsafely_async`` stays cheap.
     orjson is stricter than json (no NaN, no lone surrogates, huge integers become floats);
-    whatever it refuses or reads differently fails the fast path and is read again by json.
+    whatever it refuses or reads differently fails the core path and is read again by json.
     """
     global _loads  # a one-time lazy import
     if _loads is None:
@@ -201,4 +221,6 @@ def _fast_loads() -> Callable[[bytes], Any]:
     return _loads
 
 
+_UNRESOLVED: Final[Any] = object()
+_typed: TypedDecoder[_VisitorsBody] | None = _UNRESOLVED
 _loads: Callable[[bytes], Any] | None = None

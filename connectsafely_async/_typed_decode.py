@@ -1,0 +1,144 @@
+"""The speed extra's decode: msgspec reads an answer into the models, type-checking in C.
+
+``msgspec.json.Decoder`` decodes the bytes straight into ``Struct`` types derived here from
+the attrs models (``wire_struct``): each model's field names, types and defaults, spelled on
+the wire by ``_converters.to_camel``. The models stay the one source of truth, and no source
+is generated here: ``msgspec.defstruct`` builds each type. The decode type-checks as it
+parses, exactly as strictly as the converter's hooks: a JSON string for ``str`` (never a
+number), an integer for ``int`` (neither ``true`` nor ``1.0``), ``true`` or ``false`` for
+``bool``, ``null`` only where the model says ``| None``, an object for a model, an array for
+a tuple; unknown keys are skipped, as the converter ignores them. ``msgspec.convert`` then
+builds the frozen attrs instances from the Structs' attributes, in C as well.
+
+Nothing here decides what is an error. ``TypedDecoder.decode`` returns ``None`` for whatever
+msgspec refuses (a value of the wrong type, a missing required key, a lone surrogate, JSON
+nested too deep), and the caller parses the answer again on the core path (the converter),
+which alone words errors. So this module changes speed, never results:
+``tests/test_typed_decode.py`` holds it to the core path, value for value and refusal for
+refusal.
+
+Two refusals of the core are not repeated here, both about values no model reads and both
+limits of the core's JSON decoder rather than of the models: an integer of more than 4300
+digits under an unknown key (msgspec skips it unconverted; the protocol checks the bytes for
+one first, ``_json.holds_long_digit_run``), and nesting within a few levels of the
+interpreter's recursion limit (msgspec counts from a shallower stack).
+
+This module imports msgspec: the protocol imports it on first use, when msgspec is installed.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any, Final, Generic, TypeVar, Union, get_args, get_origin
+
+import attrs
+import msgspec
+
+from ._converters import to_camel
+from ._models import Visitor
+
+__all__ = ["SET_BY_THE_SDK", "TypedDecoder", "wire_struct"]
+
+T = TypeVar("T")
+
+#: The fields the SDK fills in itself, whatever an answer says (the converter's path puts
+#: them into the records before structuring): a visitor's receive time. Their Structs keep
+#: such a key unread (``msgspec.Raw``) for the caller to overwrite before ``build``.
+SET_BY_THE_SDK: Final[dict[type, frozenset[str]]] = {Visitor: frozenset({"fetched_at"})}
+
+#: The JSON types msgspec checks exactly as the converter's strict hooks do.
+_SCALARS: Final = frozenset({str, int, bool})
+
+
+def _wire_type(annotation: Any) -> Any:
+    """The msgspec type that accepts exactly the JSON the converter accepts for ``annotation``.
+
+    Raises:
+        TypeError: a type the converter structures with a hook of its own (a datetime, say),
+            which msgspec would read differently.
+    """
+    if annotation in _SCALARS:
+        return annotation
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (Union, types.UnionType) and len(args) == 2 and type(None) in args:
+        (inner,) = (arg for arg in args if arg is not type(None))
+        return _wire_type(inner) | None
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        return tuple[_wire_type(args[0]), ...]  # type: ignore[misc]
+    if isinstance(annotation, type) and attrs.has(annotation):
+        return wire_struct(annotation)
+    msg = f"no msgspec type reads {annotation!r} as the converter does"
+    raise TypeError(msg)
+
+
+def wire_struct(model: type) -> type[msgspec.Struct]:
+    """The ``Struct`` type of ``model``'s JSON: its fields (the private ones left out),
+    their wire types and defaults, camelCase on the wire; a field in ``SET_BY_THE_SDK`` is a
+    ``msgspec.Raw`` the caller replaces with the SDK's value.
+
+    Made once per model, then the same type.
+
+    Raises:
+        TypeError: a field whose type or default msgspec cannot take as the converter does.
+    """
+    made = _STRUCTS.get(model)
+    if made is None:
+        made = _STRUCTS[model] = _make_wire_struct(model)
+    return made
+
+
+_STRUCTS: Final[dict[type, type[msgspec.Struct]]] = {}
+
+
+def _make_wire_struct(model: type) -> type[msgspec.Struct]:
+    given = SET_BY_THE_SDK.get(model, frozenset())
+    spec: list[tuple[str, Any] | tuple[str, Any, Any]] = []
+    for field in attrs.fields(attrs.resolve_types(model)):
+        if field.name.startswith("_"):
+            continue
+        if field.name in given:
+            # A Struct attribute all the same: msgspec.convert reads every field of the
+            # model from the Struct, and a missing one costs it an AttributeError per item.
+            spec.append((field.name, msgspec.Raw, None))
+            continue
+        wire = _wire_type(field.type)
+        if field.default is attrs.NOTHING:
+            spec.append((field.name, wire))
+        elif isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+            msg = f"{model.__name__}.{field.name}: a default factory has no msgspec twin here"
+            raise TypeError(msg)
+        else:
+            spec.append((field.name, wire, field.default))
+    # gc=False: a decoded Struct holds only strings, numbers and other such Structs, never a
+    # cycle, so the garbage collector need not track the hundred made per page.
+    return msgspec.defstruct(
+        f"{model.__name__}Wire", spec, rename=to_camel, kw_only=True, gc=False
+    )
+
+
+class TypedDecoder(Generic[T]):
+    """Decodes JSON bytes into ``model``'s Struct (``decode``), then the Struct into a
+    ``model`` instance (``build``); in between, the caller sets the fields the SDK gives."""
+
+    __slots__ = ("_decode", "_model")
+
+    def __init__(self, model: type[T]) -> None:
+        self._model = model
+        self._decode = msgspec.json.Decoder(wire_struct(model)).decode
+
+    def decode(self, body: bytes) -> Any:
+        """The answer's Struct, or ``None`` where msgspec refuses the bytes (then the
+        converter's path decides, and words the error if there is one)."""
+        try:
+            return self._decode(body)
+        except (msgspec.DecodeError, RecursionError):  # msgspec.ValidationError included
+            return None
+
+    def build(self, wire: Any) -> T:
+        """The ``model`` instance of a Struct ``decode`` gave, its given fields set.
+
+        Raises:
+            msgspec.ValidationError: a given field was left unset (a ``msgspec.Raw``) or set
+                to a value of the wrong type.
+        """
+        return msgspec.convert(wire, self._model, from_attributes=True)
