@@ -33,6 +33,7 @@ from connectsafely_async import AsyncConnectSafely
 from connectsafely_async.history import PostgresStore, SQLiteStore
 from connectsafely_async.history._pg_schema import PG_MIGRATIONS, PG_SCHEMA_VERSION
 from connectsafely_async.history._schema import SCHEMA_VERSION
+from connectsafely_async.history._text import key_number
 from connectsafely_async.testing import FakeConnectSafely, visitors_at
 
 from .conftest import ACCOUNT
@@ -130,6 +131,8 @@ async def test_a_version_3_file_with_data_migrates_and_reads_the_same(
             for table, (columns, order) in TABLES.items():
                 after = db.execute(f"SELECT {columns} FROM {table} ORDER BY {order}").fetchall()  # noqa: S608 - test constants
                 assert after == before[table], table
+            numbered = db.execute("SELECT alias, alias_number FROM aliases").fetchall()
+            assert all(number == key_number(alias) for alias, number in numbered)
             for table in ("visitors", "aliases"):  # rowid tables now, keys indexed apart
                 [(sql,)] = db.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,))
                 assert "id INTEGER PRIMARY KEY" in sql
@@ -257,6 +260,14 @@ async def test_a_version_2_schema_with_data_migrates_and_reads_the_same(
                 after = [tuple(r) for r in await conn.fetch(
                     f"SELECT {columns} FROM {table} ORDER BY {order}")]  # noqa: S608 - test constants
                 assert after == before[table], table
+            # The server's number of each alias is the SDK's.
+            numbered = await conn.fetch("SELECT alias, alias_number FROM aliases")
+            assert numbered
+            assert all(number == key_number(alias) for alias, number in numbered)
+            for text in ("in:zo\u00eb-\u00f1\u4e2d", "urn:li:x:1", ""):
+                assert await conn.fetchval(
+                    "SELECT ('x' || left(encode(sha256(convert_to($1, 'UTF8')), 'hex'), 16))"
+                    "::bit(64)::bigint", text) == key_number(text)
         finally:
             await conn.close()
         await goes_on(store, client, fake, before)

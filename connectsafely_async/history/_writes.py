@@ -17,6 +17,7 @@ import attrs
 from ._connection import Connection, fields
 from ._intervals import SLACK, ViewDecision, ViewInterval, decide
 from ._store import Observation, PageOutcome
+from ._text import key_number
 
 __all__ = ["apply_page"]
 
@@ -35,12 +36,15 @@ def _lookup_aliases(
     conn: Connection, account_id: str, aliases: Sequence[str]
 ) -> dict[str, str]:
     found: dict[str, str] = {}
+    wanted = set(aliases)
     for chunk in _chunks(aliases):
-        found.update(conn.fetch_all(
-            f"SELECT alias, key FROM aliases WHERE account_id = {{1}} "  # noqa: S608 - fields only
-            f"AND alias IN ({fields(2, len(chunk))})",
-            (account_id, *chunk),
-        ))
+        for alias, key in conn.fetch_all(
+            f"SELECT alias, key FROM aliases WHERE alias_number IN ({fields(2, len(chunk))}) "  # noqa: S608 - fields only
+            "AND account_id = {1}",
+            (account_id, *map(key_number, chunk)),
+        ):
+            if alias in wanted:  # not another alias that shares its number
+                found[alias] = key
     return found
 
 
@@ -141,7 +145,7 @@ def apply_page(
 
     new_visitors: list[tuple[Any, ...]] = []
     new_views: list[tuple[Any, ...]] = []
-    new_aliases: list[tuple[str, str, str]] = []
+    new_aliases: dict[str, tuple[str, str, str, int]] = {}  # each alias once
     events: list[tuple[Any, ...]] = []
     moved: list[tuple[Any, ...]] = []  # visitors whose latest view is a new one
     refreshed: list[tuple[Any, ...]] = []  # visitors whose fields changed, same view
@@ -171,8 +175,9 @@ def apply_page(
                                 known_is_ahead=ahead)
         counts[decision] += 1
         bounds = (None, None) if kept is None else (kept.earliest, kept.latest)
-        new_aliases.extend((account_id, alias, key) for alias in obs.keys
-                           if alias != key and alias not in aliases)
+        for alias in obs.keys:
+            if alias != key and alias not in aliases:
+                new_aliases.setdefault(alias, (account_id, alias, key, key_number(alias)))
         if decision is ViewDecision.SAME_VIEW:
             assert state is not None
             view_id = state[0]
@@ -221,8 +226,9 @@ def apply_page(
             "VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9}, {10}, {11}, {12}, {13}, {14})",
             new_visitors)
     if new_aliases:
-        conn.executemany("INSERT INTO aliases (account_id, alias, key) VALUES ({1}, {2}, {3}) "
-                         "ON CONFLICT DO NOTHING", new_aliases)
+        conn.executemany("INSERT INTO aliases (account_id, alias, key, alias_number) "
+                         "VALUES ({1}, {2}, {3}, {4}) ON CONFLICT DO NOTHING",
+                         list(new_aliases.values()))
     if events:
         conn.executemany("INSERT INTO events (account_id, key, kind, created, sync_id, visits) "
                          "VALUES ({1}, {2}, {3}, {4}, {5}, {6})", events)
