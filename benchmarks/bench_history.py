@@ -59,6 +59,7 @@ from benchmarks.run import server
 from connectsafely_async import AsyncConnectSafely
 from connectsafely_async._converters import converter
 from connectsafely_async.history import SQLiteStore, open_store
+from connectsafely_async.history._text import key_number
 
 ACCOUNT = "0123456789abcdef01234567"
 API_KEY = "test-key"  # the fake's default key
@@ -87,7 +88,10 @@ async def sync(url: str, path: Path | str, count: int, *,
 
 
 def _floor_write(conn: sqlite3.Connection, page: Any, sync_id: int, again: bool) -> None:
-    """The least a durable per-page record can do: the page's rows, plain, one transaction."""
+    """The least a durable per-page record can do: the page's rows, plain, one transaction,
+    in the store's tables (whichever schema version they are at)."""
+    numbered = any(row[1] == "alias_number"
+                   for row in conn.execute("PRAGMA table_info(aliases)"))
     now = time.time()
     keys = [v.entity_urn or v.public_identifier or "" for v in page.visitors]
     conn.execute("BEGIN IMMEDIATE")
@@ -111,9 +115,14 @@ def _floor_write(conn: sqlite3.Connection, page: Any, sync_id: int, again: bool)
             [(ACCOUNT, k, v.entity_urn, v.public_identifier, v.name, v.headline,
               v.profile_picture, v.connection_degree, v.profile_url, v.navigation_url,
               v.viewed_at, now, now, i) for i, k, v in rows])
-        conn.executemany(
-            "INSERT OR IGNORE INTO aliases (account_id, alias, key) VALUES (?, ?, ?)",
-            [(ACCOUNT, v.public_identifier, k) for _, k, v in rows if v.public_identifier])
+        aliases = [(ACCOUNT, v.public_identifier, k) for _, k, v in rows if v.public_identifier]
+        if numbered:  # schema 4: an alias with its number (history/_text.py)
+            conn.executemany(
+                "INSERT INTO aliases (account_id, alias, key, alias_number) VALUES (?, ?, ?, ?)",
+                [(*alias, key_number(alias[1])) for alias in aliases])
+        else:
+            conn.executemany(
+                "INSERT OR IGNORE INTO aliases (account_id, alias, key) VALUES (?, ?, ?)", aliases)
         conn.executemany(
             "INSERT INTO events (account_id, key, kind, created, sync_id) VALUES (?,?,?,?,?)",
             [(ACCOUNT, k, "new_visitor", now, sync_id) for _, k, _ in rows])
