@@ -1,25 +1,37 @@
-"""The visitor history's cost: a sync into SQLite against the same walk without a store.
+"""The visitor history's cost: a sync into a store against the same walk without one, and
+against the same rows written plainly.
 
 ::
 
-    python -m benchmarks.bench_history            # 20,000 visitors, count 100, 5 rounds
+    python -m benchmarks.bench_history            # 20,000 visitors, count 100, 5 rounds,
+                                                  # at 0 ms and 20 ms of service latency
+    python -m benchmarks.bench_history --latency 0 --rounds 3
     python -m benchmarks.bench_history --memory   # peak RSS growth over 1,000,000 stored
     python -m benchmarks.bench_history --store postgres   # the same rows on PostgreSQL
 
 With ``--store postgres`` the syncs go to a throwaway PostgreSQL on loopback (a fresh schema
 per round; the cluster runs with ``fsync=off``, so this is the store's own cost, not a
-disk's); the floors are SQLite's and are left out, and no target is judged.
+disk's); the floors are SQLite's and are left out, and only the latency targets are judged.
 
 Rows (medians of the rounds, ratios in the same run, the fake in its own process):
 
 - ``walk``: ``iter_visitor_pages`` over every page, no store (the baseline);
-- ``fresh``: ``sync_visitors`` into a new file (every visitor new: visitors, aliases, views,
+- ``floor``: the same walk, each page's rows written plainly into the store's tables with
+  ``executemany``, one transaction per page, on a thread overlapping the walk (the least a
+  durable per-page record can cost on this machine and disk);
+- ``fresh``: ``sync_visitors`` into a new store (every visitor new: visitors, aliases, views,
   events written, the result read back);
-- ``again``: a second sync into that file with nothing new;
+- ``floor2``: the floor's second pass: each page looked up, only its checkpoint written;
+- ``again``: a second sync into that store with nothing new;
 - ``counts``: ``fresh`` with ``collect=False`` (no result read back), for reference.
 
-Targets: fresh <= 1.25x walk, again <= 1.15x walk, and with ``--memory`` a peak RSS growth of
-at most 40 MB while 1,000,000 visitors are synced into a store and while they are synced
+Then (SQLite) the WAL a fresh sync writes per 100-visitor page (a reader holds a snapshot
+for the whole sync, so no checkpoint recycles the log and its growth is every frame written),
+and the pages per second one process stores in a fresh sync.
+
+Targets (issue 23): at 0 ms, fresh <= 1.3x floor and again <= 1.5x floor2; the WAL of a fresh
+page <= 0.7 MB; at 20 ms, fresh and again <= 1.10x walk. With ``--memory``: a peak RSS growth
+of at most 40 MB while 1,000,000 visitors are synced into a store and while they are synced
 again (``collect=False``; a third run shows ``collect=True``, whose result holds the sync's
 100,000 anonymous sightings).
 """
@@ -41,11 +53,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from benchmarks.memory import _reset_peak, _status_kb
+from benchmarks.memory import _reset_peak
+from benchmarks.proc import status_kb
 from benchmarks.run import server
 from connectsafely_async import AsyncConnectSafely
 from connectsafely_async._converters import converter
 from connectsafely_async.history import SQLiteStore, open_store
+from connectsafely_async.history._text import key_number
 
 ACCOUNT = "0123456789abcdef01234567"
 API_KEY = "test-key"  # the fake's default key
@@ -74,7 +88,10 @@ async def sync(url: str, path: Path | str, count: int, *,
 
 
 def _floor_write(conn: sqlite3.Connection, page: Any, sync_id: int, again: bool) -> None:
-    """The least a durable per-page record can do: the page's rows, plain, one transaction."""
+    """The least a durable per-page record can do: the page's rows, plain, one transaction,
+    in the store's tables (whichever schema version they are at)."""
+    numbered = any(row[1] == "alias_number"
+                   for row in conn.execute("PRAGMA table_info(aliases)"))
     now = time.time()
     keys = [v.entity_urn or v.public_identifier or "" for v in page.visitors]
     conn.execute("BEGIN IMMEDIATE")
@@ -98,9 +115,14 @@ def _floor_write(conn: sqlite3.Connection, page: Any, sync_id: int, again: bool)
             [(ACCOUNT, k, v.entity_urn, v.public_identifier, v.name, v.headline,
               v.profile_picture, v.connection_degree, v.profile_url, v.navigation_url,
               v.viewed_at, now, now, i) for i, k, v in rows])
-        conn.executemany(
-            "INSERT OR IGNORE INTO aliases (account_id, alias, key) VALUES (?, ?, ?)",
-            [(ACCOUNT, v.public_identifier, k) for _, k, v in rows if v.public_identifier])
+        aliases = [(ACCOUNT, v.public_identifier, k) for _, k, v in rows if v.public_identifier]
+        if numbered:  # schema 4: an alias with its number (history/_text.py)
+            conn.executemany(
+                "INSERT INTO aliases (account_id, alias, key, alias_number) VALUES (?, ?, ?, ?)",
+                [(*alias, key_number(alias[1])) for alias in aliases])
+        else:
+            conn.executemany(
+                "INSERT OR IGNORE INTO aliases (account_id, alias, key) VALUES (?, ?, ?)", aliases)
         conn.executemany(
             "INSERT INTO events (account_id, key, kind, created, sync_id) VALUES (?,?,?,?,?)",
             [(ACCOUNT, k, "new_visitor", now, sync_id) for _, k, _ in rows])
@@ -157,12 +179,15 @@ def stores(kind: str) -> Iterator[Callable[[str], Path | str]]:
         postgres.close()
 
 
-async def speed(n: int, count: int, rounds: int, latency: float, kind: str = "sqlite") -> bool:
+async def speed(n: int, count: int, rounds: int, latency: float,
+                kind: str = "sqlite") -> dict[str, float]:
+    """Print the rows of one latency; their medians in seconds."""
     times: dict[str, list[float]] = {
         "walk": [], "floor": [], "fresh": [], "floor2": [], "again": [], "counts": []}
     if kind != "sqlite":
         del times["floor"], times["floor2"]
     config = {"accounts": {ACCOUNT: n}, "latency": latency}
+    pages = 0
     with server(config) as url, stores(kind) as where:
         await walk(url, count)  # warm up: the server's caches, imports, the first connection
         for round_ in range(rounds):
@@ -181,26 +206,102 @@ async def speed(n: int, count: int, rounds: int, latency: float, kind: str = "sq
             if len(fresh.new) + len(fresh.anonymous) != n or again.new or again.returning:
                 msg = f"unexpected results: {fresh!r:.200} / {again!r:.200}"
                 raise AssertionError(msg)
-    base = statistics.median(times["walk"])
+            pages = fresh.stats.pages
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    base = medians["walk"]
     print(f"{n:,} visitors into {kind}, count {count}, server latency {latency * 1000:g} ms, "
           f"{rounds} rounds (medians; min-max)")
-    # floor: the page's rows written plainly in one transaction per page; floor2: a second
-    # pass that only looks the page up and writes the checkpoint. Both overlap the walk.
-    targets = {"walk": None, "floor": None, "fresh": 1.25, "floor2": None, "again": 1.15,
-               "counts": None}
-    if kind != "sqlite":  # the targets are the embedded store's
-        targets = dict.fromkeys(targets)
-    ok = True
+    # The floor each row is judged against: fresh and counts against the floor, again
+    # against floor2 (both overlap the walk, as the store does).
+    against = {"fresh": "floor", "counts": "floor", "again": "floor2"}
     for name, values in times.items():
-        median = statistics.median(values)
-        ratio = median / base
-        target = targets[name]
-        verdict = "" if target is None else (
-            f"  target <= {target:.2f}x: {'ok' if ratio <= target else 'MISSED'}")
-        ok = ok and (target is None or ratio <= target)
+        median = medians[name]
+        versus = against.get(name)
+        floor_ratio = (f"  {median / medians[versus]:.2f}x {versus}"
+                       if versus in medians else "")
         print(f"  {name:6} {median * 1000:8.0f} ms  ({min(values) * 1000:.0f}-"
-              f"{max(values) * 1000:.0f})  {n / median:9,.0f} visitors/s  {ratio:.2f}x{verdict}")
+              f"{max(values) * 1000:.0f})  {n / median:9,.0f} visitors/s  "
+              f"{median / base:.2f}x walk{floor_ratio}")
+    print(f"  fresh: {pages / medians['fresh']:,.0f} pages/s stored "
+          f"({pages} pages of {count})")
+    return medians
+
+
+def _wal_frames(data: bytes) -> int:
+    """The frames in a WAL file's bytes (a 32-byte header, then 24-byte headers + pages)."""
+    if len(data) < 32:
+        return 0
+    page_size = int.from_bytes(data[8:12], "big")
+    return (len(data) - 32) // (24 + page_size)
+
+
+def _wal_bytes(path: Path) -> bytes:
+    wal = Path(f"{path}-wal")
+    return wal.read_bytes() if wal.exists() else b""
+
+
+async def wal_per_page(n: int, count: int) -> dict[str, float]:
+    """MB of WAL per page written by a fresh sync, and by the floor's fresh pass."""
+    result: dict[str, float] = {}
+    with server({"accounts": {ACCOUNT: n}}) as url, tempfile.TemporaryDirectory() as tmp:
+        for name in ("fresh", "floor"):
+            path = Path(tmp) / f"wal-{name}.db"
+            async with SQLiteStore(path):
+                pass  # the schema, before the reader's snapshot
+            reader = sqlite3.connect(path, isolation_level=None)
+            try:
+                # A snapshot older than every frame: no checkpoint can reset the log.
+                reader.execute("BEGIN")
+                reader.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                before = _wal_bytes(path)
+                if name == "fresh":
+                    _seconds, fresh = await sync(url, path, count, collect=False)
+                    pages = fresh.stats.pages
+                else:
+                    await floor(url, path, count, again=False)
+                    pages = -(-n // count)
+                data = _wal_bytes(path)
+                reader.execute("COMMIT")
+            finally:
+                reader.close()
+            grown = len(data) - len(before)
+            frames = _wal_frames(data) - _wal_frames(before)
+            result[name] = grown / pages / 1e6
+            print(f"  WAL per page ({name}): {grown / pages / 1e6:.3f} MB, "
+                  f"{frames / pages:.0f} frames")
+    return result
+
+
+def judge(rows: dict[float, dict[str, float]], wal: dict[str, float] | None) -> bool:
+    """Print the targets table; whether every judged target was met."""
+    checks: list[tuple[str, float | None, float]] = []
+    if 0.0 in rows and "floor" in rows[0.0]:
+        zero = rows[0.0]
+        checks.append(("fresh / floor at 0 ms", zero["fresh"] / zero["floor"], 1.3))
+        checks.append(("again / floor2 at 0 ms", zero["again"] / zero["floor2"], 1.5))
+    if wal is not None:
+        checks.append(("WAL MB per fresh 100-visitor page", wal["fresh"], 0.7))
+    for latency, medians in rows.items():
+        if latency >= 0.02:
+            ms = f"{latency * 1000:g} ms"
+            checks.append((f"fresh / walk at {ms}", medians["fresh"] / medians["walk"], 1.10))
+            checks.append((f"again / walk at {ms}", medians["again"] / medians["walk"], 1.10))
+    print("targets")
+    ok = True
+    for label, value, target in checks:
+        met = value is not None and value <= target
+        ok = ok and met
+        print(f"  {label:36} {value:6.2f}  <= {target:.2f}  {'ok' if met else 'MISSED'}")
     return ok
+
+
+async def speeds(args: argparse.Namespace) -> bool:
+    rows = {}
+    for latency_ms in args.latency:
+        rows[latency_ms / 1000] = await speed(args.visitors, args.count, args.rounds,
+                                              latency_ms / 1000, args.store)
+    wal = await wal_per_page(args.visitors, args.count) if args.store == "sqlite" else None
+    return judge(rows, wal)
 
 
 # -- memory ----------------------------------------------------------------------------------
@@ -216,7 +317,7 @@ async def memory_child(url: str, path: str, count: int, collect: bool) -> None:
         pages += 1
         if pages == 2:  # imports, session, the store's thread and schema all warmed up
             _reset_peak()
-            baseline = _status_kb("VmRSS")
+            baseline = status_kb("VmRSS")
         return time.time()
 
     async with client(url) as sdk, SQLiteStore(path) as store:
@@ -224,7 +325,7 @@ async def memory_child(url: str, path: str, count: int, collect: bool) -> None:
         result = await sdk.sync_visitors(store, account_id=ACCOUNT, count=count,
                                          time_range="ALL_TIME", clock=clock, collect=collect)
         seconds = time.perf_counter() - began
-    print(json.dumps({"seconds": seconds, "growth_mb": (_status_kb("VmHWM") - baseline) / 1024,
+    print(json.dumps({"seconds": seconds, "growth_mb": (status_kb("VmHWM") - baseline) / 1024,
                       "new": result.new_count, "unchanged": result.unchanged,
                       "pages": result.stats.pages}))
 
@@ -262,8 +363,9 @@ def main() -> int:
     parser.add_argument("--visitors", type=int, default=20_000)
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--latency", type=float, default=0.0,
-                        help="seconds the fake waits per request (the real service: ~0.3+)")
+    parser.add_argument("--latency", type=float, nargs="+", default=[0.0, 20.0],
+                        help="milliseconds the fake waits per request, one run each "
+                             "(default: 0 20; the real service: ~300+)")
     parser.add_argument("--memory", action="store_true", help="the 1,000,000-visitor run")
     parser.add_argument("--memory-visitors", type=int, default=1_000_000)
     parser.add_argument("--memory-child", nargs=4, help=argparse.SUPPRESS)
@@ -275,8 +377,7 @@ def main() -> int:
         return 0
     if args.memory:
         return 0 if memory(args.memory_visitors, args.count) else 1
-    return 0 if asyncio.run(speed(args.visitors, args.count, args.rounds, args.latency,
-                                  args.store)) else 1
+    return 0 if asyncio.run(speeds(args)) else 1
 
 
 if __name__ == "__main__":

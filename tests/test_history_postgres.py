@@ -14,13 +14,14 @@ from typing import Any
 import asyncpg
 import pytest
 
-from connectsafely_async import AsyncConnectSafely
+from connectsafely_async import AsyncConnectSafely, Visitor
 from connectsafely_async.history import (
     PostgresStore,
     SchemaVersionError,
     StoreError,
     StoreLockedError,
 )
+from connectsafely_async.history._pg_connection import lock_key
 from connectsafely_async.history._pg_schema import PG_SCHEMA_VERSION
 from connectsafely_async.testing import FakeConnectSafely, visitors_at
 
@@ -250,23 +251,52 @@ async def test_a_statement_that_hangs_times_out_and_the_store_goes_on(
         assert await store.meta("clock", "none") == "none"
 
 
+async def hold_write_lock(store: PostgresStore, account_id: str) -> asyncpg.Connection:
+    """Another worker in the middle of a page of ``account_id``: its write lock, held until
+    the returned connection's transaction ends."""
+    writer = await asyncpg.connect(store.dsn)
+    await writer.execute("BEGIN")
+    await writer.execute("SELECT pg_advisory_xact_lock($1, $2)",
+                         lock_key(f"connectsafely:{store.schema}"), lock_key(account_id))
+    return writer
+
+
 async def test_a_write_that_waits_too_long_for_its_turn_leaves_the_connection_usable(
     postgres_server: PostgresServer,
 ) -> None:
     async with fresh(postgres_server, command_timeout=0.5) as store:
-        writer = await asyncpg.connect(store.dsn)  # another worker, in the middle of a page
+        writer = await hold_write_lock(store, ACCOUNT)
         try:
-            async with writer.transaction():
-                await writer.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-                                     f"write:{store.schema}")
-                with pytest.raises(StoreError, match="timed out"):
-                    await store.set_meta("clock", "1")
+            with pytest.raises(StoreError, match="timed out"):
+                await store.begin_sync(ACCOUNT, "")
         finally:
             await writer.close()
-        assert await store.meta("clock") is None  # the write left nothing, and no stuck state
-        await store.set_meta("clock", "2")
-        assert await store.meta("clock") == "2"
+        start = await store.begin_sync(ACCOUNT, "")  # no stuck state
+        assert not start.resumed
+        [(syncs,)] = await fetch(postgres_server, store.schema, "SELECT count(*) FROM syncs")
+        assert syncs == 1  # the write that timed out left nothing
 
+
+async def test_page_commits_of_different_accounts_never_wait_for_each_other(
+    postgres_server: PostgresServer,
+) -> None:
+    async with fresh(postgres_server, command_timeout=2) as store:
+        start = await store.begin_sync(OTHER_ACCOUNT, "")
+        writer = await hold_write_lock(store, ACCOUNT)  # a page of ACCOUNT, not committed
+        try:
+            began = asyncio.get_running_loop().time()
+            outcome = await store.record_page(
+                start.sync_id, OTHER_ACCOUNT,
+                [Visitor(entity_urn=f"urn:li:fsd_profile:{i}", name="A") for i in range(50)],
+                received_at=1.8e9, checkpoint=lambda: None)
+            assert outcome.new == 50
+            assert asyncio.get_running_loop().time() - began < 1
+            assert (await store.meta("x")) is None  # reads never wait
+            await store.set_meta("x", "1")  # nor writes of rows no account owns
+        finally:
+            await writer.close()
+        result = await store.finish_sync(start.sync_id)
+        assert result.new_count == 50
 
 
 async def test_a_loop_over_every_accounts_events_and_one_over_an_accounts_take_turns(

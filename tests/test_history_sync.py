@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+import connectsafely_async.history._writes as writes
 from connectsafely_async import AsyncConnectSafely, AuthenticationError, InternalServerError
 from connectsafely_async.history import StoreLockedError, SyncResult
 from connectsafely_async.testing import FakeConnectSafely, Fault, visitors_at
@@ -123,6 +124,25 @@ async def test_a_visitor_is_recognised_by_an_alias_when_the_urn_goes_missing(
                                  "viewedAt": "Viewed 1h ago"}])
     result = await sync(client, store, NOW + 30)
     assert (result.new, result.unchanged) == ((), 1)
+
+
+async def test_aliases_that_share_their_number_are_told_apart_by_their_text(
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # An alias is looked up by its 64-bit number; make every number collide.
+    monkeypatch.setattr(writes, "key_number", lambda _alias: 7)
+    fake.set_visitors(ACCOUNT, [
+        {"entityUrn": f"urn:li:x:{n}", "publicIdentifier": f"p-{n}", "viewedAt": "Viewed 1h ago"}
+        for n in range(5)])
+    await sync(client, store, NOW)
+    fake.set_visitors(ACCOUNT, [
+        {"profileUrl": f"https://www.linkedin.com/in/p-{n}", "viewedAt": "Viewed 1h ago"}
+        for n in (3, 1)])
+    result = await sync(client, store, NOW + 30)
+    assert (result.new, result.unchanged) == ((), 2)
+    [(aliases,)] = await rows(store, "SELECT count(*) FROM aliases")
+    assert aliases == 5  # none added twice
 
 
 async def test_anonymous_entries_are_never_merged(

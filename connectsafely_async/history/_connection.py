@@ -1,32 +1,87 @@
-"""The part of a DB-API connection the store's operations use, as a protocol.
+"""The store's connection: the few operations the history needs, as a protocol.
 
-``sqlite3.Connection`` has it as it is; ``_pg_connection.PgConnection`` provides it over
-asyncpg. Statements are written once with ``?`` placeholders, in SQL both dialects accept.
+Every operation of the history (``_operations``, ``_writes``, ``_queries``, ``_ledger``,
+``_accounts``) is a blocking function of a ``Connection``, run on the store's thread. Two
+engines implement it natively: ``SQLiteConnection`` (``_sqlite_connection``, stdlib
+``sqlite3``) and ``PgConnection`` (``_pg_connection``, asyncpg).
+
+Statements are written once, as templates whose parameters are numbered fields: ``{1}``,
+``{2}``... Each engine fills the fields with its own placeholders, ``?1, ?2`` for sqlite3
+and ``$1, $2`` for asyncpg, by ``str.format`` (cached per template): templating, chosen per
+engine, never parsing the text. A list of values (an ``IN``) is spelled by ``fields(start,
+n)``. Everything else in a statement must be SQL both engines speak alike; where they do
+not, the difference is a method, implemented by each engine in its own terms:
+
+- ``insert_id`` / ``insert_ids``: the id the engine made for a new row (an SQLite
+  ``INTEGER PRIMARY KEY``, a PostgreSQL identity column): sqlite3's ``cursor.lastrowid``
+  (no ``RETURNING``, which SQLite has only since 3.35); asyncpg's ``RETURNING id``, which
+  that method adds to the statement it was given, an ``INSERT`` by contract;
+- ``write(*scopes)``: a write transaction, scoped to what it protects. SQLite has one
+  writer per file (``BEGIN IMMEDIATE``), whatever the scope; PostgreSQL takes a
+  transaction-level advisory lock per scope (an account id), so the page commits of
+  different accounts never wait for each other, and two writers of one account's rows
+  take turns. A write that touches rows no other write can (one row by its id; an upsert
+  the engine makes atomic) names no scope.
+
+How two processes take turns at a sync or an events loop is the store's, not the
+connection's: a lock file beside an SQLite file, session advisory locks on PostgreSQL
+(``PgConnection.try_locks``); the operations never see them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-__all__ = ["Connection", "Cursor"]
+__all__ = ["Connection", "fields"]
+
+Row = tuple[Any, ...]
 
 
-class Cursor(Protocol):
-    @property
-    def rowcount(self) -> int: ...
-
-    @property
-    def lastrowid(self) -> int | None: ...
-
-    def fetchone(self) -> Any: ...
-
-    def fetchall(self) -> list[Any]: ...
-
-    def __iter__(self) -> Iterator[Any]: ...
+def fields(start: int, count: int) -> str:
+    """The template fields ``{start}, {start + 1}, ...``: ``count`` of them (an IN list)."""
+    return ", ".join(f"{{{index}}}" for index in range(start, start + count))
 
 
 class Connection(Protocol):
-    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Cursor: ...
+    """One connection to a store, used from the store's thread only.
 
-    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> object: ...
+    ``sql`` is always a template (see the module); ``parameters`` fill its fields in order.
+    """
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> int:
+        """Run one statement; the number of rows it changed."""
+        ...
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]], /) -> None:
+        """Run one statement once per row of parameters."""
+        ...
+
+    def fetch_all(self, sql: str, parameters: Sequence[Any] = (), /) -> list[Row]:
+        """Every row a query returns, as tuples."""
+        ...
+
+    def fetch_one(self, sql: str, parameters: Sequence[Any] = (), /) -> Row | None:
+        """The first row a query returns (``None``: no row)."""
+        ...
+
+    def fetch_value(self, sql: str, parameters: Sequence[Any] = (), /) -> Any:
+        """The first column of the first row a query returns (``None``: no row)."""
+        ...
+
+    def insert_id(self, sql: str, parameters: Sequence[Any], /) -> int:
+        """Run an ``INSERT`` of one row into a table with a generated ``id``; that id."""
+        ...
+
+    def insert_ids(self, sql: str, rows: Sequence[Sequence[Any]], /) -> list[int]:
+        """``insert_id`` once per row of parameters; the ids, in the order of ``rows``."""
+        ...
+
+    def write(self, *scopes: str) -> AbstractContextManager[None]:
+        """A write transaction: committed when the block ends, rolled back if it raises.
+
+        ``scopes`` name what it writes that another writer may write too (account ids):
+        writers of a common scope take turns; writers of different ones need not.
+        """
+        ...

@@ -13,10 +13,9 @@ and a claim over it is refused atomically.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, Final, Literal
 
 from ._connection import Connection
@@ -53,32 +52,20 @@ def window_start(kind: ActionKind, now: float) -> float:
     return math.floor((now - _MONDAY) / _WEEK) * _WEEK + _MONDAY
 
 
-@contextlib.contextmanager
-def _written(conn: Connection) -> Iterator[None]:
-    """One write transaction: committed when the block ends, rolled back if it raises."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
 def used(conn: Connection, account_id: str, kind: ActionKind, now: float) -> int:
     """Actions of ``kind`` this account may have performed in the window of ``now``."""
-    row = conn.execute(
-        "SELECT count(*) FROM actions WHERE account_id = ? AND kind = ? AND decided >= ? "
-        "AND state IN ('pending', 'sent', 'unknown')",
+    return int(conn.fetch_value(
+        "SELECT count(*) FROM actions WHERE account_id = {1} AND kind = {2} "
+        "AND decided >= {3} AND state IN ('pending', 'sent', 'unknown')",
         (account_id, kind, window_start(kind, now)),
-    ).fetchone()
-    return int(row[0])
+    ))
 
 
 def held_until(conn: Connection, account_id: str, kind: ActionKind, now: float) -> float | None:
     """Until when the service holds this account's actions of ``kind`` (``None``: not held)."""
-    row = conn.execute("SELECT hold_until FROM action_holds WHERE account_id = ? AND kind = ?",
-                       (account_id, kind)).fetchone()
+    row = conn.fetch_one(
+        "SELECT hold_until FROM action_holds WHERE account_id = {1} AND kind = {2}",
+        (account_id, kind))
     return None if row is None or row[0] <= now else float(row[0])
 
 
@@ -88,29 +75,28 @@ def claim(
 ) -> int | str:
     """Record an action as about to be sent; its row id, or why it may not be:
     ``"contacted"`` (this person has a row already), ``"held"`` or ``"budget"``."""
-    with _written(conn):
-        if conn.execute("SELECT 1 FROM actions WHERE account_id = ? AND key = ?",
-                        (account_id, key)).fetchone() is not None:
+    with conn.write(account_id):  # the account's budget: one claim at a time
+        if conn.fetch_one("SELECT 1 FROM actions WHERE account_id = {1} AND key = {2}",
+                          (account_id, key)) is not None:
             return "contacted"
         if held_until(conn, account_id, kind, now) is not None:
             return "held"
         if used(conn, account_id, kind, now) >= cap:
             return "budget"
-        cursor = conn.execute(
+        return conn.insert_id(
             "INSERT INTO actions (account_id, key, kind, recipient, text, state, event_id, "
-            "decided) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+            "decided) VALUES ({1}, {2}, {3}, {4}, {5}, 'pending', {6}, {7})",
             (account_id, key, kind, recipient, text, event_id, now),
         )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
 
 
 def settle(
     conn: Connection, action_id: int, state: str, detail: str | None, event_id: int | None,
 ) -> None:
     """Record an action's outcome and acknowledge its event, in one transaction."""
-    with _written(conn):
-        conn.execute("UPDATE actions SET state = ?, detail = ?, settled = ? WHERE id = ?",
+    with conn.write():  # rows by their ids
+        conn.execute("UPDATE actions SET state = {1}, detail = {2}, settled = {3} "
+                     "WHERE id = {4}",
                      (state, detail, time.time(), action_id))
         if event_id is not None:
             _follow(conn, event_id)
@@ -118,15 +104,15 @@ def settle(
 
 def release(conn: Connection, action_id: int) -> None:
     """Forget a claimed action that provably never went out (its event stays pending)."""
-    with _written(conn):
-        conn.execute("DELETE FROM actions WHERE id = ? AND state = 'pending'", (action_id,))
+    with conn.write():  # a row by its id
+        conn.execute("DELETE FROM actions WHERE id = {1} AND state = 'pending'", (action_id,))
 
 
 def hold(conn: Connection, account_id: str, kind: ActionKind, until: float) -> None:
     """Remember that the service holds this account's actions of ``kind`` until ``until``."""
-    with _written(conn):
+    with conn.write():  # an upsert: the engine makes it atomic
         conn.execute(
-            "INSERT INTO action_holds (account_id, kind, hold_until) VALUES (?, ?, ?) "
+            "INSERT INTO action_holds (account_id, kind, hold_until) VALUES ({1}, {2}, {3}) "
             "ON CONFLICT (account_id, kind) DO UPDATE SET hold_until = excluded.hold_until",
             (account_id, kind, until))
 
@@ -134,9 +120,9 @@ def hold(conn: Connection, account_id: str, kind: ActionKind, until: float) -> N
 def interrupted(conn: Connection, account_id: str) -> Sequence[tuple[Any, ...]]:
     """The actions a killed run claimed and never settled: (id, key, kind, recipient,
     event id), oldest first."""
-    return conn.execute(
-        "SELECT id, key, kind, recipient, event_id FROM actions WHERE account_id = ? "
-        "AND state = 'pending' ORDER BY id", (account_id,)).fetchall()
+    return conn.fetch_all(
+        "SELECT id, key, kind, recipient, event_id FROM actions WHERE account_id = {1} "
+        "AND state = 'pending' ORDER BY id", (account_id,))
 
 
 def unfollowed(conn: Connection, account_id: str, limit: int) -> list[VisitorEvent]:
@@ -147,10 +133,10 @@ def unfollowed(conn: Connection, account_id: str, limit: int) -> list[VisitorEve
 
 def ack_event(conn: Connection, event_id: int) -> None:
     """Mark one event followed up (a person the ledger has nothing more to do for)."""
-    with _written(conn):
+    with conn.write():  # a row by its id
         _follow(conn, event_id)
 
 
 def _follow(conn: Connection, event_id: int) -> None:
-    conn.execute("UPDATE events SET followed = ? WHERE id = ? AND followed IS NULL",
+    conn.execute("UPDATE events SET followed = {1} WHERE id = {2} AND followed IS NULL",
                  (time.time(), event_id))

@@ -2,8 +2,8 @@
 sync, acknowledging events, settings.
 
 Every function takes the connection first and blocks. The same functions serve every
-backend: an ``sqlite3.Connection``, or the PostgreSQL connection that speaks the same small
-part of its API (``_pg_connection``). The SQL is written once, in the dialect both accept.
+engine through the store's ``Connection`` (``_connection``): statements written once as
+templates, each write a transaction scoped to the account it writes.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import Any
 
 from .._models import Visitor
 from ._accounts import adopt, resolve
@@ -27,48 +27,34 @@ __all__ = [
     "write_page",
 ]
 
-T = TypeVar("T")
-
-
-def _transaction(conn: Connection, fn: Callable[[], T]) -> T:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        result = fn()
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-    return result
-
-
 def begin_sync(
     conn: Connection, account_id: str, filters: str, now: float, resume_within: float | None
 ) -> SyncStart:
-    def begin() -> SyncStart:
-        row = conn.execute(
-            "SELECT id, checkpoint, coalesce(clock, started) FROM syncs WHERE account_id = ? "
-            "AND filters = ? AND finished IS NULL ORDER BY id DESC LIMIT 1", (account_id, filters),
-        ).fetchone()
+    with conn.write(account_id):
+        row = conn.fetch_one(
+            "SELECT id, checkpoint, coalesce(clock, started) FROM syncs "
+            "WHERE account_id = {1} AND filters = {2} AND finished IS NULL "
+            "ORDER BY id DESC LIMIT 1", (account_id, filters),
+        )
         if row is not None:
             if resume_within is None or row[2] >= now - resume_within:
                 return SyncStart(sync_id=row[0], resumed=True,
                                  checkpoint=json.loads(row[1]) if row[1] else None)
             # Too old to continue: the newest visitors are at the top, so start there.
             conn.execute(
-                "UPDATE syncs SET finished = ?, checkpoint = NULL, error = ? WHERE id = ?",
+                "UPDATE syncs SET finished = {1}, checkpoint = NULL, error = {2} WHERE id = {3}",
                 (time.time(), "interrupted, and not resumed: older than the resume window",
                  row[0]))
-        firsts = [conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0]  # noqa: S608 - fixed names
+        # Where the sync's rows begin, for reading them back (read_sync): every id the
+        # engine makes from now on is above every id already committed. A bound, not an id.
+        firsts = [conn.fetch_value(f"SELECT coalesce(max(id), 0) + 1 FROM {table}")  # noqa: S608 - fixed names
                   for table in ("views", "events", "anonymous")]
-        cursor = conn.execute(
+        sync_id = conn.insert_id(
             "INSERT INTO syncs (account_id, filters, started, clock, first_view, first_event, "
-            "first_anonymous) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "first_anonymous) VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7})",
             (account_id, filters, time.time(), now, *firsts),
         )
-        assert cursor.lastrowid is not None
-        return SyncStart(sync_id=cursor.lastrowid, checkpoint=None)
-
-    return _transaction(conn, begin)
+        return SyncStart(sync_id=sync_id, checkpoint=None)
 
 
 def write_page(
@@ -84,15 +70,14 @@ def write_page(
     position = checkpoint()
     encoded = None if position is None else json.dumps(position, separators=(",", ":"))
 
-    def write() -> PageOutcome:
-        account = account_id
-        if default_is and default_is != account_id:
-            # A sync of the default account, and the page says which account that is.
+    if default_is and default_is != account_id:
+        # A sync of the default account, and the page says which account that is: the
+        # rows of both names move, so the write holds both.
+        with conn.write(account_id, default_is):
             adopt(conn, sync_id, account_id, default_is)
-            account = default_is
-        return apply_page(conn, sync_id, account, observations, received_at, encoded)
-
-    return _transaction(conn, write)
+            return apply_page(conn, sync_id, default_is, observations, received_at, encoded)
+    with conn.write(account_id):
+        return apply_page(conn, sync_id, account_id, observations, received_at, encoded)
 
 
 def account_for(conn: Connection, name: str) -> str:
@@ -102,19 +87,17 @@ def account_for(conn: Connection, name: str) -> str:
 def finish_sync(
     conn: Connection, sync_id: int, error: str | None, resumable: bool, collect: bool
 ) -> SyncResult:
-    def finish() -> None:
+    with conn.write():  # the sync's own row
         if error is None:
-            conn.execute("UPDATE syncs SET finished = ?, error = NULL, checkpoint = NULL "
-                         "WHERE id = ?", (time.time(), sync_id))
+            conn.execute("UPDATE syncs SET finished = {1}, error = NULL, checkpoint = NULL "
+                         "WHERE id = {2}", (time.time(), sync_id))
         elif resumable:
-            conn.execute("UPDATE syncs SET error = ? WHERE id = ?", (error, sync_id))
+            conn.execute("UPDATE syncs SET error = {1} WHERE id = {2}", (error, sync_id))
         else:
             # The same answer would stop the walk at the same page again: the reason stays,
             # the position goes, and the next sync starts from the top.
-            conn.execute("UPDATE syncs SET finished = ?, error = ?, checkpoint = NULL "
-                         "WHERE id = ?", (time.time(), error, sync_id))
-
-    _transaction(conn, finish)
+            conn.execute("UPDATE syncs SET finished = {1}, error = {2}, checkpoint = NULL "
+                         "WHERE id = {3}", (time.time(), error, sync_id))
     return read_sync(conn, sync_id, collect=collect)
 
 
@@ -122,22 +105,21 @@ def ack(conn: Connection, event_ids: Sequence[int]) -> int:
     if not event_ids:
         return 0
     now = time.time()
-    return _transaction(conn, lambda: sum(
-        conn.execute("UPDATE events SET acked = ? WHERE id = ? AND acked IS NULL",
-                     (now, event_id)).rowcount
-        for event_id in event_ids
-    ))
+    with conn.write():  # each row by its id; the engine makes "if still pending" atomic
+        return sum(conn.execute("UPDATE events SET acked = {1} WHERE id = {2} AND acked IS NULL",
+                                (now, event_id))
+                   for event_id in event_ids)
 
 
 def get_meta(conn: Connection, key: str, default: str | None) -> str | None:
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    row = conn.fetch_one("SELECT value FROM meta WHERE key = {1}", (key,))
     return default if row is None else str(row[0])
 
 
 def set_meta(conn: Connection, key: str, value: str) -> None:
-    _transaction(conn, lambda: conn.execute(
-        "INSERT INTO meta (key, value) VALUES (?, ?) "
-        "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value)))
+    with conn.write():  # an upsert: the engine makes it atomic
+        conn.execute("INSERT INTO meta (key, value) VALUES ({1}, {2}) "
+                      "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
 
 
 def seconds(moment: datetime | None) -> float | None:

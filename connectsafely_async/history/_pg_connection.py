@@ -1,16 +1,18 @@
-"""A blocking PostgreSQL connection for the store's thread: asyncpg on that thread's own loop.
+"""``PgConnection``: the store's ``Connection`` (``_connection``) on asyncpg, for the store's
+thread.
 
-The store's operations are blocking functions written against the small DB-API part that
-``sqlite3`` has (``_connection``). ``PgConnection`` gives them that API over asyncpg: each
-call runs its query to completion on an event loop that belongs to the store's thread,
-never to the application. It translates the few places where the dialects differ:
+Each call runs its query to completion on an event loop that belongs to the store's thread,
+never to the application. It speaks PostgreSQL in PostgreSQL's terms:
 
-- ``?`` placeholders become ``$1, $2, ...``;
-- ``BEGIN IMMEDIATE`` (SQLite: take the write lock now) becomes ``BEGIN`` and a
-  transaction-level advisory lock, so the writers of every process take turns per page,
-  as SQLite's writers do: ids handed out as ``max(id) + 1`` never collide, and events are
-  committed in id order, so a reader paging by id never skips one;
-- an ``INSERT`` into a table with a generated id returns it, as ``lastrowid``.
+- templates get ``$1, $2...`` (asyncpg's own placeholders);
+- a new row's id is its identity column's, returned by ``RETURNING id``;
+- a write transaction takes a transaction-level advisory lock per scope it names (an
+  account): ``pg_advisory_xact_lock(<the schema's namespace>, <the scope's key>)``, both
+  32-bit keys computed here, so the page commits of different accounts never wait for each
+  other, and two writers of one account take turns (its visitors are inserted once; its
+  events are committed in id order, so a reader paging one account's events by id never
+  skips one). A schema-wide step (a migration) takes the namespace's key 0 and the lock
+  older SDKs took for every write.
 
 Every driver error leaves here as a ``StoreError`` naming the server without its password
 (and scrubbed of it). The DSN is a ``SecretURL``, revealed only in the call into asyncpg: no
@@ -22,27 +24,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import itertools
+import hashlib
 import logging
-import re
-from collections.abc import Coroutine, Iterable, Iterator, Sequence
+from collections.abc import Coroutine, Iterator, Sequence
 from typing import Any, Final, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .._secrets import SecretURL
+from ._connection import Row
 from ._errors import StoreError
 
-__all__ = ["PgConnection", "split_schema"]
+__all__ = ["PgConnection", "lock_key", "split_schema"]
 
 logger = logging.getLogger("connectsafely_async")
 
 T = TypeVar("T")
 
-_PLACEHOLDER: Final = re.compile(r"\?")
-_GENERATED_IDS: Final = re.compile(r"^\s*INSERT INTO (syncs|events|anonymous|actions)\b",
-                                   re.IGNORECASE)
-_READS: Final = re.compile(r"^\s*(SELECT|WITH)\b", re.IGNORECASE)
-_BEGIN_IMMEDIATE: Final = "BEGIN IMMEDIATE"
+# asyncpg's placeholders for the templates' fields (field 0 is never used).
+_MARKS: Final = tuple(f"${index}" for index in range(1000))
+
+
+@functools.lru_cache(maxsize=512)
+def _text(template: str) -> str:
+    return template.format(*_MARKS)
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 32-bit advisory-lock key for ``name`` (a schema, an account)."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=4).digest(), "big",
+                          signed=True)
 
 
 def _asyncpg() -> Any:
@@ -69,40 +79,15 @@ def split_schema(dsn: SecretURL) -> tuple[SecretURL, str | None]:
     return SecretURL(urlunsplit(parts._replace(query=rest))), schemas[-1]
 
 
-@functools.lru_cache(maxsize=512)
-def translate(sql: str) -> tuple[str, bool]:
-    """``sql`` with ``$n`` placeholders, and whether it now returns the new row's id."""
-    counter = itertools.count(1)
-    text = _PLACEHOLDER.sub(lambda _: f"${next(counter)}", sql)
-    returns_id = _GENERATED_IDS.match(text) is not None
-    return (f"{text} RETURNING id" if returns_id else text), returns_id
+def _returning(sql: str) -> str:
+    """An ``INSERT`` template as asyncpg runs it, returning the new row's id."""
+    return f"{_text(sql)} RETURNING id"
 
 
 def _rowcount(status: str) -> int:
     """The rows a command touched, from its status (``UPDATE 3``, ``INSERT 0 1``)."""
     last = status.rsplit(" ", 1)[-1]
     return int(last) if last.isdigit() else -1
-
-
-class PgCursor:
-    """The rows (as tuples) and counts of one statement, read like an ``sqlite3.Cursor``."""
-
-    __slots__ = ("_rows", "lastrowid", "rowcount")
-
-    def __init__(self, rows: list[tuple[Any, ...]], rowcount: int,
-                 lastrowid: int | None = None) -> None:
-        self._rows = iter(rows)
-        self.rowcount = rowcount
-        self.lastrowid = lastrowid
-
-    def fetchone(self) -> tuple[Any, ...] | None:
-        return next(self._rows, None)
-
-    def fetchall(self) -> list[tuple[Any, ...]]:
-        return list(self._rows)
-
-    def __iter__(self) -> Iterator[tuple[Any, ...]]:
-        return self._rows
 
 
 class PgConnection:
@@ -119,9 +104,7 @@ class PgConnection:
         self._dsn = dsn
         self._where = dsn.described
         self._schema = schema
-        # One round trip; the schema is a checked identifier (PostgresStore), safe as a literal.
-        self._begin = (f"BEGIN; SELECT pg_advisory_xact_lock("
-                       f"hashtextextended('write:{schema}', 0))")
+        self._namespace = lock_key(f"connectsafely:{schema}")
         self._connect_timeout = connect_timeout
         self._command_timeout = command_timeout
         self._loop = asyncio.new_event_loop()
@@ -149,52 +132,82 @@ class PgConnection:
     def where(self) -> str:
         return self._where
 
-    # -- the DB-API part ---------------------------------------------------------------------
+    # -- the store's Connection ----------------------------------------------------------------
 
-    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> PgCursor:
-        if sql == _BEGIN_IMMEDIATE:
-            self._reconnect_if_lost()
-            self._in_transaction = True
-            try:
-                self._call(self._conn.execute(self._begin))
-            except StoreError:
-                # E.g. the write lock not had within command_timeout: the transaction is
-                # open and aborted, and no caller will roll back what it never began.
-                self.rollback_quietly()
-                raise
-            return PgCursor([], -1)
-        if sql in ("COMMIT", "ROLLBACK"):
-            self._in_transaction = False
-            self._call(self._conn.execute(sql))
-            return PgCursor([], -1)
-        if not self._in_transaction:
-            self._reconnect_if_lost()
-        text, returns_id = translate(sql)
-        if returns_id:
-            new_id = self._call(self._conn.fetchval(text, *parameters))
-            return PgCursor([], 1, new_id)
-        if _READS.match(text):
-            rows = self._call(self._conn.fetch(text, *parameters))
-            return PgCursor([tuple(row) for row in rows], -1)
-        return PgCursor([], _rowcount(self._call(self._conn.execute(text, *parameters))))
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> int:
+        return _rowcount(self._run(self._statement().execute(_text(sql), *parameters)))
 
-    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> None:
-        self._call(self._conn.executemany(translate(sql)[0], list(parameters)))
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]], /) -> None:
+        self._run(self._statement().executemany(_text(sql), rows))
+
+    def fetch_all(self, sql: str, parameters: Sequence[Any] = (), /) -> list[Row]:
+        return [tuple(row) for row in self._run(self._statement().fetch(_text(sql), *parameters))]
+
+    def fetch_one(self, sql: str, parameters: Sequence[Any] = (), /) -> Row | None:
+        row = self._run(self._statement().fetchrow(_text(sql), *parameters))
+        return None if row is None else tuple(row)
+
+    def fetch_value(self, sql: str, parameters: Sequence[Any] = (), /) -> Any:
+        return self._run(self._statement().fetchval(_text(sql), *parameters))
+
+    def insert_id(self, sql: str, parameters: Sequence[Any], /) -> int:
+        return int(self._run(self._statement().fetchval(_returning(sql), *parameters)))
+
+    def insert_ids(self, sql: str, rows: Sequence[Sequence[Any]], /) -> list[int]:
+        if not rows:
+            return []
+        records = self._run(self._statement().fetchmany(_returning(sql), rows))
+        return [int(record[0]) for record in records]
+
+    @contextlib.contextmanager
+    def write(self, *scopes: str) -> Iterator[None]:
+        # The scopes' locks in one order (no two writers wait for each other in a circle),
+        # taken with BEGIN in one round trip: the keys are our own integers, safe as literals.
+        keys = sorted({lock_key(scope) for scope in scopes})
+        with self._transaction("".join(
+                f"; SELECT pg_advisory_xact_lock({self._namespace}, {key})" for key in keys)):
+            yield
+
+    @contextlib.contextmanager
+    def schema_write(self) -> Iterator[None]:
+        """A transaction that excludes every other schema-wide one (a migration), and the
+        page writes of older SDKs, which took one lock for every write of the schema."""
+        older = f"SELECT pg_advisory_xact_lock(hashtextextended('write:{self._schema}', 0))"
+        with self._transaction(
+                f"; SELECT pg_advisory_xact_lock({self._namespace}, 0); {older}"):
+            yield
+
+    def execute_script(self, sql: str) -> None:
+        """Run PostgreSQL statements without parameters (a migration's DDL), as they are."""
+        self._run(self._statement().execute(sql))
+
+    @contextlib.contextmanager
+    def _transaction(self, locks: str) -> Iterator[None]:
+        self._reconnect_if_lost()
+        self._in_transaction = True
+        try:
+            self._run(self._conn.execute(f"BEGIN{locks}"))
+        except StoreError:
+            # E.g. a lock not had within command_timeout: the transaction is open and
+            # aborted, and nothing will roll back what it never began.
+            self.rollback_quietly()
+            raise
+        try:
+            yield
+        except BaseException:
+            self.rollback_quietly()
+            raise
+        self._in_transaction = False
+        self._run(self._conn.execute("COMMIT"))
 
     def rollback_quietly(self) -> None:
         """End the transaction, if any, whatever state the connection is in."""
         self._in_transaction = False
         if self._conn is not None and not self._conn.is_closed():
             with contextlib.suppress(StoreError):
-                self._call(self._conn.execute("ROLLBACK"))
+                self._run(self._conn.execute("ROLLBACK"))
 
     # -- sessions, locks and the end ---------------------------------------------------------
-
-    def fetch_value(self, sql: str, *parameters: Any) -> Any:
-        """One value of a query written for PostgreSQL (``$n`` placeholders)."""
-        if not self._in_transaction:
-            self._reconnect_if_lost()
-        return self._call(self._conn.fetchval(sql, *parameters))
 
     def try_locks(self, locks: Sequence[tuple[str, bool]]) -> bool:
         """Take every session lock ``(name, shared)`` of ``locks``, or none of them.
@@ -222,14 +235,14 @@ class PgConnection:
             self._held[(name, shared)] = count - 1
         if not self._conn.is_closed():
             function = "pg_advisory_unlock_shared" if shared else "pg_advisory_unlock"
-            self._call(self._conn.fetchval(
-                f"SELECT {function}(hashtextextended($1, 0))", name))
+            self._run(self._conn.fetchval(f"SELECT {function}(hashtextextended($1, 0))", name))
 
     def _try_lock(self, name: str, shared: bool) -> bool:
         if (name, False) in self._held or (not shared and (name, True) in self._held):
             return False
         function = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
-        if not self.fetch_value(f"SELECT {function}(hashtextextended($1, 0))", name):
+        if not self._run(self._statement().fetchval(
+                f"SELECT {function}(hashtextextended($1, 0))", name)):
             return False
         self._held[(name, shared)] = self._held.get((name, shared), 0) + 1
         return True
@@ -238,18 +251,25 @@ class PgConnection:
         self._held.clear()
         try:
             if self._conn is not None and not self._conn.is_closed():
-                self._call(self._conn.close(timeout=self._command_timeout))
+                self._run(self._conn.close(timeout=self._command_timeout))
         finally:
             self._loop.close()
 
     # -- plumbing ------------------------------------------------------------------------------
 
     def _connect(self) -> None:
-        self._conn = self._call(_asyncpg().connect(
+        self._conn = self._run(_asyncpg().connect(
             self._dsn.reveal(), timeout=self._connect_timeout,
             command_timeout=self._command_timeout,
             server_settings={"search_path": self._schema, "application_name": "connectsafely"},
         ), connecting=True)
+
+    def _statement(self) -> Any:
+        """The asyncpg connection for one statement: connected again if it was lost outside
+        a transaction (inside one, the loss is the statement's error)."""
+        if not self._in_transaction:
+            self._reconnect_if_lost()
+        return self._conn
 
     def _reconnect_if_lost(self) -> None:
         # The loop runs only during our calls: let it see a close that happened in between.
@@ -257,7 +277,7 @@ class PgConnection:
         if self._conn.is_closed() and not self._held:
             self._connect()
 
-    def _call(self, step: Coroutine[Any, Any, T], *, connecting: bool = False) -> T:
+    def _run(self, step: Coroutine[Any, Any, T], *, connecting: bool = False) -> T:
         asyncpg = _asyncpg()
         errors: tuple[type[BaseException], ...] = (
             asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError,

@@ -1,12 +1,12 @@
 """``PostgresStore``: the visitor history on PostgreSQL, shared by many workers.
 
-The same store as ``SQLiteStore`` (the same operations, the same SQL, the same tests) over
-one asyncpg connection driven from the store's own thread (``_pg_connection``). What
-differs is what many writers need:
+The same store as ``SQLiteStore`` (the same operations, the same statements, the same
+tests) over one asyncpg connection driven from the store's own thread (``_pg_connection``).
+What differs is what many writers need:
 
-- page writes take turns through a transaction-level advisory lock, as SQLite's writers
-  take turns for its file: one page is one short transaction, so workers wait for each
-  other only for the time of a commit;
+- ids are the engine's (identity columns), and a page's write takes a transaction-level
+  advisory lock on its account only: the page commits of different accounts never wait for
+  each other; two writers of one account's rows take turns for the time of a commit;
 - a sync holds a session advisory lock on its account for as long as it runs, so two
   workers never sync the same account at once, while different accounts sync in
   parallel; a second one waits up to ``lock_timeout`` seconds, then raises
@@ -193,20 +193,17 @@ class PostgresStore(StoreBase):
                    f"this SDK's ({PG_SCHEMA_VERSION}); upgrade connectsafely-async to use it")
             raise SchemaVersionError(msg)
         while version < PG_SCHEMA_VERSION:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"')
-                conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            with conn.schema_write():
+                conn.execute_script(
+                    f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"; '
+                    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
                 version = self._version(conn)
                 if version < PG_SCHEMA_VERSION:
-                    conn.execute(PG_MIGRATIONS[version])
+                    conn.execute_script(PG_MIGRATIONS[version])
                     version += 1
                     conn.execute("DELETE FROM schema_version")
-                    conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
-            except BaseException:
-                conn.rollback_quietly()
-                raise
-            conn.execute("COMMIT")
+                    conn.execute("INSERT INTO schema_version (version) VALUES ({1})",
+                                 (version,))
 
     @staticmethod
     def _version(conn: PgConnection) -> int:

@@ -73,27 +73,28 @@ def _anonymous(row: Sequence[Any]) -> AnonymousSighting:
 
 def read_sync(conn: Connection, sync_id: int, *, collect: bool) -> SyncResult:
     """The result of a whole sync (every run of it), from what the store recorded."""
-    row = conn.execute(
+    row = conn.fetch_one(
         "SELECT account_id, first_view, first_event, first_anonymous, unchanged_count, "
-        "new_count, returning_count, anonymous_count FROM syncs WHERE id = ?", (sync_id,),
-    ).fetchone()
+        "new_count, returning_count, anonymous_count FROM syncs WHERE id = {1}", (sync_id,),
+    )
+    assert row is not None
     account_id, first_view_id, first_event, first_anonymous, unchanged = row[:5]
     counts = {"new_count": row[5], "returning_count": row[6], "anonymous_count": row[7]}
     if not collect:
         return SyncResult(account_id=account_id, unchanged=unchanged, **counts)
-    new = tuple(_seen(r) for r in conn.execute(
+    new = tuple(_seen(r) for r in conn.fetch_all(
         f"SELECT {_SEEN_COLUMNS} FROM events e JOIN visitors v ON v.account_id = e.account_id "  # noqa: S608 - fixed columns
         "AND v.key = e.key JOIN views w ON w.id = v.view_id "
-        "WHERE e.id >= ? AND e.sync_id = ? AND e.kind = 'new_visitor' ORDER BY e.id",
+        "WHERE e.id >= {1} AND e.sync_id = {2} AND e.kind = 'new_visitor' ORDER BY e.id",
         (first_event, sync_id)))
-    returning = tuple(_seen(r) for r in conn.execute(
+    returning = tuple(_seen(r) for r in conn.fetch_all(
         f"SELECT {_SEEN_COLUMNS} FROM views x JOIN visitors v ON v.account_id = x.account_id "  # noqa: S608 - fixed columns
         "AND v.key = x.key JOIN views w ON w.id = v.view_id "
-        "WHERE x.id >= ? AND x.sync_id = ? AND x.first_view = 0 ORDER BY x.id",
+        "WHERE x.id >= {1} AND x.sync_id = {2} AND x.first_view = 0 ORDER BY x.id",
         (first_view_id, sync_id)))
-    anonymous = tuple(_anonymous(r) for r in conn.execute(
+    anonymous = tuple(_anonymous(r) for r in conn.fetch_all(
         "SELECT account_id, name, headline, viewed_at, earliest, latest, observed "
-        "FROM anonymous WHERE id >= ? AND sync_id = ? ORDER BY id",
+        "FROM anonymous WHERE id >= {1} AND sync_id = {2} ORDER BY id",
         (first_anonymous, sync_id)))
     return SyncResult(account_id=account_id, new=new, returning=returning,
                       unchanged=unchanged, anonymous=anonymous, **counts)
@@ -109,17 +110,18 @@ def read_events(
     ``"followed"`` (the follow-up ledger, which acts on every event whoever else read it).
     """
     assert pending in ("acked", "followed")
-    where = f"e.{pending} IS NULL AND e.id > ?"
+    where = f"e.{pending} IS NULL AND e.id > {{1}}"
     params: list[Any] = [after]
     if account_id is not None:
-        where += " AND e.account_id = ?"
+        where += " AND e.account_id = {2}"
         params.append(resolve(conn, account_id))
-    rows = conn.execute(
+    rows = conn.fetch_all(
         f"SELECT e.id, e.kind, e.created, e.visits, {_SEEN_COLUMNS} FROM events e "  # noqa: S608 - fixed columns
         "JOIN visitors v ON v.account_id = e.account_id AND v.key = e.key "
-        f"JOIN views w ON w.id = v.view_id WHERE {where} ORDER BY e.id LIMIT ?",
+        f"JOIN views w ON w.id = v.view_id WHERE {where} ORDER BY e.id "
+        f"LIMIT {{{len(params) + 1}}}",
         (*params, limit),
-    ).fetchall()
+    )
     events = []
     for row in rows:
         created = _utc(row[2])
@@ -149,14 +151,14 @@ def history_records(
     where: list[str] = ["1 = 1"]
     params: list[Any] = []
     if account_id is not None:
-        where.append("account_id = ?")
         params.append(resolve(conn, account_id))
+        where.append(f"account_id = {{{len(params)}}}")
     if since is not None:
-        where.append("(earliest + latest) / 2 >= ?")
         params.append(since)
+        where.append(f"(earliest + latest) / 2 >= {{{len(params)}}}")
     if until is not None:
-        where.append("(earliest + latest) / 2 < ?")
         params.append(until)
+        where.append(f"(earliest + latest) / 2 < {{{len(params)}}}")
     condition = " AND ".join(where)
     named = (
         "SELECT x.account_id, x.key, 0, v.name, v.headline, v.public_identifier, "
@@ -176,7 +178,7 @@ def history_records(
         "account_id, is_anonymous, key, first_observed"
     )
     records = []
-    for row in conn.execute(query, params):
+    for row in conn.fetch_all(query, params):
         (account, key, is_anonymous, name, headline, public_id, url, degree, viewed_at,
          earliest, latest, first_view, first_observed, last_observed, observations,
          visits) = row

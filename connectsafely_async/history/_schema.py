@@ -3,8 +3,9 @@
 Migration ``n`` takes a database from version ``n - 1`` to ``n``; a new file runs them all.
 Each runs in the transaction that also sets ``user_version``, so a crash mid-migration
 leaves the previous version intact. Times are REAL seconds since the epoch (UTC). A step is
-SQL, with the one rewrite SQL cannot do (a digest) done by ``storable_key``, which the
-opening code registers as the SQL function ``connectsafely_storable_key``.
+SQL, with what SQLite's SQL cannot compute (a digest) done by ``storable_key`` and
+``key_number``, which the opening code registers as the SQL functions
+``connectsafely_storable_key`` and ``connectsafely_key_number``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,18 @@ def key_digests(*, size: str, digest: str) -> str:
         f"WHERE {size.format(column)} > {MAX_KEY_BYTES};"
         for table, column in columns
     )
+
+_VISITOR_COLUMNS: Final = (
+    "entity_urn, public_identifier, name, headline, profile_picture, viewed_at, "
+    "connection_degree, profile_url, navigation_url, first_seen, last_seen, view_id, views"
+)
+_VISITOR_COLUMNS_DDL: Final = """entity_urn TEXT, public_identifier TEXT, name TEXT, headline TEXT,
+        profile_picture TEXT, viewed_at TEXT, connection_degree TEXT, profile_url TEXT,
+        navigation_url TEXT,
+        first_seen REAL NOT NULL,
+        last_seen REAL NOT NULL,
+        view_id INTEGER NOT NULL,
+        views INTEGER NOT NULL DEFAULT 1"""
 
 MIGRATIONS: Final[tuple[str, ...]] = (
     # 1: visitors, their aliases and views; anonymous sightings; events; syncs.
@@ -134,6 +147,37 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         PRIMARY KEY (account_id, kind)
     );
     {key_digests(size="length(CAST({0} AS BLOB))", digest="connectsafely_storable_key({0})")}
+    """,  # noqa: S608 - our own fixed text
+    # 4: visitors and aliases become rowid tables. As WITHOUT ROWID tables keyed by random
+    # URNs, each new visitor's whole row landed on a page of its own, and a fresh page of
+    # 100 visitors wrote some 320 pages of 4 KB. Now the rows are appended; a visitor's key
+    # is in a unique index (the joins of events and views need it), and an alias is found
+    # by its 64-bit number (``key_number``: an 8-byte index entry; the writer, alone on the
+    # file, never adds an alias twice).
+    f"""
+    CREATE TABLE visitors_v4 (
+        id INTEGER PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        {_VISITOR_COLUMNS_DDL}
+    );
+    INSERT INTO visitors_v4 (account_id, key, {_VISITOR_COLUMNS})
+        SELECT account_id, key, {_VISITOR_COLUMNS} FROM visitors;
+    DROP TABLE visitors;
+    ALTER TABLE visitors_v4 RENAME TO visitors;
+    CREATE UNIQUE INDEX visitors_key ON visitors (account_id, key);
+    CREATE TABLE aliases_v4 (
+        id INTEGER PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        alias TEXT NOT NULL,
+        key TEXT NOT NULL,
+        alias_number INTEGER NOT NULL
+    );
+    INSERT INTO aliases_v4 (account_id, alias, key, alias_number)
+        SELECT account_id, alias, key, connectsafely_key_number(alias) FROM aliases;
+    DROP TABLE aliases;
+    ALTER TABLE aliases_v4 RENAME TO aliases;
+    CREATE INDEX aliases_number ON aliases (alias_number);
     """,  # noqa: S608 - our own fixed text
 )
 

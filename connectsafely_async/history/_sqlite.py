@@ -26,6 +26,7 @@ import connectsafely_async.history._sqlite_file as sqlite_file
 
 from ._blocking_store import StoreBase
 from ._errors import StoreError, StoreLockedError, StoreUnavailableError
+from ._sqlite_connection import SQLiteConnection
 
 __all__ = ["SQLiteStore"]
 
@@ -83,10 +84,10 @@ class SQLiteStore(StoreBase):
 
     # -- the backend ---------------------------------------------------------------------------
 
-    def _open_connection(self) -> sqlite3.Connection:
+    def _open_connection(self) -> SQLiteConnection:
         conn = sqlite_file.connect(self._path, self._busy_timeout)
         self._identity = sqlite_file.file_identity(self._path)
-        return conn
+        return SQLiteConnection(conn)
 
     def _verify(self) -> None:
         # A file deleted (or replaced) under an open connection still takes writes, into
@@ -97,7 +98,7 @@ class SQLiteStore(StoreBase):
                    "to it: open the store again")
             raise StoreUnavailableError(msg)
 
-    def _close_connection(self, conn: sqlite3.Connection) -> None:
+    def _close_connection(self, conn: SQLiteConnection) -> None:
         conn.close()
 
     def _store_error(self, exc: Exception) -> StoreError | None:

@@ -20,7 +20,7 @@ from ._errors import (
     StoreUnavailableError,
 )
 from ._schema import MIGRATIONS, SCHEMA_VERSION
-from ._text import storable_key
+from ._text import key_number, storable_key
 
 __all__ = ["LOCK_POLL", "connect", "file_identity", "is_locked"]
 
@@ -51,6 +51,7 @@ def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
         _when_unlocked(lambda: conn.execute("PRAGMA journal_mode=WAL"), deadline)
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.create_function("connectsafely_storable_key", 1, storable_key, deterministic=True)
+        conn.create_function("connectsafely_key_number", 1, key_number, deterministic=True)
         _when_unlocked(lambda: _migrate(conn, version), deadline)
     except sqlite3.OperationalError as exc:
         conn.close()

@@ -23,7 +23,10 @@ import attrs
 
 from .._models import Visitor
 
-__all__ = ["MAX_KEY_BYTES", "REPLACEMENT", "storable_key", "storable_text", "storable_visitor"]
+__all__ = [
+    "MAX_KEY_BYTES", "REPLACEMENT", "key_number", "storable_key", "storable_text",
+    "storable_visitor",
+]
 
 #: What a character no store can hold becomes.
 REPLACEMENT: Final = "\ufffd"
@@ -72,3 +75,16 @@ def storable_key(key: str) -> str:
     if len(key) * 4 <= MAX_KEY_BYTES or len(key.encode()) <= MAX_KEY_BYTES:
         return key
     return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def key_number(key: str) -> int:
+    """A 64-bit number for ``key``: the first 8 bytes of its SHA-256, big-endian, signed.
+
+    A store indexes an alias by this number rather than by its text: an index entry of 8
+    bytes instead of some 60, so the random keys of a page of new visitors land on a few
+    pages of a small index, not each on a page of its own. Two keys may share a number
+    (practically never): a lookup by number always checks the key itself too. PostgreSQL
+    computes the same number as ``('x' || left(encode(sha256(convert_to(key, 'UTF8')),
+    'hex'), 16))::bit(64)::bigint``.
+    """
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)

@@ -2,9 +2,10 @@
 
 Every statement of a store runs on its own dedicated thread, so the event loop never waits
 on the database, and the same blocking functions (``_operations``, ``_writes``, ``_queries``)
-serve every backend: SQLite through ``sqlite3``, PostgreSQL through a connection with the
-same small API (see ``_pg_connection``). A backend says how to connect, how to close, which
-of its errors mean what, and how two processes take turns (at a sync, at the events).
+serve every backend through the store's ``Connection`` (``_connection``), which each engine
+implements natively (``_sqlite_connection``, ``_pg_connection``). A backend says how to
+connect, how to close, which of its errors mean what, and how two processes take turns (at
+a sync, at the events).
 """
 
 from __future__ import annotations

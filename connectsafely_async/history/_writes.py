@@ -2,7 +2,9 @@
 
 Called inside the page's transaction, on the store's thread. Per page it runs two lookups
 (aliases, then the known visitors with their latest view) and one ``executemany`` per kind
-of write, so the cost is a handful of statements per page, not per visitor.
+of write, so the cost is a handful of statements per page, not per visitor. The new views'
+ids are the engine's (``insert_ids``): the rows that point at a view made in this page are
+completed once its id is known.
 """
 
 from __future__ import annotations
@@ -10,13 +12,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
-from ._connection import Connection
+import attrs
+
+from ._connection import Connection, fields
 from ._intervals import SLACK, ViewDecision, ViewInterval, decide
 from ._store import Observation, PageOutcome
+from ._text import key_number
 
 __all__ = ["apply_page"]
 
-# SQLite's default limit on host parameters is 999 in old builds; stay well under it.
+# SQLite's default limit on host parameters is 999 in old builds; stay under it (an alias
+# lookup takes two per key).
 _CHUNK: Final = 400
 _NEW_VISITOR: Final = "new_visitor"
 _RETURNING_VISITOR: Final = "returning_visitor"
@@ -30,13 +36,21 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
 def _lookup_aliases(
     conn: Connection, account_id: str, aliases: Sequence[str]
 ) -> dict[str, str]:
+    """The visitor key of each of ``aliases`` the account has.
+
+    Both the alias and its number are given: SQLite finds the rows by the number (its only
+    index on aliases, 8-byte entries), PostgreSQL by its primary key, which leads with the
+    alias (a planner without statistics yet, on a table a first big sync is filling, still
+    takes it). Either way the text is checked, so numbers that collide never mix aliases.
+    """
     found: dict[str, str] = {}
     for chunk in _chunks(aliases):
-        marks = ",".join("?" * len(chunk))
-        found.update(conn.execute(
-            f"SELECT alias, key FROM aliases WHERE account_id = ? AND alias IN ({marks})",  # noqa: S608 - placeholders only
-            (account_id, *chunk),
-        ).fetchall())
+        count = len(chunk)
+        found.update(conn.fetch_all(
+            f"SELECT alias, key FROM aliases WHERE alias IN ({fields(2, count)}) "  # noqa: S608 - fields only
+            f"AND alias_number IN ({fields(2 + count, count)}) AND account_id = {{1}}",
+            (account_id, *chunk, *map(key_number, chunk)),
+        ))
     return found
 
 
@@ -45,13 +59,12 @@ def _lookup_known(
 ) -> dict[str, tuple[Any, ...]]:
     known: dict[str, tuple[Any, ...]] = {}
     for chunk in _chunks(keys):
-        marks = ",".join("?" * len(chunk))
-        for row in conn.execute(
-            "SELECT v.key, v.view_id, w.earliest, w.latest, w.first_observed, v.views, "  # noqa: S608 - placeholders only
+        for row in conn.fetch_all(
+            "SELECT v.key, v.view_id, w.earliest, w.latest, w.first_observed, v.views, "  # noqa: S608 - fields only
             "v.entity_urn, v.public_identifier, v.name, v.headline, v.profile_picture, "
             "v.connection_degree, v.profile_url, v.navigation_url "
             "FROM visitors v JOIN views w ON w.id = v.view_id "
-            f"WHERE v.account_id = ? AND v.key IN ({marks})",
+            f"WHERE v.account_id = {{1}} AND v.key IN ({fields(2, len(chunk))})",
             (account_id, *chunk),
         ):
             known[row[0]] = row[1:]
@@ -75,15 +88,36 @@ def _trusted_views(
     ahead = [key for key, state in known.items() if state[3] > received_at + SLACK]
     replaced: set[str] = set()
     for chunk in _chunks(ahead):
-        marks = ",".join("?" * len(chunk))
-        for key, view_id, earliest, latest, first_observed in conn.execute(
-            "SELECT key, id, earliest, latest, first_observed FROM views "  # noqa: S608 - placeholders only
-            f"WHERE account_id = ? AND first_observed <= ? AND key IN ({marks}) ORDER BY id",
+        for key, view_id, earliest, latest, first_observed in conn.fetch_all(
+            "SELECT key, id, earliest, latest, first_observed FROM views "  # noqa: S608 - fields only
+            f"WHERE account_id = {{1}} AND first_observed <= {{2}} "
+            f"AND key IN ({fields(3, len(chunk))}) ORDER BY id",
             (account_id, received_at + SLACK, *chunk),
         ):
             known[key] = (view_id, earliest, latest, first_observed, *known[key][4:])
             replaced.add(key)
     return replaced
+
+
+@attrs.frozen
+class _NewView:
+    """The place of a view among a page's new views, until the engine gives it its id."""
+
+    index: int
+
+
+def _with_ids(rows: list[tuple[Any, ...]], column: int,
+              ids: Sequence[int]) -> list[tuple[Any, ...]]:
+    """``rows`` with a ``_NewView`` in ``column`` replaced by that view's id."""
+    def filled(row: tuple[Any, ...]) -> tuple[Any, ...]:
+        value = row[column]
+        if not isinstance(value, _NewView):
+            return row
+        cells = list(row)
+        cells[column] = ids[value.index]
+        return tuple(cells)
+
+    return [filled(row) for row in rows]
 
 
 def apply_page(
@@ -114,11 +148,10 @@ def apply_page(
         known.update(_lookup_known(conn, account_id, unloaded))
     aliases.update((key, key) for key in known)
     repoint = _trusted_views(conn, account_id, known, received_at)
-    next_view = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM views").fetchone()[0]
 
     new_visitors: list[tuple[Any, ...]] = []
     new_views: list[tuple[Any, ...]] = []
-    new_aliases: list[tuple[str, str, str]] = []
+    new_aliases: dict[str, tuple[str, str, str, int]] = {}  # each alias once
     events: list[tuple[Any, ...]] = []
     moved: list[tuple[Any, ...]] = []  # visitors whose latest view is a new one
     refreshed: list[tuple[Any, ...]] = []  # visitors whose fields changed, same view
@@ -148,8 +181,9 @@ def apply_page(
                                 known_is_ahead=ahead)
         counts[decision] += 1
         bounds = (None, None) if kept is None else (kept.earliest, kept.latest)
-        new_aliases.extend((account_id, alias, key) for alias in obs.keys
-                           if alias != key and alias not in aliases)
+        for alias in obs.keys:
+            if alias != key and alias not in aliases:
+                new_aliases.setdefault(alias, (account_id, alias, key, key_number(alias)))
         if decision is ViewDecision.SAME_VIEW:
             assert state is not None
             view_id = state[0]
@@ -161,9 +195,11 @@ def apply_page(
                 refreshed.append((*fields, v.viewed_at, received_at, account_id, key))
             known[key] = (view_id, *bounds, first_observed, state[4], *fields)
             continue
-        view_id, next_view = next_view, next_view + 1
+        # The view's id is the engine's, known once it is inserted: until then, the rows
+        # that point at it hold its place among this page's new views (a _NewView).
+        view_id = _NewView(len(new_views))
         first = decision is ViewDecision.NEW_VISITOR
-        new_views.append((view_id, account_id, key, v.viewed_at, *bounds, received_at,
+        new_views.append((account_id, key, v.viewed_at, *bounds, received_at,
                           received_at, first, sync_id))
         if first:
             new_visitors.append((account_id, key, *fields, v.viewed_at, received_at,
@@ -179,55 +215,61 @@ def apply_page(
         aliases.update((alias, key) for alias in obs.keys)
 
     if new_views:
-        conn.executemany(
-            "INSERT INTO views (id, account_id, key, viewed_at, earliest, latest, "
+        view_ids = conn.insert_ids(
+            "INSERT INTO views (account_id, key, viewed_at, earliest, latest, "
             "first_observed, last_observed, first_view, sync_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9})",
             new_views)
+        new_visitors = _with_ids(new_visitors, -1, view_ids)
+        moved = _with_ids(moved, 10, view_ids)
+        same = _with_ids(same, -1, view_ids)
+        back = _with_ids(back, 0, view_ids)
     if new_visitors:
         conn.executemany(
             "INSERT INTO visitors (account_id, key, entity_urn, public_identifier, name, "
             "headline, profile_picture, connection_degree, profile_url, navigation_url, "
             "viewed_at, first_seen, last_seen, view_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", new_visitors)
+            "VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9}, {10}, {11}, {12}, {13}, {14})",
+            new_visitors)
     if new_aliases:
-        conn.executemany("INSERT INTO aliases (account_id, alias, key) VALUES (?, ?, ?) "
-                         "ON CONFLICT DO NOTHING", new_aliases)
+        conn.executemany("INSERT INTO aliases (account_id, alias, key, alias_number) "
+                         "VALUES ({1}, {2}, {3}, {4}) ON CONFLICT DO NOTHING",
+                         list(new_aliases.values()))
     if events:
         conn.executemany("INSERT INTO events (account_id, key, kind, created, sync_id, visits) "
-                         "VALUES (?, ?, ?, ?, ?, ?)", events)
+                         "VALUES ({1}, {2}, {3}, {4}, {5}, {6})", events)
     if moved:
         conn.executemany(
-            "UPDATE visitors SET entity_urn = ?, public_identifier = ?, name = ?, "
-            "headline = ?, profile_picture = ?, connection_degree = ?, profile_url = ?, "
-            "navigation_url = ?, viewed_at = ?, last_seen = ?, view_id = ?, "
-            "views = views + 1 WHERE account_id = ? AND key = ?", moved)
+            "UPDATE visitors SET entity_urn = {1}, public_identifier = {2}, name = {3}, "
+            "headline = {4}, profile_picture = {5}, connection_degree = {6}, "
+            "profile_url = {7}, navigation_url = {8}, viewed_at = {9}, last_seen = {10}, "
+            "view_id = {11}, views = views + 1 WHERE account_id = {12} AND key = {13}", moved)
     if refreshed:
         conn.executemany(
-            "UPDATE visitors SET entity_urn = ?, public_identifier = ?, name = ?, "
-            "headline = ?, profile_picture = ?, connection_degree = ?, profile_url = ?, "
-            "navigation_url = ?, viewed_at = ?, last_seen = ? "
-            "WHERE account_id = ? AND key = ?", refreshed)
+            "UPDATE visitors SET entity_urn = {1}, public_identifier = {2}, name = {3}, "
+            "headline = {4}, profile_picture = {5}, connection_degree = {6}, "
+            "profile_url = {7}, navigation_url = {8}, viewed_at = {9}, last_seen = {10} "
+            "WHERE account_id = {11} AND key = {12}", refreshed)
     if back:
-        conn.executemany("UPDATE visitors SET view_id = ? WHERE account_id = ? AND key = ?",
-                         back)
+        conn.executemany(
+            "UPDATE visitors SET view_id = {1} WHERE account_id = {2} AND key = {3}", back)
     if same:
         conn.executemany(
-            "UPDATE views SET earliest = ?, latest = ?, last_observed = ?, first_observed = ?, "
-            "observations = observations + 1 WHERE id = ?", same)
+            "UPDATE views SET earliest = {1}, latest = {2}, last_observed = {3}, "
+            "first_observed = {4}, observations = observations + 1 WHERE id = {5}", same)
     if anonymous:
         conn.executemany(
             "INSERT INTO anonymous (account_id, name, headline, viewed_at, earliest, latest, "
-            "observed, sync_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", anonymous)
+            "observed, sync_id) VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7}, {8})", anonymous)
     outcome = PageOutcome(
         new=counts[ViewDecision.NEW_VISITOR], returning=counts[ViewDecision.NEW_VIEW],
         unchanged=counts[ViewDecision.SAME_VIEW], anonymous=len(anonymous),
     )
     conn.execute(
-        "UPDATE syncs SET checkpoint = ?, clock = ?, error = NULL, pages = pages + 1, "
-        "new_count = new_count + ?, returning_count = returning_count + ?, "
-        "unchanged_count = unchanged_count + ?, anonymous_count = anonymous_count + ? "
-        "WHERE id = ?",
+        "UPDATE syncs SET checkpoint = {1}, clock = {2}, error = NULL, pages = pages + 1, "
+        "new_count = new_count + {3}, returning_count = returning_count + {4}, "
+        "unchanged_count = unchanged_count + {5}, anonymous_count = anonymous_count + {6} "
+        "WHERE id = {7}",
         (checkpoint, received_at, outcome.new, outcome.returning, outcome.unchanged,
          outcome.anonymous, sync_id),
     )

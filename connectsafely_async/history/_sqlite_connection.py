@@ -1,0 +1,80 @@
+"""``SQLiteConnection``: the store's ``Connection`` (``_connection``) on stdlib ``sqlite3``.
+
+Templates get ``?1, ?2...`` (SQLite's numbered parameters, bound from a sequence); new ids
+are ``cursor.lastrowid`` of an ``INTEGER PRIMARY KEY``; a write is ``BEGIN IMMEDIATE``: the
+file has one writer at a time, whatever the scope, and takes the lock before it reads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sqlite3
+from collections.abc import Iterator, Sequence
+from typing import Any, Final
+
+from ._connection import Row
+
+__all__ = ["SQLiteConnection"]
+
+# Enough for any statement of ours: the longest is an IN list of _writes._CHUNK keys.
+_MARKS: Final = tuple(f"?{index}" for index in range(1000))
+
+
+@functools.lru_cache(maxsize=512)
+def _text(template: str) -> str:
+    return template.format(*_MARKS)
+
+
+class SQLiteConnection:
+    """One ``sqlite3`` connection in autocommit mode (transactions are ours: ``write``)."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: sqlite3.Connection) -> None:
+        self.raw = raw
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> int:
+        return self.raw.execute(_text(sql), parameters).rowcount
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]], /) -> None:
+        self.raw.executemany(_text(sql), rows)
+
+    def fetch_all(self, sql: str, parameters: Sequence[Any] = (), /) -> list[Row]:
+        return self.raw.execute(_text(sql), parameters).fetchall()
+
+    def fetch_one(self, sql: str, parameters: Sequence[Any] = (), /) -> Row | None:
+        row: Row | None = self.raw.execute(_text(sql), parameters).fetchone()
+        return row
+
+    def fetch_value(self, sql: str, parameters: Sequence[Any] = (), /) -> Any:
+        row = self.fetch_one(sql, parameters)
+        return None if row is None else row[0]
+
+    def insert_id(self, sql: str, parameters: Sequence[Any], /) -> int:
+        new_id = self.raw.execute(_text(sql), parameters).lastrowid
+        assert new_id is not None
+        return new_id
+
+    def insert_ids(self, sql: str, rows: Sequence[Sequence[Any]], /) -> list[int]:
+        # One execute per row (in-process, a few microseconds each): lastrowid is only
+        # defined for execute().
+        text = _text(sql)
+        execute = self.raw.execute
+        ids = [execute(text, row).lastrowid for row in rows]
+        assert None not in ids
+        return ids  # type: ignore[return-value]  # not None, asserted
+
+    @contextlib.contextmanager
+    def write(self, *scopes: str) -> Iterator[None]:
+        del scopes  # one writer per file: every write excludes every other
+        self.raw.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.raw.execute("ROLLBACK")
+            raise
+        self.raw.execute("COMMIT")
+
+    def close(self) -> None:
+        self.raw.close()
