@@ -89,9 +89,10 @@ def parse_visitors_page(response: HttpResponse) -> VisitorsPage:
     One way to the models on each path. With the speed extra, msgspec decodes the answer
     into them and type-checks it in C (``_typed_decode``); without it, or for anything it
     refuses, the core path decodes the JSON (orjson when installed, else json) and the
-    package converter structures it. Anything the core path cannot take is parsed again by
-    the detailed path (the strict json decode, then the converter), which alone decides
-    what is an error and how it is worded: the faster paths change speed, never results.
+    package converter structures it, without detailed validation (``fast_converter``).
+    Anything the core path cannot take is parsed again by the detailed path (the strict
+    json decode, then the detailed converter), which alone decides what is an error and
+    how it is worded: the faster paths change speed, never results.
 
     Before any of them, the body's values are counted (``_json.check_values``): a page
     that could hold more than ``MAX_VALUES`` is refused before anything is decoded or built.
