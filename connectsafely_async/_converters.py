@@ -14,8 +14,8 @@ The parsers first try ``fast_converter``: the same ``make_converter`` without de
 validation, so the two cannot drift apart. It takes and refuses exactly what ``converter``
 does (``tests/test_converters.py`` holds it to that), only sooner and without the paths; a
 parser that sees it refuse asks ``converter`` again, which alone words the error. On a
-well-formed visitors page that saves the bookkeeping of detailed validation and, for an
-array of models, a dispatch and a guard per item (one type check over the whole array).
+well-formed visitors page that saves the bookkeeping of detailed validation (about 0.1x
+of pydantic's time for the same page; see benchmarks/README.md, "After the fast core").
 
 The converter is built on first use, not at import: ``converter`` here is a lazy module
 attribute, and ``cattrs`` is imported only by what needs it (a parse, ``make_converter``).
@@ -196,12 +196,6 @@ def configure_converter(converter: cattrs.Converter) -> None:
     def structure_array(cls: Any) -> Any:
         if converter.detailed_validation:
             return _only(list, "an array", _first_problems_tuple(cls, converter))
-        item_type = get_args(cls)[0]
-        if attrs.has(item_type):
-            # Straight to cattrs' function for the model, one type check for the whole array
-            # (not a dispatch and a guard per item: a page of visitors is a hundred of them).
-            from_dict = make_dict_structure_fn(item_type, converter, **camel_overrides(item_type))
-            return _only(list, "an array", _objects_tuple(item_type, from_dict))
         return _only(list, "an array", homogenous_tuple_structure_factory(cls, converter))
 
     converter.register_structure_hook_factory(_is_homogeneous_tuple, structure_array)
@@ -245,22 +239,6 @@ def _first_problems_tuple(cls: Any, converter: cattrs.Converter) -> Callable[[An
         return tuple(out)
 
     return structure
-
-
-def _objects_tuple(item_type: type, from_dict: Callable[[Any, type], Any]) -> Any:
-    """The hook of ``tuple[item_type, ...]`` (an attrs class) without detailed validation."""
-
-    def structure(value: Any, _: type) -> tuple[Any, ...]:
-        if not set(map(type, value)) <= _JUST_DICT:
-            wrong = next(item for item in value if type(item) is not dict)
-            msg = f"expected an object, got {type(wrong).__name__}"
-            raise TypeError(msg)
-        return tuple([from_dict(item, item_type) for item in value])
-
-    return structure
-
-
-_JUST_DICT: Final = frozenset({dict})
 
 
 def make_converter(*, detailed: bool = True) -> cattrs.Converter:
