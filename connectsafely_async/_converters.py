@@ -8,9 +8,14 @@ It is the SDK's one way from decoded JSON to its models, on every endpoint: catt
 the structuring function of each model itself (``make_dict_structure_fn`` with the camelCase
 renames), and the hooks it calls are the strict ones below, one call per value (``str | None``
 is one hook, not a null check wrapped around a string check). Validation is detailed (each
-problem keeps its wire path for the error message): on a well-formed page that costs about
-7% of the structuring (a converter without it, tried for the happy path, was not worth a
-second converter to keep equal to this one).
+problem keeps its wire path for the error message).
+
+The parsers first try ``fast_converter``: the same ``make_converter`` without detailed
+validation, so the two cannot drift apart. It takes and refuses exactly what ``converter``
+does (``tests/test_converters.py`` holds it to that), only sooner and without the paths; a
+parser that sees it refuse asks ``converter`` again, which alone words the error. On a
+well-formed visitors page that saves the bookkeeping of detailed validation (about 0.1x
+of pydantic's time for the same page; see benchmarks/README.md, "After the fast core").
 
 The converter is built on first use, not at import: ``converter`` here is a lazy module
 attribute, and ``cattrs`` is imported only by what needs it (a parse, ``make_converter``).
@@ -32,10 +37,14 @@ if TYPE_CHECKING:
 
     #: The package's own converter, built on first use (see ``__getattr__`` below).
     converter: cattrs.Converter
+    #: The same without detailed validation: the parsers' first try on a well-formed
+    #: answer; anything it refuses goes through ``converter``, which words the error.
+    fast_converter: cattrs.Converter
 
 __all__ = [
     "configure_converter",
     "converter",
+    "fast_converter",
     "make_converter",
     "to_camel",
 ]
@@ -185,9 +194,9 @@ def configure_converter(converter: cattrs.Converter) -> None:
     converter.register_structure_hook_factory(attrs.has, structure_object)
 
     def structure_array(cls: Any) -> Any:
-        if not converter.detailed_validation:
-            return _only(list, "an array", homogenous_tuple_structure_factory(cls, converter))
-        return _only(list, "an array", _first_problems_tuple(cls, converter))
+        if converter.detailed_validation:
+            return _only(list, "an array", _first_problems_tuple(cls, converter))
+        return _only(list, "an array", homogenous_tuple_structure_factory(cls, converter))
 
     converter.register_structure_hook_factory(_is_homogeneous_tuple, structure_array)
     converter.register_unstructure_hook_factory(
@@ -232,11 +241,17 @@ def _first_problems_tuple(cls: Any, converter: cattrs.Converter) -> Callable[[An
     return structure
 
 
-def make_converter() -> cattrs.Converter:
-    """A new converter configured like the package's own (for users who want to extend it)."""
+def make_converter(*, detailed: bool = True) -> cattrs.Converter:
+    """A new converter configured like the package's own (for users who want to extend it).
+
+    Args:
+        detailed: cattrs' detailed validation, on by default: every problem is reported with
+            its path in the data. Off, the converter refuses exactly the same data, sooner
+            and with the first problem only, and structures well-formed data faster.
+    """
     import cattrs  # here, not at module level: most of the package's import time otherwise
 
-    new = cattrs.Converter(detailed_validation=True, forbid_extra_keys=False)
+    new = cattrs.Converter(detailed_validation=detailed, forbid_extra_keys=False)
     configure_converter(new)
     return new
 
@@ -251,5 +266,9 @@ if not TYPE_CHECKING:
             global converter
             converter = make_converter()
             return converter
+        if name == "fast_converter":
+            global fast_converter
+            fast_converter = make_converter(detailed=False)
+            return fast_converter
         msg = f"module {__name__!r} has no attribute {name!r}"
         raise AttributeError(msg)

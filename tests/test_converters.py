@@ -245,3 +245,68 @@ def test_a_replaced_primitive_hook_also_serves_its_optional() -> None:
     assert mine.structure("a", str | None) == "<a>"  # type: ignore[arg-type]
     assert mine.structure(None, str | None) is None  # type: ignore[arg-type]
     assert mine.structure({"name": "a"}, Visitor).name == "<a>"
+
+
+# -- the converter without detailed validation, the parsers' first try -------------------------
+
+json_like = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner,
+                                                                max_size=3),
+    max_leaves=6,
+)
+
+
+def _mostly(kind: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(kind, kind, kind, json_like)
+
+
+_visitor_dicts = st.dictionaries(
+    st.sampled_from([*sorted(TEXT_FIELDS), "fetchedAt", "extraKey"]),
+    _mostly(optional_text | st.datetimes(timezones=st.just(timezone.utc))), max_size=6,
+)
+_int_blocks = st.dictionaries(
+    st.sampled_from(["start", "count", "total", "maxVisitors", "fetchAll", "timeRange"]),
+    _mostly(st.none() | st.integers() | st.booleans() | st.text(max_size=3)), max_size=4,
+)
+_bodies = st.fixed_dictionaries(
+    {"hasMore": _mostly(st.booleans()),
+     "visitors": _mostly(st.lists(_mostly(_visitor_dicts), max_size=4))},
+    optional={
+        "success": _mostly(st.none() | st.booleans()),
+        "accountId": _mostly(optional_text),
+        "timeRange": _mostly(optional_text),
+        "pagination": _mostly(_int_blocks),
+        "filters": _mostly(_int_blocks),
+        "extraKey": json_like,
+    },
+)
+
+
+def _verdict(convert: cattrs.Converter, data: Any) -> Any:
+    from connectsafely_async._protocol.visitors import _VisitorsBody
+
+    try:
+        body = convert.structure(data, _VisitorsBody)
+    except Exception:  # the fast converter's refusals are any exception, by design
+        return "refused"
+    return body, [v.fetched_at for v in body.visitors]
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=_bodies | json_like)
+def test_the_fast_converter_takes_and_refuses_what_the_detailed_one_does(data: Any) -> None:
+    from connectsafely_async._converters import fast_converter
+
+    assert _verdict(fast_converter, data) == _verdict(converter, data)
+
+
+def test_the_fast_converter_is_the_package_converter_without_detailed_validation() -> None:
+    from connectsafely_async._converters import fast_converter
+
+    assert converter.detailed_validation
+    assert not fast_converter.detailed_validation
+    assert not make_converter(detailed=False).detailed_validation
+    with pytest.raises(TypeError, match="expected an object, got str"):
+        fast_converter.structure(["x"], tuple[Visitor, ...])
+    assert fast_converter.structure([], tuple[Visitor, ...]) == ()

@@ -22,6 +22,8 @@ from .headers import parse_rate_limit
 from .http import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
+    import cattrs
+
     from .._typed_decode import TypedDecoder
 
 __all__ = [
@@ -87,9 +89,10 @@ def parse_visitors_page(response: HttpResponse) -> VisitorsPage:
     One way to the models on each path. With the speed extra, msgspec decodes the answer
     into them and type-checks it in C (``_typed_decode``); without it, or for anything it
     refuses, the core path decodes the JSON (orjson when installed, else json) and the
-    package converter structures it. Anything the core path cannot take is parsed again by
-    the detailed path (the strict json decode, then the converter), which alone decides
-    what is an error and how it is worded: the faster paths change speed, never results.
+    package converter structures it, without detailed validation (``fast_converter``).
+    Anything the core path cannot take is parsed again by the detailed path (the strict
+    json decode, then the detailed converter), which alone decides what is an error and
+    how it is worded: the faster paths change speed, never results.
 
     Before any of them, the body's values are counted (``_json.check_values``): a page
     that could hold more than ``MAX_VALUES`` is refused before anything is decoded or built.
@@ -108,7 +111,7 @@ def parse_visitors_page(response: HttpResponse) -> VisitorsPage:
         import cattrs  # with the converter, on first use: not part of the package's import
 
         try:
-            body = _structure(data, response.received_at)
+            body = _structure(data, response.received_at, _converters.converter)
         except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
             raise_misfit("the visitors answer", exc, data, response)
     return _visitors_page(body, response)
@@ -147,19 +150,20 @@ def _fast_body(response: HttpResponse) -> _VisitorsBody | None:
         return None  # the detailed path says what is wrong
     if type(data) is not dict or data.get("success") is False:
         return None
-    import cattrs  # with the converter, on first use: not part of the package's import
-
     try:
-        return _structure(data, response.received_at)
-    except (cattrs.BaseValidationError, TypeError, ValueError):
+        return _structure(data, response.received_at, _converters.fast_converter)
+    except Exception:  # any failure: the detailed path decides, and words it
         return None  # the detailed path decodes again, strictly, and words the error
 
 
-def _structure(data: dict[str, Any], received_at: datetime | None) -> _VisitorsBody:
-    """The converter's ``_VisitorsBody`` of decoded ``data``.
+def _structure(
+    data: dict[str, Any], received_at: datetime | None, converter: cattrs.Converter
+) -> _VisitorsBody:
+    """``converter``'s ``_VisitorsBody`` of decoded ``data``.
 
     Raises:
-        cattrs.BaseValidationError: ``data`` does not fit (or ``TypeError``/``ValueError``).
+        cattrs.BaseValidationError: ``data`` does not fit (or ``TypeError``/``ValueError``;
+            without detailed validation, any exception).
     """
     visitors = data.get("visitors")
     if type(visitors) is list:
@@ -167,7 +171,7 @@ def _structure(data: dict[str, Any], received_at: datetime | None) -> _VisitorsB
         for record in visitors:
             if type(record) is dict:
                 record["fetchedAt"] = received_at
-    return _converters.converter.structure(data, _VisitorsBody)
+    return converter.structure(data, _VisitorsBody)
 
 
 def _visitors_page(body: _VisitorsBody, response: HttpResponse) -> VisitorsPage:
