@@ -85,11 +85,12 @@ class VisitorStore(Protocol):
 
     async def begin_sync(
         self, account_id: str, filters: str, *, now: float | None = None,
-        resume_within: float | None = RESUME_WITHIN,
+        resume_within: float | None = RESUME_WITHIN, collect: bool = True,
     ) -> SyncStart:
         """Open a sync of ``account_id``, continuing an interrupted one with these filters
         whose last page was recorded at most ``resume_within`` seconds before ``now`` (the
-        sync's clock; ``None``: the wall clock)."""
+        sync's clock; ``None``: the wall clock). ``collect``: ``finish_sync`` will be asked
+        for the visitors (a store may keep them as the pages go; ``False``: counts only)."""
         ...
 
     async def record_page(
