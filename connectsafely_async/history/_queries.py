@@ -5,7 +5,7 @@ Called on the store's thread. Rows become the public models here and nowhere els
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any, Final
 
@@ -18,6 +18,7 @@ from ._run import Run
 
 __all__ = [
     "anonymous_sighting", "history_records", "read_events", "read_sync", "seen_visitor",
+    "utc_time",
 ]
 
 _LATEST: Final = datetime(9999, 12, 30, tzinfo=timezone.utc).timestamp()
@@ -30,7 +31,7 @@ _SEEN_COLUMNS: Final = (
 )
 
 
-def _utc(seconds: float | None) -> datetime | None:
+def utc_time(seconds: float | None) -> datetime | None:
     if seconds is None:
         return None
     # Clamped like view_interval(): a file written by anything else still reads back.
@@ -38,7 +39,7 @@ def _utc(seconds: float | None) -> datetime | None:
 
 
 def _iso(seconds: float | None) -> str | None:
-    moment = _utc(seconds)
+    moment = utc_time(seconds)
     return None if moment is None else moment.isoformat()
 
 
@@ -46,31 +47,34 @@ def _middle(earliest: float | None, latest: float | None) -> float | None:
     return None if earliest is None or latest is None else (earliest + latest) / 2
 
 
-def seen_visitor(row: Sequence[Any]) -> SeenVisitor:
+def seen_visitor(row: Sequence[Any],
+                 utc: Callable[[float | None], datetime | None] = utc_time) -> SeenVisitor:
+    """The visitor of a row of ``_SEEN_COLUMNS``. ``utc``: how a time becomes a datetime
+    (a page's rows share their times: ``_page_rows`` gives a memo of ``utc_time``)."""
     (account_id, key, urn, public_id, name, headline, picture, viewed_at, degree, url, nav,
      last_seen, first_seen, views, earliest, latest) = row
     visitor = Visitor(
         entity_urn=urn, public_identifier=public_id, name=name, headline=headline,
         profile_picture=picture, viewed_at=viewed_at, connection_degree=degree,
-        profile_url=url, navigation_url=nav, fetched_at=_utc(last_seen),
+        profile_url=url, navigation_url=nav, fetched_at=utc(last_seen),
     )
-    first = _utc(first_seen)
+    first = utc(first_seen)
     assert first is not None
     return SeenVisitor(
-        account_id=account_id, key=key, visitor=visitor, viewed_after=_utc(earliest),
-        viewed_before=_utc(latest), estimated_viewed_at=_utc(_middle(earliest, latest)),
+        account_id=account_id, key=key, visitor=visitor, viewed_after=utc(earliest),
+        viewed_before=utc(latest), estimated_viewed_at=utc(_middle(earliest, latest)),
         first_seen_at=first, views=views,
     )
 
 
 def anonymous_sighting(row: Sequence[Any]) -> AnonymousSighting:
     account_id, name, headline, viewed_at, earliest, latest, observed = row
-    observed_at = _utc(observed)
+    observed_at = utc_time(observed)
     assert observed_at is not None
     return AnonymousSighting(
         account_id=account_id, name=name, headline=headline, viewed_at=viewed_at,
-        viewed_after=_utc(earliest), viewed_before=_utc(latest),
-        estimated_viewed_at=_utc(_middle(earliest, latest)), observed_at=observed_at,
+        viewed_after=utc_time(earliest), viewed_before=utc_time(latest),
+        estimated_viewed_at=utc_time(_middle(earliest, latest)), observed_at=observed_at,
     )
 
 
@@ -171,7 +175,7 @@ def read_events(
     )
     events = []
     for row in rows:
-        created = _utc(row[2])
+        created = utc_time(row[2])
         assert created is not None
         events.append(VisitorEvent(id=row[0], kind=row[1], created_at=created, visits=row[3],
                                    visitor=seen_visitor(row[4:])))

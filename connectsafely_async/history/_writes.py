@@ -9,6 +9,7 @@ completed once its id is known.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
@@ -16,7 +17,7 @@ import attrs
 
 from ._connection import Connection, fields
 from ._intervals import SLACK, ViewDecision, ViewInterval, decide
-from ._queries import anonymous_sighting, seen_visitor
+from ._queries import anonymous_sighting, seen_visitor, utc_time
 from ._run import PageRows
 from ._store import Observation, PageOutcome
 from ._text import key_number
@@ -343,9 +344,10 @@ def _page_rows(
             visitor[11] = row[0]
     for row in same:
         bounds[row[-1]] = (row[0], row[1])
+    utc = functools.lru_cache(maxsize=None)(utc_time)  # the page's times repeat
     for key in wanted:
         (urn, public_id, name, headline, picture, degree, url, nav, viewed_at, last_seen,
          first_seen, view_id, visits) = state[key]
         rows.seen[key] = seen_visitor((
             account_id, key, urn, public_id, name, headline, picture, viewed_at, degree, url,
-            nav, last_seen, first_seen, visits, *bounds[view_id]))
+            nav, last_seen, first_seen, visits, *bounds[view_id]), utc)
