@@ -20,6 +20,7 @@ from connectsafely_async.history import (
     view_interval,
     visitor_key,
 )
+from connectsafely_async.history._text import storable_visitor, storable_visitors
 
 DAY = 86400.0
 
@@ -196,3 +197,14 @@ def test_the_fast_profile_link_reading_agrees_with_urlsplit(
     assert profile_slug(url) == slug.lower()
     # The same link spelled unusually takes the general path and reads the same.
     assert profile_slug(f" {origin.upper()}/in/{slug}{tail}") == slug.lower()
+
+
+_TEXTS = st.none() | st.text(st.sampled_from(["a", "\x00", "\ud800", "\udfff", "é", "😀"]))
+
+
+@given(st.lists(st.builds(Visitor, name=_TEXTS, headline=_TEXTS, entity_urn=_TEXTS),
+                max_size=5))
+def test_a_page_is_storable_as_a_whole_exactly_when_each_visitor_is(
+    visitors: list[Visitor],
+) -> None:
+    assert list(storable_visitors(visitors)) == [storable_visitor(v) for v in visitors]

@@ -9,10 +9,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 import connectsafely_async.history._writes as writes
-from connectsafely_async import AsyncConnectSafely, AuthenticationError, InternalServerError
+from connectsafely_async import (
+    AsyncConnectSafely,
+    AuthenticationError,
+    InternalServerError,
+    Visitor,
+)
 from connectsafely_async.history import StoreLockedError, SyncResult
 from connectsafely_async.testing import FakeConnectSafely, Fault, visitors_at
 
@@ -395,3 +401,51 @@ async def test_a_visitor_and_the_history_give_one_estimate_of_a_view(
         # Seen once: the history's interval is the one the text allows, and both name its
         # middle estimated_viewed_at.
         assert seen.visitor.estimated_viewed_at == seen.estimated_viewed_at
+
+
+async def _record(store: Store, pages: list[list[Visitor]], at: float, *,
+                  collect: bool, finish: bool = True) -> SyncResult | None:
+    start = await store.begin_sync(ACCOUNT, "kept", now=at, collect=collect)
+    for number, page in enumerate(pages):
+        await store.record_page(start.sync_id, ACCOUNT, page, received_at=at + number,
+                                checkpoint=lambda: {"page": 1})
+    if not finish:
+        return None
+    return await store.finish_sync(start.sync_id, collect=True)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_the_result_kept_as_pages_commit_is_the_result_read_back(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    # The same pages into two stores: one keeps its run's visitors as each page commits,
+    # the other (begun without collect) reads them all back at the end. Visitors seen twice
+    # in a page, either way round; found by an alias; a clock that ran ahead; anonymous
+    # rows; and a sync interrupted and resumed, whose earlier run's rows are read back.
+    ana = Visitor(entity_urn="urn:li:fsd_profile:A", name="Ana", viewed_at="Viewed 1d ago")
+    ana_moved = attrs.evolve(ana, name="Ana B.", viewed_at="Viewed 5d ago")
+    ana_renamed = attrs.evolve(ana, headline="CTO")
+    bo = Visitor(public_identifier="bo", name="Bo", viewed_at="Viewed 2h ago")
+    bo_by_urn = Visitor(entity_urn="urn:li:fsd_profile:B", public_identifier="bo", name="Bo",
+                        viewed_at="Viewed 3w ago")
+    member = Visitor(name="LinkedIn Member", headline="Someone", viewed_at="Viewed 1h ago")
+    ana_later = attrs.evolve(ana, name="Ana C.", viewed_at="Viewed 1m ago")
+    # Each page: a view, then the same view with other fields, or a later view after it.
+    pages = [[ana_moved, bo, member], [ana_renamed, ana, bo_by_urn], [ana_renamed, ana_later]]
+    later = [[ana, member, bo], [bo_by_urn, ana_renamed]]
+    results = []
+    for kind_path, collect in ((tmp_path / "kept", True), (tmp_path / "read", False)):
+        kind_path.mkdir()
+        async with opened(kind, request, kind_path) as store:
+            first = await _record(store, pages, NOW, collect=collect)
+            ahead = await _record(store, later, NOW + 30 * DAY, collect=collect)
+            behind = await _record(store, pages, NOW + 2 * DAY, collect=collect)
+            await _record(store, pages[:2], NOW + 40 * DAY, collect=collect, finish=False)
+        async with twin(store) as reopened:  # the interrupted run's process is gone
+            resumed = await _record(reopened, later, NOW + 40 * DAY + 5, collect=collect)
+        results.append((first, ahead, behind, resumed))
+    kept, read = results
+    assert kept == read
+    assert kept[3] is not None
+    assert kept[3].new_count == len(kept[3].new)
+    assert kept[3].returning_count == len(kept[3].returning) > 0

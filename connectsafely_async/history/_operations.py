@@ -14,22 +14,35 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+import attrs
+
 from .._models import Visitor
 from ._accounts import adopt, resolve
 from ._connection import Connection
 from ._models import SyncResult
 from ._queries import read_sync
+from ._run import Run
 from ._store import PageOutcome, SyncStart, observe
 from ._writes import apply_page
 
 __all__ = [
-    "account_for", "ack", "begin_sync", "finish_sync", "get_meta", "seconds", "set_meta",
+    "Begun", "account_for", "ack", "begin_sync", "finish_sync", "get_meta", "seconds", "set_meta",
     "write_page",
 ]
 
+@attrs.frozen
+class Begun:
+    """A sync as ``begin_sync`` opened it, and the run that keeps its rows (``None``: it
+    keeps none, its result is read back)."""
+
+    start: SyncStart
+    run: Run | None
+
+
 def begin_sync(
-    conn: Connection, account_id: str, filters: str, now: float, resume_within: float | None
-) -> SyncStart:
+    conn: Connection, account_id: str, filters: str, now: float, resume_within: float | None,
+    collect: bool = False,
+) -> Begun:
     with conn.write(account_id):
         row = conn.fetch_one(
             "SELECT id, checkpoint, coalesce(clock, started) FROM syncs "
@@ -38,8 +51,10 @@ def begin_sync(
         )
         if row is not None:
             if resume_within is None or row[2] >= now - resume_within:
-                return SyncStart(sync_id=row[0], resumed=True,
-                                 checkpoint=json.loads(row[1]) if row[1] else None)
+                start = SyncStart(sync_id=row[0], resumed=True,
+                                  checkpoint=json.loads(row[1]) if row[1] else None)
+                # This run's rows begin here; the sync's earlier runs' are below.
+                return Begun(start, _run(_firsts(conn)) if collect else None)
             # Too old to continue: the newest visitors are at the top, so start there.
             conn.execute(
                 "UPDATE syncs SET finished = {1}, checkpoint = NULL, error = {2} WHERE id = {3}",
@@ -47,14 +62,25 @@ def begin_sync(
                  row[0]))
         # Where the sync's rows begin, for reading them back (read_sync): every id the
         # engine makes from now on is above every id already committed. A bound, not an id.
-        firsts = [conn.fetch_value(f"SELECT coalesce(max(id), 0) + 1 FROM {table}")  # noqa: S608 - fixed names
-                  for table in ("views", "events", "anonymous")]
+        firsts = _firsts(conn)
         sync_id = conn.insert_id(
             "INSERT INTO syncs (account_id, filters, started, clock, first_view, first_event, "
             "first_anonymous) VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7})",
             (account_id, filters, time.time(), now, *firsts),
         )
-        return SyncStart(sync_id=sync_id, checkpoint=None)
+        return Begun(SyncStart(sync_id=sync_id, checkpoint=None),
+                     _run(firsts) if collect else None)
+
+
+def _run(firsts: list[int]) -> Run:
+    return Run(first_view=firsts[0], first_event=firsts[1], first_anonymous=firsts[2])
+
+
+def _firsts(conn: Connection) -> list[int]:
+    """The least id a new view, event and anonymous sighting can get: every id the engine
+    makes from now on is above every id already committed. A bound, not an id."""
+    return [conn.fetch_value(f"SELECT coalesce(max(id), 0) + 1 FROM {table}")  # noqa: S608 - fixed names
+            for table in ("views", "events", "anonymous")]
 
 
 def write_page(
@@ -65,6 +91,7 @@ def write_page(
     received_at: float,
     checkpoint: Callable[[], dict[str, Any] | None],
     default_is: str | None,
+    run: Run | None = None,
 ) -> PageOutcome:
     observations = observe(visitors, received_at)
     position = checkpoint()
@@ -75,9 +102,17 @@ def write_page(
         # rows of both names move, so the write holds both.
         with conn.write(account_id, default_is):
             adopt(conn, sync_id, account_id, default_is)
-            return apply_page(conn, sync_id, default_is, observations, received_at, encoded)
+            outcome = apply_page(conn, sync_id, default_is, observations, received_at, encoded)
+        if run is not None:
+            run.drop()  # the rows it kept may have moved or gone: read back at the end
+        return outcome
+    rows = None if run is None else run.page()
     with conn.write(account_id):
-        return apply_page(conn, sync_id, account_id, observations, received_at, encoded)
+        outcome = apply_page(conn, sync_id, account_id, observations, received_at, encoded,
+                             rows)
+    if rows is not None and run is not None:
+        run.absorb(rows)  # committed
+    return outcome
 
 
 def account_for(conn: Connection, name: str) -> str:
@@ -85,7 +120,8 @@ def account_for(conn: Connection, name: str) -> str:
 
 
 def finish_sync(
-    conn: Connection, sync_id: int, error: str | None, resumable: bool, collect: bool
+    conn: Connection, sync_id: int, error: str | None, resumable: bool, collect: bool,
+    run: Run | None = None,
 ) -> SyncResult:
     with conn.write():  # the sync's own row
         if error is None:
@@ -98,7 +134,7 @@ def finish_sync(
             # the position goes, and the next sync starts from the top.
             conn.execute("UPDATE syncs SET finished = {1}, error = {2}, checkpoint = NULL "
                          "WHERE id = {3}", (time.time(), error, sync_id))
-    return read_sync(conn, sync_id, collect=collect)
+    return read_sync(conn, sync_id, collect=collect, run=run)
 
 
 def ack(conn: Connection, event_ids: Sequence[int]) -> int:

@@ -5,7 +5,7 @@ Called on the store's thread. Rows become the public models here and nowhere els
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any, Final
 
@@ -14,12 +14,16 @@ from ._accounts import resolve
 from ._connection import Connection
 from ._intervals import EARLIEST
 from ._models import AnonymousSighting, SeenVisitor, SyncResult, VisitorEvent
+from ._run import Run
 
-__all__ = ["history_records", "read_events", "read_sync"]
+__all__ = [
+    "anonymous_sighting", "history_records", "read_events", "read_sync", "seen_visitor",
+    "utc_time",
+]
 
 _LATEST: Final = datetime(9999, 12, 30, tzinfo=timezone.utc).timestamp()
 
-# The visitor's columns (aliased v) and its latest view's (aliased w), as _seen() reads them.
+# The visitor's columns (aliased v) and its latest view's (aliased w), as seen_visitor() reads them.
 _SEEN_COLUMNS: Final = (
     "v.account_id, v.key, v.entity_urn, v.public_identifier, v.name, v.headline, "
     "v.profile_picture, v.viewed_at, v.connection_degree, v.profile_url, v.navigation_url, "
@@ -27,7 +31,7 @@ _SEEN_COLUMNS: Final = (
 )
 
 
-def _utc(seconds: float | None) -> datetime | None:
+def utc_time(seconds: float | None) -> datetime | None:
     if seconds is None:
         return None
     # Clamped like view_interval(): a file written by anything else still reads back.
@@ -35,7 +39,7 @@ def _utc(seconds: float | None) -> datetime | None:
 
 
 def _iso(seconds: float | None) -> str | None:
-    moment = _utc(seconds)
+    moment = utc_time(seconds)
     return None if moment is None else moment.isoformat()
 
 
@@ -43,36 +47,44 @@ def _middle(earliest: float | None, latest: float | None) -> float | None:
     return None if earliest is None or latest is None else (earliest + latest) / 2
 
 
-def _seen(row: Sequence[Any]) -> SeenVisitor:
+def seen_visitor(row: Sequence[Any],
+                 utc: Callable[[float | None], datetime | None] = utc_time) -> SeenVisitor:
+    """The visitor of a row of ``_SEEN_COLUMNS``. ``utc``: how a time becomes a datetime
+    (a page's rows share their times: ``_page_rows`` gives a memo of ``utc_time``)."""
     (account_id, key, urn, public_id, name, headline, picture, viewed_at, degree, url, nav,
      last_seen, first_seen, views, earliest, latest) = row
     visitor = Visitor(
         entity_urn=urn, public_identifier=public_id, name=name, headline=headline,
         profile_picture=picture, viewed_at=viewed_at, connection_degree=degree,
-        profile_url=url, navigation_url=nav, fetched_at=_utc(last_seen),
+        profile_url=url, navigation_url=nav, fetched_at=utc(last_seen),
     )
-    first = _utc(first_seen)
+    first = utc(first_seen)
     assert first is not None
     return SeenVisitor(
-        account_id=account_id, key=key, visitor=visitor, viewed_after=_utc(earliest),
-        viewed_before=_utc(latest), estimated_viewed_at=_utc(_middle(earliest, latest)),
+        account_id=account_id, key=key, visitor=visitor, viewed_after=utc(earliest),
+        viewed_before=utc(latest), estimated_viewed_at=utc(_middle(earliest, latest)),
         first_seen_at=first, views=views,
     )
 
 
-def _anonymous(row: Sequence[Any]) -> AnonymousSighting:
+def anonymous_sighting(row: Sequence[Any]) -> AnonymousSighting:
     account_id, name, headline, viewed_at, earliest, latest, observed = row
-    observed_at = _utc(observed)
+    observed_at = utc_time(observed)
     assert observed_at is not None
     return AnonymousSighting(
         account_id=account_id, name=name, headline=headline, viewed_at=viewed_at,
-        viewed_after=_utc(earliest), viewed_before=_utc(latest),
-        estimated_viewed_at=_utc(_middle(earliest, latest)), observed_at=observed_at,
+        viewed_after=utc_time(earliest), viewed_before=utc_time(latest),
+        estimated_viewed_at=utc_time(_middle(earliest, latest)), observed_at=observed_at,
     )
 
 
-def read_sync(conn: Connection, sync_id: int, *, collect: bool) -> SyncResult:
-    """The result of a whole sync (every run of it), from what the store recorded."""
+def read_sync(conn: Connection, sync_id: int, *, collect: bool,
+              run: Run | None = None) -> SyncResult:
+    """The result of a whole sync (every run of it), from what the store recorded.
+
+    ``run``: the rows this run kept as it went (see ``_run``); only the sync's rows of
+    earlier runs, numbered below the run's first ids, are read back.
+    """
     row = conn.fetch_one(
         "SELECT account_id, first_view, first_event, first_anonymous, unchanged_count, "
         "new_count, returning_count, anonymous_count FROM syncs WHERE id = {1}", (sync_id,),
@@ -82,22 +94,61 @@ def read_sync(conn: Connection, sync_id: int, *, collect: bool) -> SyncResult:
     counts = {"new_count": row[5], "returning_count": row[6], "anonymous_count": row[7]}
     if not collect:
         return SyncResult(account_id=account_id, unchanged=unchanged, **counts)
-    new = tuple(_seen(r) for r in conn.fetch_all(
-        f"SELECT {_SEEN_COLUMNS} FROM events e JOIN visitors v ON v.account_id = e.account_id "  # noqa: S608 - fixed columns
-        "AND v.key = e.key JOIN views w ON w.id = v.view_id "
-        "WHERE e.id >= {1} AND e.sync_id = {2} AND e.kind = 'new_visitor' ORDER BY e.id",
-        (first_event, sync_id)))
-    returning = tuple(_seen(r) for r in conn.fetch_all(
-        f"SELECT {_SEEN_COLUMNS} FROM views x JOIN visitors v ON v.account_id = x.account_id "  # noqa: S608 - fixed columns
-        "AND v.key = x.key JOIN views w ON w.id = v.view_id "
-        "WHERE x.id >= {1} AND x.sync_id = {2} AND x.first_view = 0 ORDER BY x.id",
-        (first_view_id, sync_id)))
-    anonymous = tuple(_anonymous(r) for r in conn.fetch_all(
-        "SELECT account_id, name, headline, viewed_at, earliest, latest, observed "
-        "FROM anonymous WHERE id >= {1} AND sync_id = {2} ORDER BY id",
-        (first_anonymous, sync_id)))
+    ends: tuple[int | None, int | None, int | None] = (None, None, None)
+    if run is not None and not run.kept:
+        run = None
+    if run is not None:
+        ends = (run.first_event, run.first_view, run.first_anonymous)
+    new = _read_new(conn, sync_id, first_event, ends[0])
+    returning = _read_returning(conn, sync_id, first_view_id, ends[1])
+    anonymous = _read_anonymous(conn, sync_id, first_anonymous, ends[2])
+    if run is not None:
+        seen = run.seen
+        new += tuple(seen[key] for key in run.new)
+        returning += tuple(seen[key] for key in run.returning)
+        anonymous += tuple(run.anonymous)
     return SyncResult(account_id=account_id, new=new, returning=returning,
                       unchanged=unchanged, anonymous=anonymous, **counts)
+
+
+def _below(column: str, end: int | None, field: int) -> str:
+    """The condition that ``column`` is below ``end`` (``None``: no bound)."""
+    return "" if end is None else f" AND {column} < {{{field}}}"
+
+
+def _read_new(conn: Connection, sync_id: int, first: int,
+              end: int | None) -> tuple[SeenVisitor, ...]:
+    if end is not None and end <= first:
+        return ()
+    return tuple(seen_visitor(r) for r in conn.fetch_all(
+        f"SELECT {_SEEN_COLUMNS} FROM events e JOIN visitors v ON v.account_id = e.account_id "  # noqa: S608 - fixed columns
+        "AND v.key = e.key JOIN views w ON w.id = v.view_id "
+        f"WHERE e.id >= {{1}} AND e.sync_id = {{2}} AND e.kind = 'new_visitor'"
+        f"{_below('e.id', end, 3)} ORDER BY e.id",
+        (first, sync_id) if end is None else (first, sync_id, end)))
+
+
+def _read_returning(conn: Connection, sync_id: int, first: int,
+                    end: int | None) -> tuple[SeenVisitor, ...]:
+    if end is not None and end <= first:
+        return ()
+    return tuple(seen_visitor(r) for r in conn.fetch_all(
+        f"SELECT {_SEEN_COLUMNS} FROM views x JOIN visitors v ON v.account_id = x.account_id "  # noqa: S608 - fixed columns
+        "AND v.key = x.key JOIN views w ON w.id = v.view_id "
+        f"WHERE x.id >= {{1}} AND x.sync_id = {{2}} AND x.first_view = 0"
+        f"{_below('x.id', end, 3)} ORDER BY x.id",
+        (first, sync_id) if end is None else (first, sync_id, end)))
+
+
+def _read_anonymous(conn: Connection, sync_id: int, first: int,
+                    end: int | None) -> tuple[AnonymousSighting, ...]:
+    if end is not None and end <= first:
+        return ()
+    return tuple(anonymous_sighting(r) for r in conn.fetch_all(
+        "SELECT account_id, name, headline, viewed_at, earliest, latest, observed "  # noqa: S608 - fixed text
+        f"FROM anonymous WHERE id >= {{1}} AND sync_id = {{2}}{_below('id', end, 3)} "
+        "ORDER BY id",
+        (first, sync_id) if end is None else (first, sync_id, end)))
 
 
 def read_events(
@@ -124,10 +175,10 @@ def read_events(
     )
     events = []
     for row in rows:
-        created = _utc(row[2])
+        created = utc_time(row[2])
         assert created is not None
         events.append(VisitorEvent(id=row[0], kind=row[1], created_at=created, visits=row[3],
-                                   visitor=_seen(row[4:])))
+                                   visitor=seen_visitor(row[4:])))
     return events
 
 

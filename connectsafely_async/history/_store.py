@@ -21,7 +21,7 @@ from .._models import Visitor
 from ._identity import identity_keys
 from ._intervals import ViewInterval, view_interval
 from ._models import SyncResult, VisitorEvent
-from ._text import storable_visitor
+from ._text import storable_visitors
 
 __all__ = [
     "RESUME_WITHIN", "Observation", "PageOutcome", "SyncStart", "VisitorStore", "observe",
@@ -46,11 +46,17 @@ class Observation:
 def observe(visitors: Sequence[Visitor], received_at: float) -> list[Observation]:
     """The rows of a page as a store records them (``storable_visitor``: the one text rule
     of every store), with their identity keys and view intervals (pure)."""
-    rows = map(storable_visitor, visitors)
-    return [
-        Observation(visitor, identity_keys(visitor), view_interval(visitor.viewed_at, received_at))
-        for visitor in rows
-    ]
+    # A page's texts repeat ("Viewed 2d ago"), and at one receive time so do their intervals.
+    intervals: dict[str | None, ViewInterval | None] = {}
+    observations = []
+    for visitor in storable_visitors(visitors):
+        viewed_at = visitor.viewed_at
+        try:
+            interval = intervals[viewed_at]
+        except KeyError:
+            interval = intervals[viewed_at] = view_interval(viewed_at, received_at)
+        observations.append(Observation(visitor, identity_keys(visitor), interval))
+    return observations
 
 
 @attrs.frozen(kw_only=True)
@@ -85,11 +91,12 @@ class VisitorStore(Protocol):
 
     async def begin_sync(
         self, account_id: str, filters: str, *, now: float | None = None,
-        resume_within: float | None = RESUME_WITHIN,
+        resume_within: float | None = RESUME_WITHIN, collect: bool = True,
     ) -> SyncStart:
         """Open a sync of ``account_id``, continuing an interrupted one with these filters
         whose last page was recorded at most ``resume_within`` seconds before ``now`` (the
-        sync's clock; ``None``: the wall clock)."""
+        sync's clock; ``None``: the wall clock). ``collect``: ``finish_sync`` will be asked
+        for the visitors (a store may keep them as the pages go; ``False``: counts only)."""
         ...
 
     async def record_page(

@@ -93,7 +93,8 @@ async def sync_account(
     default = account_id == ""
     if default:
         account_id = await store.account_for("")
-    start = await store.begin_sync(account_id, filters, now=now, resume_within=resume_within)
+    start = await store.begin_sync(account_id, filters, now=now, resume_within=resume_within,
+                                   collect=collect)
     resume = None
     if start.checkpoint is not None:
         resume = _converter.structure(start.checkpoint, Checkpoint)

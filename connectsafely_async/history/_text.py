@@ -17,6 +17,9 @@ visitor always gives the same key, and two different keys practically never shar
 from __future__ import annotations
 
 import hashlib
+import itertools
+import operator
+from collections.abc import Sequence
 from typing import Any, Final
 
 import attrs
@@ -25,7 +28,7 @@ from .._models import Visitor
 
 __all__ = [
     "MAX_KEY_BYTES", "REPLACEMENT", "key_number", "storable_key", "storable_text",
-    "storable_visitor",
+    "storable_visitor", "storable_visitors",
 ]
 
 #: What a character no store can hold becomes.
@@ -68,6 +71,18 @@ def storable_visitor(visitor: Visitor) -> Visitor:
         for name, value in zip(_TEXT_FIELDS, values, strict=True) if value
     }
     return attrs.evolve(visitor, **changes)
+
+
+_texts = operator.attrgetter(*_TEXT_FIELDS)
+
+
+def storable_visitors(visitors: Sequence[Visitor]) -> Sequence[Visitor]:
+    """``visitors`` as every store records them: checked as one text (a page is almost
+    always clean, and then it is returned as it is), else visitor by visitor."""
+    texts = filter(None, itertools.chain.from_iterable(map(_texts, visitors)))
+    if _storable("".join(texts)):
+        return visitors
+    return list(map(storable_visitor, visitors))
 
 
 def storable_key(key: str) -> str:

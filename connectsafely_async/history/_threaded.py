@@ -25,6 +25,7 @@ from .._models import Visitor
 from ._errors import StoreError, StoreLockedError
 from ._models import SyncResult, VisitorEvent
 from ._queries import HISTORY_FIELDS, history_records, read_events
+from ._run import Run
 from ._store import RESUME_WITHIN, PageOutcome, SyncStart
 
 __all__ = ["ThreadedStore"]
@@ -50,6 +51,7 @@ class ThreadedStore:
         self._executor: ThreadPoolExecutor | None = None
         self._conn: Any = None
         self._sync_locks: dict[int, str] = {}  # sync id -> its account
+        self._runs: dict[int, Run] = {}  # sync id -> the rows its run keeps for its result
 
     # -- what a backend provides --------------------------------------------------------------
 
@@ -135,6 +137,7 @@ class ThreadedStore:
             if conn is not None:
                 executor.submit(self._close_connection, conn).result()
         self._sync_locks.clear()
+        self._runs.clear()
         self._release_all()
         executor.shutdown(wait=True)
 
@@ -142,25 +145,30 @@ class ThreadedStore:
 
     async def begin_sync(
         self, account_id: str, filters: str, *, now: float | None = None,
-        resume_within: float | None = RESUME_WITHIN,
+        resume_within: float | None = RESUME_WITHIN, collect: bool = True,
     ) -> SyncStart:
         """Open a sync of ``account_id``, continuing an interrupted one with the same filters.
 
         Only a sync whose last page was recorded at most ``resume_within`` seconds before
         ``now`` (the sync's clock; ``None``: the wall clock) is continued; an older one is
-        closed, and this one starts from the top.
+        closed, and this one starts from the top. With ``collect``, the visitors each page
+        records are kept in memory as it commits, for ``finish_sync(collect=True)``.
 
         Raises:
             StoreLockedError: another process kept the store for ``lock_timeout`` seconds.
         """
         await self._lock("sync", account_id)
         try:
-            start = await self._run(ops.begin_sync, self._connection(), account_id, filters,
-                                    time.time() if now is None else now, resume_within)
+            begun = await self._run(ops.begin_sync, self._connection(), account_id, filters,
+                                    time.time() if now is None else now, resume_within,
+                                    check_bool("collect", collect))
         except BaseException:
             await self._unlock("sync", account_id)
             raise
+        start = begun.start
         self._sync_locks[start.sync_id] = account_id
+        if begun.run is not None:
+            self._runs[start.sync_id] = begun.run
         return start
 
     async def record_page(
@@ -182,7 +190,7 @@ class ThreadedStore:
         """
         return await self._run(
             ops.write_page, self._connection(), sync_id, account_id, visitors, received_at,
-            checkpoint, default_is,
+            checkpoint, default_is, self._runs.get(sync_id),
         )
 
     async def account_for(self, name: str) -> str:
@@ -201,10 +209,11 @@ class ThreadedStore:
             The whole sync's result (earlier interrupted runs included); with
             ``collect=False`` only the counts, not the visitors.
         """
+        run = self._runs.pop(sync_id, None)
         try:
             return await self._run(
                 ops.finish_sync, self._connection(), sync_id, error,
-                check_bool("resumable", resumable), check_bool("collect", collect),
+                check_bool("resumable", resumable), check_bool("collect", collect), run,
             )
         finally:
             locked = self._sync_locks.pop(sync_id, None)

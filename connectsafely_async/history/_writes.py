@@ -9,6 +9,7 @@ completed once its id is known.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
@@ -16,6 +17,8 @@ import attrs
 
 from ._connection import Connection, fields
 from ._intervals import SLACK, ViewDecision, ViewInterval, decide
+from ._queries import anonymous_sighting, seen_visitor, utc_time
+from ._run import PageRows
 from ._store import Observation, PageOutcome
 from ._text import key_number
 
@@ -62,8 +65,8 @@ def _lookup_known(
         for row in conn.fetch_all(
             "SELECT v.key, v.view_id, w.earliest, w.latest, w.first_observed, v.views, "  # noqa: S608 - fields only
             "v.entity_urn, v.public_identifier, v.name, v.headline, v.profile_picture, "
-            "v.connection_degree, v.profile_url, v.navigation_url "
-            "FROM visitors v JOIN views w ON w.id = v.view_id "
+            "v.connection_degree, v.profile_url, v.navigation_url, v.viewed_at, v.first_seen, "
+            "v.last_seen FROM visitors v JOIN views w ON w.id = v.view_id "
             f"WHERE v.account_id = {{1}} AND v.key IN ({fields(2, len(chunk))})",
             (account_id, *chunk),
         ):
@@ -127,8 +130,12 @@ def apply_page(
     observations: Sequence[Observation],
     received_at: float,
     checkpoint: str | None,
+    rows: PageRows | None = None,
 ) -> PageOutcome:
-    """Record ``observations`` and ``checkpoint``; the caller holds the transaction."""
+    """Record ``observations`` and ``checkpoint``; the caller holds the transaction.
+
+    With ``rows``, also give the page's share of its sync's result there (see ``_run``).
+    """
     # A visitor's own key is its row's key; only its other identifiers are aliases. So the
     # common case (the URN) is one lookup in visitors, and a new visitor costs one alias row
     # less in a randomly ordered index (most of a page's commit).
@@ -148,6 +155,7 @@ def apply_page(
         known.update(_lookup_known(conn, account_id, unloaded))
     aliases.update((key, key) for key in known)
     repoint = _trusted_views(conn, account_id, known, received_at)
+    before = dict(known) if rows is not None else {}
 
     new_visitors: list[tuple[Any, ...]] = []
     new_views: list[tuple[Any, ...]] = []
@@ -191,9 +199,14 @@ def apply_page(
             same.append((*bounds, received_at, first_observed, view_id))
             if key in repoint:
                 back.append((view_id, account_id, key))
-            if fields != state[5:]:
+            # (known: view, its interval and first observation, visits, the fields, the
+            # visitor's viewed_at, first_seen, last_seen.)
+            if fields != state[5:13]:
                 refreshed.append((*fields, v.viewed_at, received_at, account_id, key))
-            known[key] = (view_id, *bounds, first_observed, state[4], *fields)
+                known[key] = (view_id, *bounds, first_observed, state[4], *fields,
+                              v.viewed_at, state[14], received_at)
+            else:
+                known[key] = (view_id, *bounds, first_observed, *state[4:])
             continue
         # The view's id is the engine's, known once it is inserted: until then, the rows
         # that point at it hold its place among this page's new views (a _NewView).
@@ -211,7 +224,8 @@ def apply_page(
             visits = state[4] + 1
             moved.append((*fields, v.viewed_at, received_at, view_id, account_id, key))
             events.append((account_id, key, _RETURNING_VISITOR, received_at, sync_id, visits))
-        known[key] = (view_id, *bounds, received_at, visits, *fields)
+        known[key] = (view_id, *bounds, received_at, visits, *fields, v.viewed_at,
+                      received_at if state is None else state[14], received_at)
         aliases.update((alias, key) for alias in obs.keys)
 
     if new_views:
@@ -261,6 +275,10 @@ def apply_page(
         conn.executemany(
             "INSERT INTO anonymous (account_id, name, headline, viewed_at, earliest, latest, "
             "observed, sync_id) VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7}, {8})", anonymous)
+    if rows is not None:
+        _page_rows(rows, account_id, before, [k for k in keys_of if k is not None], new_views,
+                   view_ids if new_views else [], new_visitors, moved, refreshed, back, same)
+        rows.anonymous += (anonymous_sighting(row[:7]) for row in anonymous)
     outcome = PageOutcome(
         new=counts[ViewDecision.NEW_VISITOR], returning=counts[ViewDecision.NEW_VIEW],
         unchanged=counts[ViewDecision.SAME_VIEW], anonymous=len(anonymous),
@@ -274,3 +292,62 @@ def apply_page(
          outcome.anonymous, sync_id),
     )
     return outcome
+
+
+def _page_rows(
+    rows: PageRows,
+    account_id: str,
+    before: dict[str, tuple[Any, ...]],
+    touched: list[str],
+    new_views: list[tuple[Any, ...]],
+    view_ids: Sequence[int],
+    new_visitors: list[tuple[Any, ...]],
+    moved: list[tuple[Any, ...]],
+    refreshed: list[tuple[Any, ...]],
+    back: list[tuple[Any, ...]],
+    same: list[tuple[Any, ...]],
+) -> None:
+    """Fill ``rows`` with the page's new and returning visitors, each as its row stands
+    after the page's statements: replayed here in the order ``apply_page`` ran them (so a
+    visitor seen twice in a page ends as the store has it, whichever way that went)."""
+    rows.new = [row[1] for row in new_visitors]
+    rows.returning = [row[1] for row in new_views if not row[7]]
+    wanted = {*rows.new, *rows.returning}
+    wanted.update(key for key in touched if key in rows.track)
+    if not wanted:
+        return
+    # key -> the visitor's row: its 8 fields, viewed_at, last_seen, first_seen, view, views
+    state: dict[str, list[Any]] = {}
+    bounds: dict[Any, tuple[Any, Any]] = {}
+    for key in wanted:
+        was = before.get(key)
+        if was is not None:
+            state[key] = [*was[5:13], was[13], was[15], was[14], was[0], was[4]]
+            bounds[was[0]] = (was[1], was[2])
+    for row in new_visitors:
+        state[row[1]] = [*row[2:11], row[12], row[11], row[13], 1]
+    for index, row in enumerate(new_views):
+        bounds[view_ids[index]] = (row[3], row[4])
+    for row in moved:
+        visitor = state.get(row[-1])
+        if visitor is not None:
+            visitor[:10] = row[:10]
+            visitor[11] = row[10]
+            visitor[12] += 1
+    for row in refreshed:
+        visitor = state.get(row[-1])
+        if visitor is not None:
+            visitor[:10] = row[:10]
+    for row in back:
+        visitor = state.get(row[-1])
+        if visitor is not None:
+            visitor[11] = row[0]
+    for row in same:
+        bounds[row[-1]] = (row[0], row[1])
+    utc = functools.lru_cache(maxsize=None)(utc_time)  # the page's times repeat
+    for key in wanted:
+        (urn, public_id, name, headline, picture, degree, url, nav, viewed_at, last_seen,
+         first_seen, view_id, visits) = state[key]
+        rows.seen[key] = seen_visitor((
+            account_id, key, urn, public_id, name, headline, picture, viewed_at, degree, url,
+            nav, last_seen, first_seen, visits, *bounds[view_id]), utc)
