@@ -285,6 +285,24 @@ def test_each_quirk_gets_the_core_paths_result(body: str) -> None:
         assert speed == each
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"\xffsuccess":false,"hasMore":false,"visitors":[]}',  # an unknown key
+        b'{"hasMore":false,"visitors":[],"x":"\xff"}',  # an unknown value
+        b'{"hasMore":false,"visitors":[{"name":"\xc3"}]}',  # a field's value, cut short
+        b'{"hasMore":false,"visitors":[{"extra":"\xed\xa0\x80"}]}',  # a surrogate as UTF-8
+        "{\"hasMore\":false,\"visitors\":[{\"name\":\"Chlo\u00e9\"}]}".encode(),  # valid
+    ],
+)
+def test_bytes_that_are_not_utf8_get_the_core_paths_result_wherever_they_are(
+    body: bytes,
+) -> None:
+    speed, core = speed_and_core(body)
+    for each in core:
+        assert speed == each
+
+
 def test_a_well_formed_page_is_decoded_by_msgspec_alone() -> None:
     body = (HEAD + '[{"name":"a","extra":{"deep":[1,2,{"x":null}]}},{}],'
             '"pagination":{"start":0,"count":2,"total":9},"filters":{"fetchAll":false}}').encode()
