@@ -185,21 +185,28 @@ def _inflate(path: Path, visitors: int) -> tuple[int, int]:
 def test_a_process_killed_during_the_step_leaves_a_file_the_next_one_migrates(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "history.db"
-    shutil.copy(FIXTURES / "history-v3.db", path)
-    counts = _inflate(path, 60_000)
+    template = tmp_path / "inflated-v3.db"
+    shutil.copy(FIXTURES / "history-v3.db", template)
+    counts = _inflate(template, 60_000)
     timing = tmp_path / "timing.db"
-    shutil.copy(path, timing)
+    shutil.copy(template, timing)
     child = _opening(timing)
     began = time.monotonic()
     child.wait()
     # Opening, migrating (about the first half), checkpointing the log and closing.
     whole = time.monotonic() - began
+    # Each kill hits a fresh copy of the version-3 file, and the next kill comes earlier
+    # or later by where the last one landed, so a loaded machine (every step slower, or
+    # slower in one part) still sees kills in the middle of the step.
     rng = random.Random(23)
-    midway = 0  # kills that left the step's uncommitted pages in the log
-    for _ in range(6):
+    delay, landed = 0.25 * whole, {"before": 0, "midway": 0, "after": 0}
+    path = tmp_path / "history.db"
+    for _ in range(12):
+        path.unlink(missing_ok=True)
+        Path(f"{path}-wal").unlink(missing_ok=True)
+        shutil.copy(template, path)
         child = _opening(path)
-        time.sleep(rng.uniform(0.05, 0.45) * whole)
+        time.sleep(delay * rng.uniform(0.8, 1.25))
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
         wal = Path(f"{path}-wal")
@@ -210,8 +217,13 @@ def test_a_process_killed_during_the_step_leaves_a_file_the_next_one_migrates(
             assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
             assert (db.execute("SELECT count(*) FROM visitors").fetchone()[0],
                     db.execute("SELECT count(*) FROM aliases").fetchone()[0]) == counts
-        midway += version == 3 and logged
-    assert midway, "no kill landed in the middle of the step: kill earlier"
+        where = "after" if version == SCHEMA_VERSION else "midway" if logged else "before"
+        landed[where] += 1
+        if landed["midway"] == 3:
+            break
+        delay *= {"before": 1.6, "midway": 1.0, "after": 0.6}[where]
+    assert landed["midway"], f"no kill landed in the middle of the step: {landed}"
+    # The file a kill left in the middle of the step: the next process migrates it.
     subprocess.run([sys.executable, "-c", MIGRATE, str(path)], check=True,  # noqa: S603 - our own child
                    capture_output=True)
     with contextlib.closing(sqlite3.connect(path)) as db:
