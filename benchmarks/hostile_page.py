@@ -180,7 +180,8 @@ def _warm_up() -> None:
     # the page's cost. Small pages take each path once: the fast one, the detailed one
     # for an odd page, and the detailed error.
     from connectsafely_async import ConnectSafelyError
-    from connectsafely_async._protocol import HttpResponse, parse_visitors_page
+    from connectsafely_async._protocol import HttpResponse
+    from connectsafely_async._protocol.visitors import parse_visitors_page
 
     for item in (b"{}", b'{"name":"\\ud800"}', b"0"):
         response = HttpResponse(200, {"Content-Type": "application/json"}, _repeat(item, 4096))

@@ -39,7 +39,7 @@ from benchmarks.run import (
     sdk_client,
     server,
 )
-from connectsafely_async._protocol import build_visitors_request
+from connectsafely_async._protocol.visitors import build_visitors_request
 
 
 async def walk(url: str, visitors: int, prefetch: int) -> int:
@@ -107,7 +107,7 @@ async def steps(visitors: int, rounds: int, clock: Callable[[], float]) -> None:
     """CPU per page of the SDK's path built up one step at a time, each step's cost the
     difference to the one before: what each layer adds to the raw request."""
     from connectsafely_async._pagination import WalkStats, page_fetch
-    from connectsafely_async._protocol import VisitorsQuery, parse_visitors_page
+    from connectsafely_async._protocol.visitors import VisitorsQuery, parse_visitors_page
 
     pages = visitors // 100
     queries = [VisitorsQuery(account_id=account(0), time_range="ALL_TIME", count=100,

@@ -31,8 +31,9 @@ import attrs
 import connectsafely_async
 from connectsafely_async import AsyncConnectSafely, Visitor
 from connectsafely_async._json import stdlib_loads
-from connectsafely_async._protocol import HttpResponse, parse_visitors_page
+from connectsafely_async._protocol import HttpResponse
 from connectsafely_async._protocol import visitors as _protocol
+from connectsafely_async._protocol.visitors import parse_visitors_page
 
 from .floors import (
     API_KEY,

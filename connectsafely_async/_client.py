@@ -55,37 +55,29 @@ from ._pagination import (
     walk_pages,
     walk_visitors,
 )
-from ._protocol import (
-    Account,
+from ._protocol import HttpRequest, HttpResponse, Redactor, check_account_id, check_person, is_urn
+from ._protocol.account_status import (
     AccountStatus,
-    HttpRequest,
-    HttpResponse,
-    MessageType,
-    Profile,
-    ProfileIncludes,
-    Redactor,
-    Relationship,
-    SentInvitation,
-    SentMessage,
-    VisitorsQuery,
     build_account_status_request,
-    build_accounts_request,
-    build_invitation_request,
-    build_message_request,
-    build_profile_request,
-    build_relationship_request,
-    check_account_id,
-    check_message,
-    check_note,
-    check_person,
-    is_urn,
     parse_account_status,
-    parse_accounts,
-    parse_profile,
-    parse_relationship,
+)
+from ._protocol.accounts import Account, build_accounts_request, parse_accounts
+from ._protocol.invitation import (
+    SentInvitation,
+    build_invitation_request,
+    check_note,
     parse_sent_invitation,
+)
+from ._protocol.message import (
+    MessageType,
+    SentMessage,
+    build_message_request,
+    check_message,
     parse_sent_message,
 )
+from ._protocol.profile import Profile, ProfileIncludes, build_profile_request, parse_profile
+from ._protocol.relationship import Relationship, build_relationship_request, parse_relationship
+from ._protocol.visitors import VisitorsQuery
 from ._retry import ActionRetryPolicy, RetryPolicy, may_have_acted
 from ._secrets import Secret, SecretHeaders
 from ._sender import Sender

@@ -61,7 +61,7 @@ from ._duplicates import (
 )
 from ._errors import ConnectSafelyError, PaginationStalledError
 from ._models import VisitorsPage
-from ._protocol import VisitorsQuery, build_visitors_request, parse_visitors_page
+from ._protocol.visitors import VisitorsQuery, build_visitors_request, parse_visitors_page
 from ._walk_stats import WalkStats
 
 if TYPE_CHECKING:

@@ -14,19 +14,12 @@ from ._errors import AttemptedAction, ValidationIssue
 from ._many import AccountVisitor, AccountVisitors
 from ._models import AppliedFilters, Pagination, RateLimit
 from ._pagination import Walk, WalkStats
-from ._protocol import (
-    Account,
-    AccountStatus,
-    Experience,
-    GeoLocation,
-    LinkedInPlan,
-    Location,
-    MessageType,
-    Profile,
-    Relationship,
-    SentInvitation,
-    SentMessage,
-)
+from ._protocol.account_status import AccountStatus, LinkedInPlan
+from ._protocol.accounts import Account
+from ._protocol.invitation import SentInvitation
+from ._protocol.message import MessageType, SentMessage
+from ._protocol.profile import Experience, GeoLocation, Location, Profile
+from ._protocol.relationship import Relationship
 
 __all__ = [
     "Account",

@@ -32,24 +32,30 @@ from connectsafely_async import (
     ResponseDecodeError,
     ResponseValidationError,
 )
-from connectsafely_async._protocol import (
+from connectsafely_async._protocol import HttpResponse, check_account_id, check_person
+from connectsafely_async._protocol.account_status import (
     AccountStatus,
-    HttpResponse,
-    ProfileIncludes,
     build_account_status_request,
-    build_invitation_request,
-    build_message_request,
-    build_profile_request,
-    build_relationship_request,
-    check_account_id,
-    check_message,
-    check_note,
-    check_person,
     parse_account_status,
-    parse_profile,
-    parse_relationship,
+)
+from connectsafely_async._protocol.invitation import (
+    build_invitation_request,
+    check_note,
     parse_sent_invitation,
+)
+from connectsafely_async._protocol.message import (
+    build_message_request,
+    check_message,
     parse_sent_message,
+)
+from connectsafely_async._protocol.profile import (
+    ProfileIncludes,
+    build_profile_request,
+    parse_profile,
+)
+from connectsafely_async._protocol.relationship import (
+    build_relationship_request,
+    parse_relationship,
 )
 from connectsafely_async._retry import ActionRetryPolicy, RetryPolicy, may_have_acted
 

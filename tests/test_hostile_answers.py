@@ -385,7 +385,8 @@ async def test_odd_but_valid_strings_reach_the_visitor_exactly(text: str) -> Non
 
 
 def test_a_string_under_the_cap_that_is_not_ascii_is_handed_on_too() -> None:
-    from connectsafely_async._protocol import HttpResponse, parse_visitors_page
+    from connectsafely_async._protocol import HttpResponse
+    from connectsafely_async._protocol.visitors import parse_visitors_page
 
     text = "é😀\x00" * 1_000_000
     for ensure_ascii in (True, False):
@@ -405,7 +406,8 @@ odd_strings = st.text(
 def test_any_string_json_can_spell_is_handed_on_exactly(
     texts: list[str], ensure_ascii: bool
 ) -> None:
-    from connectsafely_async._protocol import HttpResponse, Redactor, parse_visitors_page
+    from connectsafely_async._protocol import HttpResponse, Redactor
+    from connectsafely_async._protocol.visitors import parse_visitors_page
     from connectsafely_async._secrets import Secret
 
     visitors = [{"entityUrn": t, "name": t, "headline": t[::-1]} for t in texts]

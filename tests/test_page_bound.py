@@ -25,7 +25,9 @@ from connectsafely_async._json import (
     UndecodableJSON,
     check_values,
 )
-from connectsafely_async._protocol import HttpResponse, parse_accounts, parse_visitors_page
+from connectsafely_async._protocol import HttpResponse
+from connectsafely_async._protocol.accounts import parse_accounts
+from connectsafely_async._protocol.visitors import parse_visitors_page
 from connectsafely_async.testing import make_visitors
 
 from .hostile import Answer, HostileServer

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from connectsafely_async import Visitor, VisitorsPage
 from connectsafely_async._pagination import WalkSpec, WalkStats, plan_request, walk_pages
-from connectsafely_async._protocol import VisitorsQuery
+from connectsafely_async._protocol.visitors import VisitorsQuery
 
 Reading = Literal["per-response", "total", "total-capped-has-more"]
 READINGS: tuple[Reading, ...] = ("per-response", "total", "total-capped-has-more")

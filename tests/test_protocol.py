@@ -23,17 +23,18 @@ from connectsafely_async import (
     Visitor,
 )
 from connectsafely_async._protocol import (
-    VISITORS_PATH,
     HttpResponse,
     Redactor,
-    VisitorsQuery,
-    build_accounts_request,
-    build_visitors_request,
     error_from_response,
-    parse_accounts,
     parse_datetime,
     parse_rate_limit,
     parse_retry_after,
+)
+from connectsafely_async._protocol.accounts import build_accounts_request, parse_accounts
+from connectsafely_async._protocol.visitors import (
+    VISITORS_PATH,
+    VisitorsQuery,
+    build_visitors_request,
     parse_visitors_page,
 )
 from connectsafely_async._secrets import Secret

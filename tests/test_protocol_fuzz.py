@@ -27,12 +27,9 @@ from multidict import CIMultiDict, CIMultiDictProxy
 import connectsafely_async._protocol.visitors as protocol
 from connectsafely_async import ConnectSafelyError, VisitorsPage
 from connectsafely_async._json import stdlib_loads
-from connectsafely_async._protocol import (
-    HttpResponse,
-    Redactor,
-    parse_accounts,
-    parse_visitors_page,
-)
+from connectsafely_async._protocol import HttpResponse, Redactor
+from connectsafely_async._protocol.accounts import parse_accounts
+from connectsafely_async._protocol.visitors import parse_visitors_page
 from connectsafely_async._secrets import Secret
 
 # Each way the parser can run: the speed extra's msgspec decode (when installed) before the

@@ -31,7 +31,8 @@ import connectsafely_async._protocol.visitors as protocol
 from connectsafely_async import ConnectSafelyError, Visitor, VisitorsPage
 from connectsafely_async._converters import to_camel
 from connectsafely_async._json import MAX_INT_DIGITS, holds_long_digit_run, stdlib_loads
-from connectsafely_async._protocol import HttpResponse, parse_visitors_page
+from connectsafely_async._protocol import HttpResponse
+from connectsafely_async._protocol.visitors import parse_visitors_page
 from connectsafely_async.types import AppliedFilters, Pagination
 
 msgspec = pytest.importorskip("msgspec")
@@ -399,7 +400,8 @@ def test_a_plain_import_loads_neither_cattrs_nor_msgspec() -> None:
 def test_without_msgspec_the_core_path_parses() -> None:
     code = (
         "import sys; sys.modules['msgspec'] = None\n"
-        "from connectsafely_async._protocol import HttpResponse, parse_visitors_page\n"
+        "from connectsafely_async._protocol import HttpResponse\n"
+        "from connectsafely_async._protocol.visitors import parse_visitors_page\n"
         "import connectsafely_async._protocol.visitors as v\n"
         "body = b'{\"hasMore\": false, \"visitors\": [{\"name\": \"a\"}]}'\n"
         "page = parse_visitors_page(HttpResponse(200, {}, body))\n"
