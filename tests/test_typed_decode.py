@@ -37,7 +37,7 @@ from connectsafely_async.types import AppliedFilters, Pagination
 
 msgspec = pytest.importorskip("msgspec")
 
-from connectsafely_async._typed_decode import TypedDecoder, wire_struct  # noqa: E402
+from connectsafely_async._typed_decode import TypedDecoder, _is_utf8, wire_struct  # noqa: E402
 
 RECEIVED = datetime(2026, 12, 6, 12, 0, tzinfo=timezone.utc)
 EXAMPLES = int(os.environ.get("CONNECTSAFELY_FUZZ_EXAMPLES", "300"))
@@ -302,6 +302,22 @@ def test_bytes_that_are_not_utf8_get_the_core_paths_result_wherever_they_are(
     speed, core = speed_and_core(body)
     for each in core:
         assert speed == each
+
+
+@settings(max_examples=300, deadline=None)
+@given(head=st.binary(max_size=40), text=st.text(max_size=40), tail=st.binary(max_size=40),
+       step=st.integers(1, 7))
+def test_the_utf8_check_in_steps_agrees_with_a_whole_decode(
+    head: bytes, text: str, tail: bytes, step: int,
+) -> None:
+    # Small steps, so that characters of several bytes straddle a step's end.
+    body = head + text.encode("utf-8", "surrogatepass") + tail
+    try:
+        body.decode()
+    except UnicodeDecodeError:
+        assert not _is_utf8(body, step=step)
+    else:
+        assert _is_utf8(body, step=step)
 
 
 def test_a_well_formed_page_is_decoded_by_msgspec_alone() -> None:
