@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,5 +25,13 @@ def test_the_workers_benchmark_runs_and_reports_its_waits() -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     lines = result.stdout.splitlines()
     assert lines[0].startswith("300 visitors per account")
-    assert lines[-2].startswith("| 1 worker | ")
-    assert lines[-1].startswith("| 2 workers | ")
+    assert lines[-4] == "| run | wall | visitors/s | lock waits > 1 ms | ms waited |"
+    for line, label in ((lines[-2], "1 worker"), (lines[-1], "2 workers")):
+        run, wall, rate, waits, waited = (cell.strip() for cell in line.strip("|").split("|"))
+        assert run == label
+        assert re.fullmatch(r"\d+ ms", wall), line
+        assert re.fullmatch(r"[\d,]+ \(\d+\.\d\dx\)", rate), line
+        assert re.fullmatch(r"\d+ \(\d+-\d+\)", waits), line
+        assert re.fullmatch(r"\d+ \(\d+-\d+\)", waited), line
+    # One worker has nobody to wait for.
+    assert lines[-2].split("|")[4].strip() == "0 (0-0)"
