@@ -42,8 +42,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
+from connectsafely_async import RateLimits
+from connectsafely_async import _limiter_backend
+from connectsafely_async._limiter import RateLimiter
 from connectsafely_async.testing import FakeConnectSafely, serve_in_thread
 
 README = Path(__file__).parent.parent / "README.md"
@@ -96,6 +100,38 @@ def fake_env() -> Iterator[dict[str, str]]:
                if not k.startswith(("CONNECTSAFELY_", "PYTEST_", "COV_"))}
         env.update(CONNECTSAFELY_API_KEY=fake.api_key, CONNECTSAFELY_BASE_URL=fake.url)
         yield env
+
+
+class VirtualTime:
+    """A clock that a sleep moves forward at once: the limiter paces as it would, unwaited.
+
+    The cells make their clients with the default limits (30 reads a minute per account),
+    which the notebook's 80-odd requests would really wait out for a minute. What pacing
+    does is tested in ``test_limiter.py``; here only the cells' results count.
+    """
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.0)
+        await asyncio.sleep(0)
+
+
+@pytest.fixture
+def unwaited_pacing(monkeypatch: pytest.MonkeyPatch) -> VirtualTime:
+    """Every in-process client of the test paces on a ``VirtualTime`` (``RateLimits``'
+    own ``clock`` and ``sleep``, which the README's cells cannot pass)."""
+    time = VirtualTime()
+
+    def limiter(limits: RateLimits) -> RateLimiter:
+        return RateLimiter(attrs.evolve(limits, clock=time.clock, sleep=time.sleep))
+
+    monkeypatch.setattr(_limiter_backend, "RateLimiter", limiter)
+    return time
 
 
 NOTEBOOK = [(line, source) for line, source in PYTHON_BLOCKS
@@ -170,12 +206,14 @@ def run_pytest_file(source: str, folder: Path, env: dict[str, str]) -> None:
 
 def test_the_cells_run_in_order_as_one_notebook(
     fake_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    unwaited_pacing: VirtualTime,
 ) -> None:
     monkeypatch.chdir(tmp_path)
     for name in ("CONNECTSAFELY_API_KEY", "CONNECTSAFELY_BASE_URL"):
         monkeypatch.setenv(name, fake_env[name])
     monkeypatch.delenv("CONNECTSAFELY_ACCOUNT_ID", raising=False)
     asyncio.run(run_notebook(NOTEBOOK))
+    assert unwaited_pacing.now > 60, "the clients paced on the virtual clock"
 
 
 async def run_notebook(cells: list[tuple[int, str]]) -> None:
