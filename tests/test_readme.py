@@ -45,8 +45,7 @@ from typing import Any
 import attrs
 import pytest
 
-from connectsafely_async import RateLimits
-from connectsafely_async import _limiter_backend
+from connectsafely_async import RateLimits, _limiter_backend
 from connectsafely_async._limiter import RateLimiter
 from connectsafely_async.testing import FakeConnectSafely, serve_in_thread
 
