@@ -37,7 +37,12 @@ from connectsafely_async.types import AppliedFilters, Pagination
 
 msgspec = pytest.importorskip("msgspec")
 
-from connectsafely_async._typed_decode import TypedDecoder, _is_utf8, wire_struct  # noqa: E402
+from connectsafely_async._typed_decode import (  # noqa: E402
+    LAX_RUN,
+    TypedDecoder,
+    _is_utf8,
+    wire_struct,
+)
 
 RECEIVED = datetime(2026, 12, 6, 12, 0, tzinfo=timezone.utc)
 EXAMPLES = int(os.environ.get("CONNECTSAFELY_FUZZ_EXAMPLES", "300"))
@@ -375,12 +380,30 @@ KNOWN = '{"success":true,"hasMore":false,"visitors":[{"name":"Chlo\u00e9","headl
     ],
 )
 def test_a_page_with_an_unknown_key_takes_the_lax_type(body: bytes, strict: bool) -> None:
-    wire = SPEED.decode(body)
+    wire = TypedDecoder(protocol._VisitorsBody).decode(body)
     assert type(wire) is wire_struct(protocol._VisitorsBody, strict=strict)
     speed, core = speed_and_core(body)
     for each in core:
         assert speed == each
     assert isinstance(speed[0], VisitorsPage)
+
+
+def test_after_a_page_with_an_unknown_key_the_next_ones_skip_the_strict_type() -> None:
+    decoder = TypedDecoder(protocol._VisitorsBody)
+    known, unknown = (KNOWN % ("", "")).encode(), (KNOWN % ("", ',"extra":1')).encode()
+    strict, lax = (wire_struct(protocol._VisitorsBody, strict=s) for s in (True, False))
+    assert type(decoder.decode(known)) is strict
+    assert type(decoder.decode(unknown)) is lax
+    ascii_page = b'{"hasMore":false,"visitors":[]}'
+    assert type(decoder.decode(ascii_page)) is lax  # an ASCII page does not count
+    for _ in range(LAX_RUN - 1):
+        assert type(decoder.decode(known)) is lax
+    # The run's last answer: on the lax type's side too, bytes that are not UTF-8 are refused.
+    assert decoder.decode(b'{"hasMore":false,"visitors":[],"extra":"\xff"}') is None
+    assert type(decoder.decode(known)) is strict
+    # A page the lax type refuses as well starts no run.
+    assert decoder.decode('{"hasMore":1,"visitors":[],"é":0}'.encode()) is None
+    assert type(decoder.decode(known)) is strict
 
 
 @pytest.mark.parametrize(
