@@ -37,7 +37,12 @@ from connectsafely_async.types import AppliedFilters, Pagination
 
 msgspec = pytest.importorskip("msgspec")
 
-from connectsafely_async._typed_decode import TypedDecoder, _is_utf8, wire_struct  # noqa: E402
+from connectsafely_async._typed_decode import (  # noqa: E402
+    LAX_RUN,
+    TypedDecoder,
+    _is_utf8,
+    wire_struct,
+)
 
 RECEIVED = datetime(2026, 12, 6, 12, 0, tzinfo=timezone.utc)
 EXAMPLES = int(os.environ.get("CONNECTSAFELY_FUZZ_EXAMPLES", "300"))
@@ -304,6 +309,140 @@ def test_bytes_that_are_not_utf8_get_the_core_paths_result_wherever_they_are(
         assert speed == each
 
 
+#: Pages the strict type takes, mostly: known keys only, fetchedAt (the SDK's own) any value.
+known_pages = st.fixed_dictionaries(
+    {"hasMore": st.booleans(),
+     "visitors": st.lists(
+         st.dictionaries(st.sampled_from(VISITOR_KEYS), st.none() | texts).flatmap(
+             lambda known: st.fixed_dictionaries({}, optional={"fetchedAt": json_values})
+             .map(lambda given: Obj([*known.items(), *given.items()]))),
+         max_size=3)},
+).map(lambda head: Obj(head.items()))
+
+
+#: Bytes that are not UTF-8: a stray continuation byte, a lead byte cut short, a surrogate
+#: and an overlong NUL spelled in UTF-8's pattern, a code point past U+10FFFF, 0xFF.
+NOT_UTF8 = [b"\x80", b"\xc3", b"\xed\xa0\x80", b"\xc0\x80", b"\xf4\x90\x80\x80", b"\xff"]
+
+
+@FUZZ
+@given(body=(pages | known_pages).flatmap(spelled).map(encode), data=st.data())
+def test_bytes_that_are_not_utf8_anywhere_in_a_page_get_the_core_paths_result(
+    body: bytes, data: st.DataObject,
+) -> None:
+    body = _spoiled(body, data)
+    speed, core = speed_and_core(body)
+    for each in core:
+        assert speed == each
+
+
+@FUZZ
+@given(body=(pages | known_pages).flatmap(spelled).map(encode), data=st.data())
+def test_what_the_strict_type_takes_is_utf8_and_read_as_the_lax_type_reads_it(
+    body: bytes, data: st.DataObject,
+) -> None:
+    if data.draw(st.booleans()):
+        body = _spoiled(body, data)
+    try:
+        strict = msgspec.json.decode(body, type=wire_struct(protocol._VisitorsBody, strict=True))
+    except (msgspec.DecodeError, RecursionError):
+        return
+    body.decode()  # no UnicodeDecodeError: nothing in it went unread
+    lax = msgspec.json.decode(body, type=wire_struct(protocol._VisitorsBody))
+    for wire in (strict, lax):
+        for visitor in wire.visitors:
+            visitor.fetched_at = RECEIVED
+    assert SPEED.build(strict) == SPEED.build(lax)
+
+
+def _spoiled(body: bytes, data: st.DataObject) -> bytes:
+    """``body`` with bytes that are not UTF-8 put in: mostly just after a quote (at the start
+    of a key or a string value, unknown ones and fetchedAt's included), else anywhere."""
+    quotes = [at + 1 for at, byte in enumerate(body) if byte == ord('"')]
+    where = st.sampled_from(quotes) if quotes else st.nothing()
+    at = data.draw(where | where | where | st.integers(0, len(body)))
+    return body[:at] + data.draw(st.sampled_from(NOT_UTF8)) + body[at:]
+
+
+#: A page of known keys only, with text that is not ASCII (so the strict type reads it).
+KNOWN = '{"success":true,"hasMore":false,"visitors":[{"name":"Chlo\u00e9","headline":"é"%s}]%s}'
+
+
+@pytest.mark.parametrize(
+    ("body", "strict"),
+    [
+        ((KNOWN % ("", "")).encode(), True),
+        ((KNOWN % (',"fetchedAt":{"é":["x"]}', "")).encode(), True),  # the SDK's own key
+        ((KNOWN % (',"navigationUrl":"u"', ',"filters":{"fetchAll":null}')).encode(), True),
+        ((KNOWN % (',"extra":"é"', "")).encode(), False),  # an unknown key in a visitor
+        ((KNOWN % ("", ',"extra":1')).encode(), False),  # an unknown key in the page
+        ((KNOWN % ("", ',"pagination":{"hasNextPage":false}')).encode(), False),
+    ],
+)
+def test_a_page_with_an_unknown_key_takes_the_lax_type(body: bytes, strict: bool) -> None:
+    wire = TypedDecoder(protocol._VisitorsBody).decode(body)
+    assert type(wire) is wire_struct(protocol._VisitorsBody, strict=strict)
+    speed, core = speed_and_core(body)
+    for each in core:
+        assert speed == each
+    assert isinstance(speed[0], VisitorsPage)
+
+
+def test_after_a_page_with_an_unknown_key_the_next_ones_skip_the_strict_type() -> None:
+    decoder = TypedDecoder(protocol._VisitorsBody)
+    known, unknown = (KNOWN % ("", "")).encode(), (KNOWN % ("", ',"extra":1')).encode()
+    strict, lax = (wire_struct(protocol._VisitorsBody, strict=s) for s in (True, False))
+    assert type(decoder.decode(known)) is strict
+    assert type(decoder.decode(unknown)) is lax
+    ascii_page = b'{"hasMore":false,"visitors":[]}'
+    assert type(decoder.decode(ascii_page)) is lax  # an ASCII page does not count
+    for _ in range(LAX_RUN - 1):
+        assert type(decoder.decode(known)) is lax
+    # The run's last answer: on the lax type's side too, bytes that are not UTF-8 are refused.
+    assert decoder.decode(b'{"hasMore":false,"visitors":[],"extra":"\xff"}') is None
+    assert type(decoder.decode(known)) is strict
+    # A page the lax type refuses as well starts no run.
+    assert decoder.decode('{"hasMore":1,"visitors":[],"é":0}'.encode()) is None
+    assert type(decoder.decode(known)) is strict
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        b',"extra":"\xff"',  # an unknown key's value: the strict type refuses the key
+        b',"\xffextra":1',  # an unknown key's name
+        b',"fetchedAt":"\xff"',  # the SDK's own key: a msgspec.Raw in the lax type
+        b',"fetchedAt":["\xc3"]',
+        b',"fetchedAt":{"\xed\xa0\x80":1}',
+        b',"headline":"\xc0\x80"',  # a known string value
+        b',"navigationUrl":"a\\n\xf4\x90\x80\x80"',  # after an escape
+    ],
+)
+@pytest.mark.parametrize("ascii_elsewhere", [True, False])
+def test_bytes_that_are_not_utf8_are_refused_on_either_type(
+    tail: bytes, ascii_elsewhere: bool,
+) -> None:
+    name = b"Chloe" if ascii_elsewhere else "Chloé".encode()
+    body = b'{"hasMore":false,"visitors":[{"name":"' + name + b'"' + tail + b"}]}"
+    assert SPEED.decode(body) is None  # the core decides: json reads a surrogate in UTF-8
+    speed, core = speed_and_core(body)
+    for each in core:
+        assert speed == each
+
+
+def test_msgspec_reads_no_bytes_of_a_raw_value_but_every_string_it_decodes() -> None:
+    # Why the strict type decodes the SDK's own key as Any rather than msgspec.Raw: a Raw
+    # value's bytes pass unread, as an unknown key's do in the lax type.
+    raw = msgspec.defstruct("R", [("r", msgspec.Raw, None)], forbid_unknown_fields=True)
+    assert bytes(msgspec.json.decode(b'{"r":"\xff"}', type=raw).r) == b'"\xff"'
+    anything = msgspec.defstruct("A", [("a", Any, None)], forbid_unknown_fields=True)
+    for value in (b'"\xff"', b'["\xc3"]', b'{"\xff":1}', b'{"k\\n\xed\xa0\x80":1}'):
+        with pytest.raises(msgspec.DecodeError, match="UTF-8"):
+            msgspec.json.decode(b'{"a":' + value + b"}", type=anything)
+    with pytest.raises(msgspec.DecodeError, match="UTF-8"):
+        msgspec.json.decode(b'{"\xff":1}', type=anything)  # an unknown key's name
+
+
 @settings(max_examples=300, deadline=None)
 @given(head=st.binary(max_size=40), text=st.text(max_size=40), tail=st.binary(max_size=40),
        step=st.integers(1, 7))
@@ -337,11 +476,14 @@ def test_a_well_formed_page_is_decoded_by_msgspec_alone() -> None:
 
 def test_the_wire_types_are_the_models_fields_spelled_in_camel_case() -> None:
     for model in (Visitor, Pagination, AppliedFilters, protocol._VisitorsBody):
-        struct = wire_struct(model)
-        names = [f.name for f in attrs.fields(model)]
-        assert list(struct.__struct_fields__) == names
-        assert list(struct.__struct_encode_fields__) == [to_camel(name) for name in names]
+        for strict in (False, True):
+            struct = wire_struct(model, strict=strict)
+            names = [f.name for f in attrs.fields(model)]
+            assert list(struct.__struct_fields__) == names
+            assert list(struct.__struct_encode_fields__) == [to_camel(name) for name in names]
+            assert struct.__struct_config__.forbid_unknown_fields is strict
     assert wire_struct(Visitor) is wire_struct(Visitor)
+    assert wire_struct(Visitor, strict=True) is not wire_struct(Visitor)
 
 
 def test_a_given_field_left_unset_is_refused_when_built() -> None:
