@@ -37,7 +37,7 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
 
 
 def _lookup_aliases(
-    conn: Connection, account_id: str, aliases: Sequence[str]
+    conn: Connection, account_id: str, aliases: Sequence[str], numbers: dict[str, int]
 ) -> dict[str, str]:
     """The visitor key of each of ``aliases`` the account has.
 
@@ -52,23 +52,27 @@ def _lookup_aliases(
         found.update(conn.fetch_all(
             f"SELECT alias, key FROM aliases WHERE alias IN ({fields(2, count)}) "  # noqa: S608 - fields only
             f"AND alias_number IN ({fields(2 + count, count)}) AND account_id = {{1}}",
-            (account_id, *chunk, *map(key_number, chunk)),
+            (account_id, *chunk, *map(numbers.__getitem__, chunk)),
         ))
     return found
 
 
 def _lookup_known(
-    conn: Connection, account_id: str, keys: Sequence[str]
+    conn: Connection, account_id: str, keys: Sequence[str], numbers: dict[str, int]
 ) -> dict[str, tuple[Any, ...]]:
+    """The account's visitors of ``keys``, each with its latest view: found as aliases are
+    (SQLite by the keys' numbers, PostgreSQL by its primary key), the text checked."""
     known: dict[str, tuple[Any, ...]] = {}
     for chunk in _chunks(keys):
+        count = len(chunk)
         for row in conn.fetch_all(
             "SELECT v.key, v.view_id, w.earliest, w.latest, w.first_observed, v.views, "  # noqa: S608 - fields only
             "v.entity_urn, v.public_identifier, v.name, v.headline, v.profile_picture, "
             "v.connection_degree, v.profile_url, v.navigation_url, v.viewed_at, v.first_seen, "
             "v.last_seen FROM visitors v JOIN views w ON w.id = v.view_id "
-            f"WHERE v.account_id = {{1}} AND v.key IN ({fields(2, len(chunk))})",
-            (account_id, *chunk),
+            f"WHERE v.key IN ({fields(2, count)}) "
+            f"AND v.key_number IN ({fields(2 + count, count)}) AND v.account_id = {{1}}",
+            (account_id, *chunk, *map(numbers.__getitem__, chunk)),
         ):
             known[row[0]] = row[1:]
     return known
@@ -140,9 +144,11 @@ def apply_page(
     # common case (the URN) is one lookup in visitors, and a new visitor costs one alias row
     # less in a randomly ordered index (most of a page's commit).
     candidates = list(dict.fromkeys(key for obs in observations for key in obs.keys))
-    known = _lookup_known(conn, account_id, candidates) if candidates else {}
+    # Each key's number once: the lookups and every row written carry it.
+    numbers = dict(zip(candidates, map(key_number, candidates), strict=True))
+    known = _lookup_known(conn, account_id, candidates, numbers) if candidates else {}
     missing = [key for key in candidates if key not in known]
-    aliases = _lookup_aliases(conn, account_id, missing) if missing else {}
+    aliases = _lookup_aliases(conn, account_id, missing, numbers) if missing else {}
     keys_of: list[str | None] = []
     for obs in observations:
         if not obs.keys:
@@ -152,7 +158,8 @@ def apply_page(
                             next((aliases[k] for k in obs.keys if k in aliases), obs.keys[0])))
     unloaded = [k for k in {k for k in keys_of if k is not None} if k not in known]
     if unloaded:
-        known.update(_lookup_known(conn, account_id, unloaded))
+        numbers.update(zip(unloaded, map(key_number, unloaded), strict=True))
+        known.update(_lookup_known(conn, account_id, unloaded, numbers))
     aliases.update((key, key) for key in known)
     repoint = _trusted_views(conn, account_id, known, received_at)
     before = dict(known) if rows is not None else {}
@@ -191,18 +198,19 @@ def apply_page(
         bounds = (None, None) if kept is None else (kept.earliest, kept.latest)
         for alias in obs.keys:
             if alias != key and alias not in aliases:
-                new_aliases.setdefault(alias, (account_id, alias, key, key_number(alias)))
+                new_aliases.setdefault(alias, (account_id, alias, key, numbers[alias]))
         if decision is ViewDecision.SAME_VIEW:
             assert state is not None
             view_id = state[0]
             first_observed = min(state[3], received_at) if ahead else state[3]
             same.append((*bounds, received_at, first_observed, view_id))
             if key in repoint:
-                back.append((view_id, account_id, key))
+                back.append((view_id, numbers[key], key, account_id))
             # (known: view, its interval and first observation, visits, the fields, the
             # visitor's viewed_at, first_seen, last_seen.)
             if fields != state[5:13]:
-                refreshed.append((*fields, v.viewed_at, received_at, account_id, key))
+                refreshed.append((*fields, v.viewed_at, received_at, numbers[key], key,
+                                  account_id))
                 known[key] = (view_id, *bounds, first_observed, state[4], *fields,
                               v.viewed_at, state[14], received_at)
             else:
@@ -212,18 +220,20 @@ def apply_page(
         # that point at it hold its place among this page's new views (a _NewView).
         view_id = _NewView(len(new_views))
         first = decision is ViewDecision.NEW_VISITOR
+        number = numbers[key]
         new_views.append((account_id, key, v.viewed_at, *bounds, received_at,
-                          received_at, first, sync_id))
+                          received_at, first, sync_id, number))
         if first:
             new_visitors.append((account_id, key, *fields, v.viewed_at, received_at,
-                                 received_at, view_id))
+                                 received_at, view_id, number))
             visits = 1
-            events.append((account_id, key, _NEW_VISITOR, received_at, sync_id, visits))
+            events.append((account_id, key, _NEW_VISITOR, received_at, sync_id, visits, number))
         else:
             assert state is not None
             visits = state[4] + 1
-            moved.append((*fields, v.viewed_at, received_at, view_id, account_id, key))
-            events.append((account_id, key, _RETURNING_VISITOR, received_at, sync_id, visits))
+            moved.append((*fields, v.viewed_at, received_at, view_id, number, key, account_id))
+            events.append((account_id, key, _RETURNING_VISITOR, received_at, sync_id, visits,
+                           number))
         known[key] = (view_id, *bounds, received_at, visits, *fields, v.viewed_at,
                       received_at if state is None else state[14], received_at)
         aliases.update((alias, key) for alias in obs.keys)
@@ -231,10 +241,10 @@ def apply_page(
     if new_views:
         view_ids = conn.insert_ids(
             "INSERT INTO views (account_id, key, viewed_at, earliest, latest, "
-            "first_observed, last_observed, first_view, sync_id) "
-            "VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9})",
+            "first_observed, last_observed, first_view, sync_id, key_number) "
+            "VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9}, {10})",
             new_views)
-        new_visitors = _with_ids(new_visitors, -1, view_ids)
+        new_visitors = _with_ids(new_visitors, 13, view_ids)
         moved = _with_ids(moved, 10, view_ids)
         same = _with_ids(same, -1, view_ids)
         back = _with_ids(back, 0, view_ids)
@@ -242,31 +252,33 @@ def apply_page(
         conn.executemany(
             "INSERT INTO visitors (account_id, key, entity_urn, public_identifier, name, "
             "headline, profile_picture, connection_degree, profile_url, navigation_url, "
-            "viewed_at, first_seen, last_seen, view_id) "
-            "VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9}, {10}, {11}, {12}, {13}, {14})",
+            "viewed_at, first_seen, last_seen, view_id, key_number) VALUES ({1}, {2}, {3}, "
+            "{4}, {5}, {6}, {7}, {8}, {9}, {10}, {11}, {12}, {13}, {14}, {15})",
             new_visitors)
     if new_aliases:
         conn.executemany("INSERT INTO aliases (account_id, alias, key, alias_number) "
                          "VALUES ({1}, {2}, {3}, {4}) ON CONFLICT DO NOTHING",
                          list(new_aliases.values()))
     if events:
-        conn.executemany("INSERT INTO events (account_id, key, kind, created, sync_id, visits) "
-                         "VALUES ({1}, {2}, {3}, {4}, {5}, {6})", events)
+        conn.executemany("INSERT INTO events (account_id, key, kind, created, sync_id, visits, "
+                         "key_number) VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7})", events)
     if moved:
         conn.executemany(
             "UPDATE visitors SET entity_urn = {1}, public_identifier = {2}, name = {3}, "
             "headline = {4}, profile_picture = {5}, connection_degree = {6}, "
             "profile_url = {7}, navigation_url = {8}, viewed_at = {9}, last_seen = {10}, "
-            "view_id = {11}, views = views + 1 WHERE account_id = {12} AND key = {13}", moved)
+            "view_id = {11}, views = views + 1 "
+            "WHERE key_number = {12} AND key = {13} AND account_id = {14}", moved)
     if refreshed:
         conn.executemany(
             "UPDATE visitors SET entity_urn = {1}, public_identifier = {2}, name = {3}, "
             "headline = {4}, profile_picture = {5}, connection_degree = {6}, "
             "profile_url = {7}, navigation_url = {8}, viewed_at = {9}, last_seen = {10} "
-            "WHERE account_id = {11} AND key = {12}", refreshed)
+            "WHERE key_number = {11} AND key = {12} AND account_id = {13}", refreshed)
     if back:
         conn.executemany(
-            "UPDATE visitors SET view_id = {1} WHERE account_id = {2} AND key = {3}", back)
+            "UPDATE visitors SET view_id = {1} "
+            "WHERE key_number = {2} AND key = {3} AND account_id = {4}", back)
     if same:
         conn.executemany(
             "UPDATE views SET earliest = {1}, latest = {2}, last_observed = {3}, "
@@ -329,17 +341,17 @@ def _page_rows(
     for index, row in enumerate(new_views):
         bounds[view_ids[index]] = (row[3], row[4])
     for row in moved:
-        visitor = state.get(row[-1])
+        visitor = state.get(row[-2])
         if visitor is not None:
             visitor[:10] = row[:10]
             visitor[11] = row[10]
             visitor[12] += 1
     for row in refreshed:
-        visitor = state.get(row[-1])
+        visitor = state.get(row[-2])
         if visitor is not None:
             visitor[:10] = row[:10]
     for row in back:
-        visitor = state.get(row[-1])
+        visitor = state.get(row[-2])
         if visitor is not None:
             visitor[11] = row[0]
     for row in same:
