@@ -55,16 +55,19 @@ def _middle(earliest: float | None, latest: float | None) -> float | None:
 
 
 def seen_visitor(row: Sequence[Any],
-                 utc: Callable[[float | None], datetime | None] = utc_time) -> SeenVisitor:
+                 utc: Callable[[float | None], datetime | None] = utc_time,
+                 visitor: Visitor | None = None) -> SeenVisitor:
     """The visitor of a row of ``_SEEN_COLUMNS``. ``utc``: how a time becomes a datetime
-    (a page's rows share their times: ``_page_rows`` gives a memo of ``utc_time``)."""
+    (a page's rows share their times: ``_page_rows`` gives a memo of ``utc_time``);
+    ``visitor``: the row's visitor when the caller holds it already (the page's own)."""
     (account_id, key, urn, public_id, name, headline, picture, viewed_at, degree, url, nav,
      last_seen, first_seen, views, earliest, latest) = row
-    visitor = Visitor(
-        entity_urn=urn, public_identifier=public_id, name=name, headline=headline,
-        profile_picture=picture, viewed_at=viewed_at, connection_degree=degree,
-        profile_url=url, navigation_url=nav, fetched_at=utc(last_seen),
-    )
+    if visitor is None:
+        visitor = Visitor(
+            entity_urn=urn, public_identifier=public_id, name=name, headline=headline,
+            profile_picture=picture, viewed_at=viewed_at, connection_degree=degree,
+            profile_url=url, navigation_url=nav, fetched_at=utc(last_seen),
+        )
     first = utc(first_seen)
     assert first is not None
     return SeenVisitor(

@@ -15,6 +15,7 @@ from typing import Any, Final
 
 import attrs
 
+from .._models import Visitor
 from ._connection import Connection, fields
 from ._intervals import SLACK, ViewDecision, ViewInterval, decide
 from ._queries import anonymous_sighting, seen_visitor, utc_time
@@ -156,7 +157,8 @@ def apply_page(
             continue
         keys_of.append(next((k for k in obs.keys if k in known),
                             next((aliases[k] for k in obs.keys if k in aliases), obs.keys[0])))
-    unloaded = [k for k in {k for k in keys_of if k is not None} if k not in known]
+    # The visitors found by an alias alone (every candidate was looked up already).
+    unloaded = [k for k in dict.fromkeys(keys_of) if k is not None and k not in numbers]
     if unloaded:
         numbers.update(zip(unloaded, map(key_number, unloaded), strict=True))
         known.update(_lookup_known(conn, account_id, unloaded, numbers))
@@ -173,6 +175,7 @@ def apply_page(
     same: list[tuple[Any, ...]] = []  # views seen again, interval intersected
     back: list[tuple[Any, ...]] = []  # visitors whose latest view is an earlier one again
     anonymous: list[tuple[Any, ...]] = []
+    received: dict[str, Visitor] = {}  # key -> the page's visitor of a new or moved row
     counts = {ViewDecision.NEW_VISITOR: 0, ViewDecision.NEW_VIEW: 0, ViewDecision.SAME_VIEW: 0}
 
     for obs, key in zip(observations, keys_of, strict=True):
@@ -209,6 +212,7 @@ def apply_page(
             # (known: view, its interval and first observation, visits, the fields, the
             # visitor's viewed_at, first_seen, last_seen.)
             if fields != state[5:13]:
+                received.pop(key, None)
                 refreshed.append((*fields, v.viewed_at, received_at, numbers[key], key,
                                   account_id))
                 known[key] = (view_id, *bounds, first_observed, state[4], *fields,
@@ -234,6 +238,8 @@ def apply_page(
             moved.append((*fields, v.viewed_at, received_at, view_id, number, key, account_id))
             events.append((account_id, key, _RETURNING_VISITOR, received_at, sync_id, visits,
                            number))
+        if rows is not None:
+            received[key] = v
         known[key] = (view_id, *bounds, received_at, visits, *fields, v.viewed_at,
                       received_at if state is None else state[14], received_at)
         aliases.update((alias, key) for alias in obs.keys)
@@ -289,7 +295,8 @@ def apply_page(
             "observed, sync_id) VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7}, {8})", anonymous)
     if rows is not None:
         _page_rows(rows, account_id, before, [k for k in keys_of if k is not None], new_views,
-                   view_ids if new_views else [], new_visitors, moved, refreshed, back, same)
+                   view_ids if new_views else [], new_visitors, moved, refreshed, back, same,
+                   received)
         rows.anonymous += (anonymous_sighting(row[:7]) for row in anonymous)
     outcome = PageOutcome(
         new=counts[ViewDecision.NEW_VISITOR], returning=counts[ViewDecision.NEW_VIEW],
@@ -318,10 +325,15 @@ def _page_rows(
     refreshed: list[tuple[Any, ...]],
     back: list[tuple[Any, ...]],
     same: list[tuple[Any, ...]],
+    received: dict[str, Visitor],
 ) -> None:
     """Fill ``rows`` with the page's new and returning visitors, each as its row stands
     after the page's statements: replayed here in the order ``apply_page`` ran them (so a
-    visitor seen twice in a page ends as the store has it, whichever way that went)."""
+    visitor seen twice in a page ends as the store has it, whichever way that went).
+
+    ``received``: the page's own visitor of each key whose row it wrote last (a new or a
+    new view's row, not refreshed since): the result's visitor is that object itself when
+    it was received at the time the row says, as it is unless a sync has its own clock."""
     rows.new = [row[1] for row in new_visitors]
     rows.returning = [row[1] for row in new_views if not row[7]]
     wanted = {*rows.new, *rows.returning}
@@ -360,6 +372,9 @@ def _page_rows(
     for key in wanted:
         (urn, public_id, name, headline, picture, degree, url, nav, viewed_at, last_seen,
          first_seen, view_id, visits) = state[key]
+        own = received.get(key)
+        if own is not None and own.fetched_at != utc(last_seen):
+            own = None
         rows.seen[key] = seen_visitor((
             account_id, key, urn, public_id, name, headline, picture, viewed_at, degree, url,
-            nav, last_seen, first_seen, visits, *bounds[view_id]), utc)
+            nav, last_seen, first_seen, visits, *bounds[view_id]), utc, own)
