@@ -107,6 +107,25 @@ def _trusted_views(
     return replaced
 
 
+def _key_of(keys: tuple[str, ...], known: dict[str, Any],
+            aliases: dict[str, str]) -> str | None:
+    """The key an observation's row has: the first of its keys that is a known visitor's,
+    else the visitor one of them is an alias of, else its strongest (a new visitor);
+    ``None`` for an anonymous entry."""
+    if not keys:
+        return None
+    strongest = keys[0]
+    if strongest in known:
+        return strongest  # the common case: a visitor seen before, by its URN
+    for key in keys:
+        if key in known:
+            return key
+    for key in keys:
+        if key in aliases:
+            return aliases[key]
+    return strongest
+
+
 @attrs.frozen
 class _NewView:
     """The place of a view among a page's new views, until the engine gives it its id."""
@@ -150,13 +169,7 @@ def apply_page(
     known = _lookup_known(conn, account_id, candidates, numbers) if candidates else {}
     missing = [key for key in candidates if key not in known]
     aliases = _lookup_aliases(conn, account_id, missing, numbers) if missing else {}
-    keys_of: list[str | None] = []
-    for obs in observations:
-        if not obs.keys:
-            keys_of.append(None)
-            continue
-        keys_of.append(next((k for k in obs.keys if k in known),
-                            next((aliases[k] for k in obs.keys if k in aliases), obs.keys[0])))
+    keys_of = [_key_of(obs.keys, known, aliases) for obs in observations]
     # The visitors found by an alias alone (every candidate was looked up already).
     unloaded = [k for k in dict.fromkeys(keys_of) if k is not None and k not in numbers]
     if unloaded:
@@ -168,7 +181,7 @@ def apply_page(
 
     new_visitors: list[tuple[Any, ...]] = []
     new_views: list[tuple[Any, ...]] = []
-    new_aliases: dict[str, tuple[str, str, str, int]] = {}  # each alias once
+    new_aliases: list[tuple[str, str, str, int]] = []  # each alias once (see aliases)
     events: list[tuple[Any, ...]] = []
     moved: list[tuple[Any, ...]] = []  # visitors whose latest view is a new one
     refreshed: list[tuple[Any, ...]] = []  # visitors whose fields changed, same view
@@ -176,7 +189,7 @@ def apply_page(
     back: list[tuple[Any, ...]] = []  # visitors whose latest view is an earlier one again
     anonymous: list[tuple[Any, ...]] = []
     received: dict[str, Visitor] = {}  # key -> the page's visitor of a new or moved row
-    counts = {ViewDecision.NEW_VISITOR: 0, ViewDecision.NEW_VIEW: 0, ViewDecision.SAME_VIEW: 0}
+    returning = 0  # new views of known visitors (the new visitors are new_visitors)
 
     for obs, key in zip(observations, keys_of, strict=True):
         v = obs.visitor
@@ -197,11 +210,12 @@ def apply_page(
         ahead = state is not None and state[3] > received_at + SLACK
         decision, kept = decide(interval, obs.interval, is_known=state is not None,
                                 known_is_ahead=ahead)
-        counts[decision] += 1
         bounds = (None, None) if kept is None else (kept.earliest, kept.latest)
         for alias in obs.keys:
-            if alias != key and alias not in aliases:
-                new_aliases.setdefault(alias, (account_id, alias, key, numbers[alias]))
+            if alias not in aliases:  # (a key is its own alias here, never in the table)
+                aliases[alias] = key
+                if alias != key:
+                    new_aliases.append((account_id, alias, key, numbers[alias]))
         if decision is ViewDecision.SAME_VIEW:
             assert state is not None
             view_id = state[0]
@@ -235,6 +249,7 @@ def apply_page(
         else:
             assert state is not None
             visits = state[4] + 1
+            returning += 1
             moved.append((*fields, v.viewed_at, received_at, view_id, number, key, account_id))
             events.append((account_id, key, _RETURNING_VISITOR, received_at, sync_id, visits,
                            number))
@@ -242,7 +257,6 @@ def apply_page(
             received[key] = v
         known[key] = (view_id, *bounds, received_at, visits, *fields, v.viewed_at,
                       received_at if state is None else state[14], received_at)
-        aliases.update((alias, key) for alias in obs.keys)
 
     if new_views:
         view_ids = conn.insert_ids(
@@ -264,7 +278,7 @@ def apply_page(
     if new_aliases:
         conn.executemany("INSERT INTO aliases (account_id, alias, key, alias_number) "
                          "VALUES ({1}, {2}, {3}, {4}) ON CONFLICT DO NOTHING",
-                         list(new_aliases.values()))
+                         new_aliases)
     if events:
         conn.executemany("INSERT INTO events (account_id, key, kind, created, sync_id, visits, "
                          "key_number) VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7})", events)
@@ -299,8 +313,9 @@ def apply_page(
                    received)
         rows.anonymous += (anonymous_sighting(row[:7]) for row in anonymous)
     outcome = PageOutcome(
-        new=counts[ViewDecision.NEW_VISITOR], returning=counts[ViewDecision.NEW_VIEW],
-        unchanged=counts[ViewDecision.SAME_VIEW], anonymous=len(anonymous),
+        new=len(new_visitors), returning=returning,
+        unchanged=len(observations) - len(anonymous) - len(new_visitors) - returning,
+        anonymous=len(anonymous),
     )
     conn.execute(
         "UPDATE syncs SET checkpoint = {1}, clock = {2}, error = NULL, pages = pages + 1, "
