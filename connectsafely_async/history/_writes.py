@@ -1,10 +1,12 @@
 """One page into the store: look up, classify (pure ``decide``), write in batches.
 
 Called inside the page's transaction, on the store's thread. Per page it runs two lookups
-(aliases, then the known visitors with their latest view) and one ``executemany`` per kind
-of write, so the cost is a handful of statements per page, not per visitor. The new views'
-ids are the engine's (``insert_ids``): the rows that point at a view made in this page are
-completed once its id is known.
+(the known visitors with their latest view, then the aliases of the keys no visitor has;
+a third only for visitors found by an alias alone) and one ``executemany`` per kind of
+write, so the cost is a handful of statements per page, not per visitor. Every key's number
+(``key_number``) is computed once per page: the lookups find rows by it (SQLite) and every
+row written carries it. The new views' ids are the engine's (``insert_ids``): the rows that
+point at a view made in this page are completed once its id is known.
 """
 
 from __future__ import annotations
