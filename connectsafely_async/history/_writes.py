@@ -11,6 +11,7 @@ point at a view made in this page are completed once its id is known.
 
 from __future__ import annotations
 
+import collections
 import functools
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
@@ -180,6 +181,10 @@ def apply_page(
     aliases.update((key, key) for key in known)
     repoint = _trusted_views(conn, account_id, known, received_at)
     before = dict(known) if rows is not None else {}
+    # A visitor's state after its row is needed again only if the page shows it again.
+    named = [key for key in keys_of if key is not None]
+    repeated = set() if len(set(named)) == len(named) else {
+        key for key, times in collections.Counter(named).items() if times > 1}
 
     new_visitors: list[tuple[Any, ...]] = []
     new_views: list[tuple[Any, ...]] = []
@@ -231,9 +236,10 @@ def apply_page(
                 received.pop(key, None)
                 refreshed.append((*fields, v.viewed_at, received_at, numbers[key], key,
                                   account_id))
-                known[key] = (view_id, *bounds, first_observed, state[4], *fields,
-                              v.viewed_at, state[14], received_at)
-            else:
+                if key in repeated:
+                    known[key] = (view_id, *bounds, first_observed, state[4], *fields,
+                                  v.viewed_at, state[14], received_at)
+            elif key in repeated:
                 known[key] = (view_id, *bounds, first_observed, *state[4:])
             continue
         # The view's id is the engine's, known once it is inserted: until then, the rows
@@ -257,8 +263,9 @@ def apply_page(
                            number))
         if rows is not None:
             received[key] = v
-        known[key] = (view_id, *bounds, received_at, visits, *fields, v.viewed_at,
-                      received_at if state is None else state[14], received_at)
+        if key in repeated:
+            known[key] = (view_id, *bounds, received_at, visits, *fields, v.viewed_at,
+                          received_at if state is None else state[14], received_at)
 
     if new_views:
         view_ids = conn.insert_ids(
@@ -310,7 +317,7 @@ def apply_page(
             "INSERT INTO anonymous (account_id, name, headline, viewed_at, earliest, latest, "
             "observed, sync_id) VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7}, {8})", anonymous)
     if rows is not None:
-        _page_rows(rows, account_id, before, [k for k in keys_of if k is not None], new_views,
+        _page_rows(rows, account_id, before, named, new_views,
                    view_ids if new_views else [], new_visitors, moved, refreshed, back, same,
                    received)
         rows.anonymous += (anonymous_sighting(row[:7]) for row in anonymous)
