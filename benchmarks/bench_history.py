@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import sqlite3
 import statistics
@@ -87,36 +88,58 @@ async def sync(url: str, path: Path | str, count: int, *,
         return time.perf_counter() - began, result
 
 
-def _floor_write(conn: sqlite3.Connection, page: Any, sync_id: int, again: bool) -> None:
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def _floor_write(conn: sqlite3.Connection, page: Any, sync_id: int, again: bool, *,
+                 numbered: bool) -> None:
     """The least a durable per-page record can do: the page's rows, plain, one transaction,
-    in the store's tables (whichever schema version they are at)."""
-    numbered = any(row[1] == "alias_number"
-                   for row in conn.execute("PRAGMA table_info(aliases)"))
+    in the store's tables (whichever schema version they are at; ``numbered``: schema 4,
+    where every key carries its number, history/_text.py, and a visitor is found by it)."""
     now = time.time()
     keys = [v.entity_urn or v.public_identifier or "" for v in page.visitors]
+    numbers = list(map(key_number, keys)) if numbered else []
     conn.execute("BEGIN IMMEDIATE")
     if again:  # nothing new: look every visitor up, write only the checkpoint
         marks = ",".join("?" * len(keys))
+        by_number = f" AND key_number IN ({marks})" if numbered else ""
         conn.execute(
-            f"SELECT key, view_id FROM visitors WHERE account_id = ? AND key IN ({marks})",
-            (ACCOUNT, *keys),
+            f"SELECT key, view_id FROM visitors WHERE account_id = ? AND key IN ({marks})"
+            f"{by_number}", (ACCOUNT, *keys, *numbers),
         ).fetchall()
     else:
         first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM views").fetchone()[0]
         rows = list(zip(range(first, first + len(keys)), keys, page.visitors, strict=True))
+        view_rows = [(i, ACCOUNT, k, v.viewed_at, now, now, now, now, sync_id)
+                     for i, k, v in rows]
+        visitor_rows = [(ACCOUNT, k, v.entity_urn, v.public_identifier, v.name, v.headline,
+                         v.profile_picture, v.connection_degree, v.profile_url,
+                         v.navigation_url, v.viewed_at, now, now, i) for i, k, v in rows]
+        named = [bool(k) for k in keys]
+        event_rows = [(ACCOUNT, k, "new_visitor", now, sync_id) for _, k, _ in rows]
+        aliases = [(ACCOUNT, v.public_identifier, k) for _, k, v in rows if v.public_identifier]
+        if numbered:
+            view_rows = [(*row, n) for row, n in zip(view_rows, numbers, strict=True)]
+            # An anonymous entry (no key) gets no visitor row, as in the store: before
+            # schema 4, the unique index of keys dropped all of them but the first.
+            visitor_rows = [(*row, n) for row, n, k in zip(visitor_rows, numbers, named,
+                                                           strict=True) if k]
+            event_rows = [(*row, n) for row, n in zip(event_rows, numbers, strict=True)]
+            number = ", key_number"
+            mark = ",?"
+        else:
+            number = mark = ""
         conn.executemany(
             "INSERT INTO views (id, account_id, key, viewed_at, earliest, latest, "
-            "first_observed, last_observed, first_view, sync_id) VALUES (?,?,?,?,?,?,?,?,1,?)",
-            [(i, ACCOUNT, k, v.viewed_at, now, now, now, now, sync_id) for i, k, v in rows])
+            f"first_observed, last_observed, first_view, sync_id{number}) "
+            f"VALUES (?,?,?,?,?,?,?,?,1,?{mark})", view_rows)
         conn.executemany(
             "INSERT OR IGNORE INTO visitors (account_id, key, entity_urn, public_identifier, "
             "name, headline, profile_picture, connection_degree, profile_url, navigation_url, "
-            "viewed_at, first_seen, last_seen, view_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [(ACCOUNT, k, v.entity_urn, v.public_identifier, v.name, v.headline,
-              v.profile_picture, v.connection_degree, v.profile_url, v.navigation_url,
-              v.viewed_at, now, now, i) for i, k, v in rows])
-        aliases = [(ACCOUNT, v.public_identifier, k) for _, k, v in rows if v.public_identifier]
-        if numbered:  # schema 4: an alias with its number (history/_text.py)
+            f"viewed_at, first_seen, last_seen, view_id{number}) "
+            f"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?{mark})", visitor_rows)
+        if numbered:  # schema 4: an alias with its number
             conn.executemany(
                 "INSERT INTO aliases (account_id, alias, key, alias_number) VALUES (?, ?, ?, ?)",
                 [(*alias, key_number(alias[1])) for alias in aliases])
@@ -124,8 +147,8 @@ def _floor_write(conn: sqlite3.Connection, page: Any, sync_id: int, again: bool)
             conn.executemany(
                 "INSERT OR IGNORE INTO aliases (account_id, alias, key) VALUES (?, ?, ?)", aliases)
         conn.executemany(
-            "INSERT INTO events (account_id, key, kind, created, sync_id) VALUES (?,?,?,?,?)",
-            [(ACCOUNT, k, "new_visitor", now, sync_id) for _, k, _ in rows])
+            f"INSERT INTO events (account_id, key, kind, created, sync_id{number}) "
+            f"VALUES (?,?,?,?,?{mark})", event_rows)
     conn.execute("UPDATE syncs SET checkpoint = ?, pages = pages + 1 WHERE id = ?",
                  (json.dumps(converter.unstructure(page.checkpoint)), sync_id))
     conn.execute("COMMIT")
@@ -139,10 +162,12 @@ async def floor(url: str, path: Path, count: int, *, again: bool) -> float:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
+    numbered = "key_number" in _columns(conn, "visitors")
     conn.execute("INSERT INTO syncs (account_id, filters, started, first_view, first_event, "
                  "first_anonymous) VALUES (?, '', 0, 0, 0, 0)", (ACCOUNT,))
     sync_id = conn.execute("SELECT max(id) FROM syncs").fetchone()[0]
     loop = asyncio.get_running_loop()
+    write = functools.partial(_floor_write, numbered=numbered)
     with ThreadPoolExecutor(1) as writer:
         async with client(url) as sdk:
             began = time.perf_counter()
@@ -151,7 +176,7 @@ async def floor(url: str, path: Path, count: int, *, again: bool) -> float:
                                                       time_range="ALL_TIME"):
                 if pending is not None:
                     await pending
-                pending = loop.run_in_executor(writer, _floor_write, conn, page, sync_id, again)
+                pending = loop.run_in_executor(writer, write, conn, page, sync_id, again)
             if pending is not None:
                 await pending
             elapsed = time.perf_counter() - began

@@ -133,6 +133,12 @@ async def test_a_version_3_file_with_data_migrates_and_reads_the_same(
                 assert after == before[table], table
             numbered = db.execute("SELECT alias, alias_number FROM aliases").fetchall()
             assert all(number == key_number(alias) for alias, number in numbered)
+            for table in ("visitors", "views", "events"):  # every key carries its number
+                keyed = db.execute(f"SELECT key, key_number FROM {table}").fetchall()  # noqa: S608 - test constants
+                assert keyed
+                assert all(number == key_number(key) for key, number in keyed), table
+            indexes = {row[1] for row in db.execute("PRAGMA index_list(visitors)")}
+            assert indexes == {"visitors_number"}  # no index of the keys' text
             for table in ("visitors", "aliases"):  # rowid tables now, keys indexed apart
                 [(sql,)] = db.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,))
                 assert "id INTEGER PRIMARY KEY" in sql
@@ -276,6 +282,10 @@ async def test_a_version_2_schema_with_data_migrates_and_reads_the_same(
             numbered = await conn.fetch("SELECT alias, alias_number FROM aliases")
             assert numbered
             assert all(number == key_number(alias) for alias, number in numbered)
+            for table in ("visitors", "views", "events"):  # every key carries its number
+                keyed = await conn.fetch(f"SELECT key, key_number FROM {table}")  # noqa: S608 - test constants
+                assert keyed
+                assert all(number == key_number(key) for key, number in keyed), table
             for text in ("in:zo\u00eb-\u00f1\u4e2d", "urn:li:x:1", ""):
                 assert await conn.fetchval(
                     "SELECT ('x' || left(encode(sha256(convert_to($1, 'UTF8')), 'hex'), 16))"

@@ -151,6 +151,40 @@ async def test_aliases_that_share_their_number_are_told_apart_by_their_text(
     assert aliases == 5  # none added twice
 
 
+async def test_visitors_whose_keys_share_their_number_are_told_apart_by_their_text(
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A visitor is looked up, updated, and read with its views and events by its key's
+    # 64-bit number; make every number collide.
+    monkeypatch.setattr(writes, "key_number", lambda _key: 7)
+    urns = [f"urn:li:x:{n}" for n in range(5)]
+    fake.set_visitors(ACCOUNT, [{"entityUrn": urn, "name": f"N{n}", "viewedAt": "Viewed 1h ago"}
+                                for n, urn in enumerate(urns)])
+    first = await sync(client, store, NOW)
+    assert [(s.key, s.visitor.name) for s in first.new] == [
+        (urn, f"N{n}") for n, urn in enumerate(urns)]
+    # A day later one of them views again, and another (the same view) has a new name.
+    fake.set_visitors(ACCOUNT, [
+        {"entityUrn": urns[3], "name": "N3", "viewedAt": "Viewed 1h ago"},
+        {"entityUrn": urns[1], "name": "Renamed", "viewedAt": "Viewed 1d ago"},
+    ])
+    second = await sync(client, store, NOW + DAY)
+    assert [(s.key, s.views) for s in second.returning] == [(urns[3], 2)]
+    assert (second.new, second.unchanged) == ((), 1)
+    events = await store.pending_events(limit=100)
+    assert [(e.kind, e.visitor.key, e.visits) for e in events] == [
+        *(("new_visitor", urn, 1) for urn in urns), ("returning_visitor", urns[3], 2)]
+    names = {e.visitor.key: e.visitor.visitor.name for e in events}
+    assert names == {urn: "Renamed" if urn == urns[1] else f"N{n}"
+                     for n, urn in enumerate(urns)}
+    records = await store.history(account_id=ACCOUNT)
+    assert sorted((r["visitor_key"], r["visits"]) for r in records) == sorted(
+        [*((urn, 2 if urn == urns[3] else 1) for urn in urns), (urns[3], 2)])
+    [(visitors,)] = await rows(store, "SELECT count(*) FROM visitors")
+    assert visitors == 5  # none added twice
+
+
 async def test_anonymous_entries_are_never_merged(
     client: AsyncConnectSafely, fake: FakeConnectSafely, store: Store
 ) -> None:

@@ -30,6 +30,7 @@ connection's: a lock file beside an SQLite file, session advisory locks on Postg
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
@@ -39,8 +40,10 @@ __all__ = ["Connection", "fields"]
 Row = tuple[Any, ...]
 
 
+@functools.lru_cache(maxsize=256)
 def fields(start: int, count: int) -> str:
-    """The template fields ``{start}, {start + 1}, ...``: ``count`` of them (an IN list)."""
+    """The template fields ``{start}, {start + 1}, ...``: ``count`` of them (an IN list;
+    the same few lengths come back page after page, so each is spelled once)."""
     return ", ".join(f"{{{index}}}" for index in range(start, start + count))
 
 

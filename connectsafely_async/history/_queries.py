@@ -30,6 +30,13 @@ _SEEN_COLUMNS: Final = (
     "v.last_seen, v.first_seen, v.views, w.earliest, w.latest"
 )
 
+# The visitor (aliased v) of a view or an event (aliased by the argument): found by its
+# key's number (SQLite's only index of visitors), the key itself telling colliding numbers
+# apart.
+_VISITOR_OF: Final = (
+    "v.key_number = {0}.key_number AND v.key = {0}.key AND v.account_id = {0}.account_id"
+)
+
 
 def utc_time(seconds: float | None) -> datetime | None:
     if seconds is None:
@@ -48,16 +55,19 @@ def _middle(earliest: float | None, latest: float | None) -> float | None:
 
 
 def seen_visitor(row: Sequence[Any],
-                 utc: Callable[[float | None], datetime | None] = utc_time) -> SeenVisitor:
+                 utc: Callable[[float | None], datetime | None] = utc_time,
+                 visitor: Visitor | None = None) -> SeenVisitor:
     """The visitor of a row of ``_SEEN_COLUMNS``. ``utc``: how a time becomes a datetime
-    (a page's rows share their times: ``_page_rows`` gives a memo of ``utc_time``)."""
+    (a page's rows share their times: ``_page_rows`` gives a memo of ``utc_time``);
+    ``visitor``: the row's visitor when the caller holds it already (the page's own)."""
     (account_id, key, urn, public_id, name, headline, picture, viewed_at, degree, url, nav,
      last_seen, first_seen, views, earliest, latest) = row
-    visitor = Visitor(
-        entity_urn=urn, public_identifier=public_id, name=name, headline=headline,
-        profile_picture=picture, viewed_at=viewed_at, connection_degree=degree,
-        profile_url=url, navigation_url=nav, fetched_at=utc(last_seen),
-    )
+    if visitor is None:
+        visitor = Visitor(
+            entity_urn=urn, public_identifier=public_id, name=name, headline=headline,
+            profile_picture=picture, viewed_at=viewed_at, connection_degree=degree,
+            profile_url=url, navigation_url=nav, fetched_at=utc(last_seen),
+        )
     first = utc(first_seen)
     assert first is not None
     return SeenVisitor(
@@ -121,8 +131,8 @@ def _read_new(conn: Connection, sync_id: int, first: int,
     if end is not None and end <= first:
         return ()
     return tuple(seen_visitor(r) for r in conn.fetch_all(
-        f"SELECT {_SEEN_COLUMNS} FROM events e JOIN visitors v ON v.account_id = e.account_id "  # noqa: S608 - fixed columns
-        "AND v.key = e.key JOIN views w ON w.id = v.view_id "
+        f"SELECT {_SEEN_COLUMNS} FROM events e JOIN visitors v ON {_VISITOR_OF.format('e')} "  # noqa: S608 - fixed columns
+        "JOIN views w ON w.id = v.view_id "
         f"WHERE e.id >= {{1}} AND e.sync_id = {{2}} AND e.kind = 'new_visitor'"
         f"{_below('e.id', end, 3)} ORDER BY e.id",
         (first, sync_id) if end is None else (first, sync_id, end)))
@@ -133,8 +143,8 @@ def _read_returning(conn: Connection, sync_id: int, first: int,
     if end is not None and end <= first:
         return ()
     return tuple(seen_visitor(r) for r in conn.fetch_all(
-        f"SELECT {_SEEN_COLUMNS} FROM views x JOIN visitors v ON v.account_id = x.account_id "  # noqa: S608 - fixed columns
-        "AND v.key = x.key JOIN views w ON w.id = v.view_id "
+        f"SELECT {_SEEN_COLUMNS} FROM views x JOIN visitors v ON {_VISITOR_OF.format('x')} "  # noqa: S608 - fixed columns
+        "JOIN views w ON w.id = v.view_id "
         f"WHERE x.id >= {{1}} AND x.sync_id = {{2}} AND x.first_view = 0"
         f"{_below('x.id', end, 3)} ORDER BY x.id",
         (first, sync_id) if end is None else (first, sync_id, end)))
@@ -168,7 +178,7 @@ def read_events(
         params.append(resolve(conn, account_id))
     rows = conn.fetch_all(
         f"SELECT e.id, e.kind, e.created, e.visits, {_SEEN_COLUMNS} FROM events e "  # noqa: S608 - fixed columns
-        "JOIN visitors v ON v.account_id = e.account_id AND v.key = e.key "
+        f"JOIN visitors v ON {_VISITOR_OF.format('e')} "
         f"JOIN views w ON w.id = v.view_id WHERE {where} ORDER BY e.id "
         f"LIMIT {{{len(params) + 1}}}",
         (*params, limit),
@@ -212,10 +222,10 @@ def history_records(
         where.append(f"(earliest + latest) / 2 < {{{len(params)}}}")
     condition = " AND ".join(where)
     named = (
-        "SELECT x.account_id, x.key, 0, v.name, v.headline, v.public_identifier, "
+        "SELECT x.account_id, x.key, 0, v.name, v.headline, v.public_identifier, "  # noqa: S608 - fixed text
         "v.profile_url, v.connection_degree, x.viewed_at, x.earliest, x.latest, "
         "x.first_view, x.first_observed, x.last_observed, x.observations, v.views "
-        "FROM views x JOIN visitors v ON v.account_id = x.account_id AND v.key = x.key"
+        f"FROM views x JOIN visitors v ON {_VISITOR_OF.format('x')}"
     )
     anonymous = (
         "SELECT account_id, NULL AS key, 1, name, headline, NULL, NULL, NULL, viewed_at, "

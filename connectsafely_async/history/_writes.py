@@ -1,20 +1,24 @@
 """One page into the store: look up, classify (pure ``decide``), write in batches.
 
 Called inside the page's transaction, on the store's thread. Per page it runs two lookups
-(aliases, then the known visitors with their latest view) and one ``executemany`` per kind
-of write, so the cost is a handful of statements per page, not per visitor. The new views'
-ids are the engine's (``insert_ids``): the rows that point at a view made in this page are
-completed once its id is known.
+(the known visitors with their latest view, then the aliases of the keys no visitor has;
+a third only for visitors found by an alias alone) and one ``executemany`` per kind of
+write, so the cost is a handful of statements per page, not per visitor. Every key's number
+(``key_number``) is computed once per page: the lookups find rows by it (SQLite) and every
+row written carries it. The new views' ids are the engine's (``insert_ids``): the rows that
+point at a view made in this page are completed once its id is known.
 """
 
 from __future__ import annotations
 
+import collections
 import functools
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 import attrs
 
+from .._models import Visitor
 from ._connection import Connection, fields
 from ._intervals import SLACK, ViewDecision, ViewInterval, decide
 from ._queries import anonymous_sighting, seen_visitor, utc_time
@@ -37,7 +41,7 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
 
 
 def _lookup_aliases(
-    conn: Connection, account_id: str, aliases: Sequence[str]
+    conn: Connection, account_id: str, aliases: Sequence[str], numbers: dict[str, int]
 ) -> dict[str, str]:
     """The visitor key of each of ``aliases`` the account has.
 
@@ -52,23 +56,27 @@ def _lookup_aliases(
         found.update(conn.fetch_all(
             f"SELECT alias, key FROM aliases WHERE alias IN ({fields(2, count)}) "  # noqa: S608 - fields only
             f"AND alias_number IN ({fields(2 + count, count)}) AND account_id = {{1}}",
-            (account_id, *chunk, *map(key_number, chunk)),
+            (account_id, *chunk, *map(numbers.__getitem__, chunk)),
         ))
     return found
 
 
 def _lookup_known(
-    conn: Connection, account_id: str, keys: Sequence[str]
+    conn: Connection, account_id: str, keys: Sequence[str], numbers: dict[str, int]
 ) -> dict[str, tuple[Any, ...]]:
+    """The account's visitors of ``keys``, each with its latest view: found as aliases are
+    (SQLite by the keys' numbers, PostgreSQL by its primary key), the text checked."""
     known: dict[str, tuple[Any, ...]] = {}
     for chunk in _chunks(keys):
+        count = len(chunk)
         for row in conn.fetch_all(
             "SELECT v.key, v.view_id, w.earliest, w.latest, w.first_observed, v.views, "  # noqa: S608 - fields only
             "v.entity_urn, v.public_identifier, v.name, v.headline, v.profile_picture, "
             "v.connection_degree, v.profile_url, v.navigation_url, v.viewed_at, v.first_seen, "
             "v.last_seen FROM visitors v JOIN views w ON w.id = v.view_id "
-            f"WHERE v.account_id = {{1}} AND v.key IN ({fields(2, len(chunk))})",
-            (account_id, *chunk),
+            f"WHERE v.key IN ({fields(2, count)}) "
+            f"AND v.key_number IN ({fields(2 + count, count)}) AND v.account_id = {{1}}",
+            (account_id, *chunk, *map(numbers.__getitem__, chunk)),
         ):
             known[row[0]] = row[1:]
     return known
@@ -100,6 +108,25 @@ def _trusted_views(
             known[key] = (view_id, earliest, latest, first_observed, *known[key][4:])
             replaced.add(key)
     return replaced
+
+
+def _key_of(keys: tuple[str, ...], known: dict[str, Any],
+            aliases: dict[str, str]) -> str | None:
+    """The key an observation's row has: the first of its keys that is a known visitor's,
+    else the visitor one of them is an alias of, else its strongest (a new visitor);
+    ``None`` for an anonymous entry."""
+    if not keys:
+        return None
+    strongest = keys[0]
+    if strongest in known:
+        return strongest  # the common case: a visitor seen before, by its URN
+    for key in keys:
+        if key in known:
+            return key
+    for key in keys:
+        if key in aliases:
+            return aliases[key]
+    return strongest
 
 
 @attrs.frozen
@@ -140,33 +167,36 @@ def apply_page(
     # common case (the URN) is one lookup in visitors, and a new visitor costs one alias row
     # less in a randomly ordered index (most of a page's commit).
     candidates = list(dict.fromkeys(key for obs in observations for key in obs.keys))
-    known = _lookup_known(conn, account_id, candidates) if candidates else {}
+    # Each key's number once: the lookups and every row written carry it.
+    numbers = dict(zip(candidates, map(key_number, candidates), strict=True))
+    known = _lookup_known(conn, account_id, candidates, numbers) if candidates else {}
     missing = [key for key in candidates if key not in known]
-    aliases = _lookup_aliases(conn, account_id, missing) if missing else {}
-    keys_of: list[str | None] = []
-    for obs in observations:
-        if not obs.keys:
-            keys_of.append(None)
-            continue
-        keys_of.append(next((k for k in obs.keys if k in known),
-                            next((aliases[k] for k in obs.keys if k in aliases), obs.keys[0])))
-    unloaded = [k for k in {k for k in keys_of if k is not None} if k not in known]
+    aliases = _lookup_aliases(conn, account_id, missing, numbers) if missing else {}
+    keys_of = [_key_of(obs.keys, known, aliases) for obs in observations]
+    # The visitors found by an alias alone (every candidate was looked up already).
+    unloaded = [k for k in dict.fromkeys(keys_of) if k is not None and k not in numbers]
     if unloaded:
-        known.update(_lookup_known(conn, account_id, unloaded))
+        numbers.update(zip(unloaded, map(key_number, unloaded), strict=True))
+        known.update(_lookup_known(conn, account_id, unloaded, numbers))
     aliases.update((key, key) for key in known)
     repoint = _trusted_views(conn, account_id, known, received_at)
     before = dict(known) if rows is not None else {}
+    # A visitor's state after its row is needed again only if the page shows it again.
+    named = [key for key in keys_of if key is not None]
+    repeated = set() if len(set(named)) == len(named) else {
+        key for key, times in collections.Counter(named).items() if times > 1}
 
     new_visitors: list[tuple[Any, ...]] = []
     new_views: list[tuple[Any, ...]] = []
-    new_aliases: dict[str, tuple[str, str, str, int]] = {}  # each alias once
+    new_aliases: list[tuple[str, str, str, int]] = []  # each alias once (see aliases)
     events: list[tuple[Any, ...]] = []
     moved: list[tuple[Any, ...]] = []  # visitors whose latest view is a new one
     refreshed: list[tuple[Any, ...]] = []  # visitors whose fields changed, same view
     same: list[tuple[Any, ...]] = []  # views seen again, interval intersected
     back: list[tuple[Any, ...]] = []  # visitors whose latest view is an earlier one again
     anonymous: list[tuple[Any, ...]] = []
-    counts = {ViewDecision.NEW_VISITOR: 0, ViewDecision.NEW_VIEW: 0, ViewDecision.SAME_VIEW: 0}
+    received: dict[str, Visitor] = {}  # key -> the page's visitor of a new or moved row
+    returning = 0  # new views of known visitors (the new visitors are new_visitors)
 
     for obs, key in zip(observations, keys_of, strict=True):
         v = obs.visitor
@@ -187,54 +217,63 @@ def apply_page(
         ahead = state is not None and state[3] > received_at + SLACK
         decision, kept = decide(interval, obs.interval, is_known=state is not None,
                                 known_is_ahead=ahead)
-        counts[decision] += 1
         bounds = (None, None) if kept is None else (kept.earliest, kept.latest)
         for alias in obs.keys:
-            if alias != key and alias not in aliases:
-                new_aliases.setdefault(alias, (account_id, alias, key, key_number(alias)))
+            if alias not in aliases:  # (a key is its own alias here, never in the table)
+                aliases[alias] = key
+                if alias != key:
+                    new_aliases.append((account_id, alias, key, numbers[alias]))
         if decision is ViewDecision.SAME_VIEW:
             assert state is not None
             view_id = state[0]
             first_observed = min(state[3], received_at) if ahead else state[3]
             same.append((*bounds, received_at, first_observed, view_id))
             if key in repoint:
-                back.append((view_id, account_id, key))
+                back.append((view_id, numbers[key], key, account_id))
             # (known: view, its interval and first observation, visits, the fields, the
             # visitor's viewed_at, first_seen, last_seen.)
             if fields != state[5:13]:
-                refreshed.append((*fields, v.viewed_at, received_at, account_id, key))
-                known[key] = (view_id, *bounds, first_observed, state[4], *fields,
-                              v.viewed_at, state[14], received_at)
-            else:
+                received.pop(key, None)
+                refreshed.append((*fields, v.viewed_at, received_at, numbers[key], key,
+                                  account_id))
+                if key in repeated:
+                    known[key] = (view_id, *bounds, first_observed, state[4], *fields,
+                                  v.viewed_at, state[14], received_at)
+            elif key in repeated:
                 known[key] = (view_id, *bounds, first_observed, *state[4:])
             continue
         # The view's id is the engine's, known once it is inserted: until then, the rows
         # that point at it hold its place among this page's new views (a _NewView).
         view_id = _NewView(len(new_views))
         first = decision is ViewDecision.NEW_VISITOR
+        number = numbers[key]
         new_views.append((account_id, key, v.viewed_at, *bounds, received_at,
-                          received_at, first, sync_id))
+                          received_at, first, sync_id, number))
         if first:
             new_visitors.append((account_id, key, *fields, v.viewed_at, received_at,
-                                 received_at, view_id))
+                                 received_at, view_id, number))
             visits = 1
-            events.append((account_id, key, _NEW_VISITOR, received_at, sync_id, visits))
+            events.append((account_id, key, _NEW_VISITOR, received_at, sync_id, visits, number))
         else:
             assert state is not None
             visits = state[4] + 1
-            moved.append((*fields, v.viewed_at, received_at, view_id, account_id, key))
-            events.append((account_id, key, _RETURNING_VISITOR, received_at, sync_id, visits))
-        known[key] = (view_id, *bounds, received_at, visits, *fields, v.viewed_at,
-                      received_at if state is None else state[14], received_at)
-        aliases.update((alias, key) for alias in obs.keys)
+            returning += 1
+            moved.append((*fields, v.viewed_at, received_at, view_id, number, key, account_id))
+            events.append((account_id, key, _RETURNING_VISITOR, received_at, sync_id, visits,
+                           number))
+        if rows is not None:
+            received[key] = v
+        if key in repeated:
+            known[key] = (view_id, *bounds, received_at, visits, *fields, v.viewed_at,
+                          received_at if state is None else state[14], received_at)
 
     if new_views:
         view_ids = conn.insert_ids(
             "INSERT INTO views (account_id, key, viewed_at, earliest, latest, "
-            "first_observed, last_observed, first_view, sync_id) "
-            "VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9})",
+            "first_observed, last_observed, first_view, sync_id, key_number) "
+            "VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9}, {10})",
             new_views)
-        new_visitors = _with_ids(new_visitors, -1, view_ids)
+        new_visitors = _with_ids(new_visitors, 13, view_ids)
         moved = _with_ids(moved, 10, view_ids)
         same = _with_ids(same, -1, view_ids)
         back = _with_ids(back, 0, view_ids)
@@ -242,31 +281,33 @@ def apply_page(
         conn.executemany(
             "INSERT INTO visitors (account_id, key, entity_urn, public_identifier, name, "
             "headline, profile_picture, connection_degree, profile_url, navigation_url, "
-            "viewed_at, first_seen, last_seen, view_id) "
-            "VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9}, {10}, {11}, {12}, {13}, {14})",
+            "viewed_at, first_seen, last_seen, view_id, key_number) VALUES ({1}, {2}, {3}, "
+            "{4}, {5}, {6}, {7}, {8}, {9}, {10}, {11}, {12}, {13}, {14}, {15})",
             new_visitors)
     if new_aliases:
         conn.executemany("INSERT INTO aliases (account_id, alias, key, alias_number) "
                          "VALUES ({1}, {2}, {3}, {4}) ON CONFLICT DO NOTHING",
-                         list(new_aliases.values()))
+                         new_aliases)
     if events:
-        conn.executemany("INSERT INTO events (account_id, key, kind, created, sync_id, visits) "
-                         "VALUES ({1}, {2}, {3}, {4}, {5}, {6})", events)
+        conn.executemany("INSERT INTO events (account_id, key, kind, created, sync_id, visits, "
+                         "key_number) VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7})", events)
     if moved:
         conn.executemany(
             "UPDATE visitors SET entity_urn = {1}, public_identifier = {2}, name = {3}, "
             "headline = {4}, profile_picture = {5}, connection_degree = {6}, "
             "profile_url = {7}, navigation_url = {8}, viewed_at = {9}, last_seen = {10}, "
-            "view_id = {11}, views = views + 1 WHERE account_id = {12} AND key = {13}", moved)
+            "view_id = {11}, views = views + 1 "
+            "WHERE key_number = {12} AND key = {13} AND account_id = {14}", moved)
     if refreshed:
         conn.executemany(
             "UPDATE visitors SET entity_urn = {1}, public_identifier = {2}, name = {3}, "
             "headline = {4}, profile_picture = {5}, connection_degree = {6}, "
             "profile_url = {7}, navigation_url = {8}, viewed_at = {9}, last_seen = {10} "
-            "WHERE account_id = {11} AND key = {12}", refreshed)
+            "WHERE key_number = {11} AND key = {12} AND account_id = {13}", refreshed)
     if back:
         conn.executemany(
-            "UPDATE visitors SET view_id = {1} WHERE account_id = {2} AND key = {3}", back)
+            "UPDATE visitors SET view_id = {1} "
+            "WHERE key_number = {2} AND key = {3} AND account_id = {4}", back)
     if same:
         conn.executemany(
             "UPDATE views SET earliest = {1}, latest = {2}, last_observed = {3}, "
@@ -276,12 +317,14 @@ def apply_page(
             "INSERT INTO anonymous (account_id, name, headline, viewed_at, earliest, latest, "
             "observed, sync_id) VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7}, {8})", anonymous)
     if rows is not None:
-        _page_rows(rows, account_id, before, [k for k in keys_of if k is not None], new_views,
-                   view_ids if new_views else [], new_visitors, moved, refreshed, back, same)
+        _page_rows(rows, account_id, before, named, new_views,
+                   view_ids if new_views else [], new_visitors, moved, refreshed, back, same,
+                   received)
         rows.anonymous += (anonymous_sighting(row[:7]) for row in anonymous)
     outcome = PageOutcome(
-        new=counts[ViewDecision.NEW_VISITOR], returning=counts[ViewDecision.NEW_VIEW],
-        unchanged=counts[ViewDecision.SAME_VIEW], anonymous=len(anonymous),
+        new=len(new_visitors), returning=returning,
+        unchanged=len(observations) - len(anonymous) - len(new_visitors) - returning,
+        anonymous=len(anonymous),
     )
     conn.execute(
         "UPDATE syncs SET checkpoint = {1}, clock = {2}, error = NULL, pages = pages + 1, "
@@ -306,10 +349,15 @@ def _page_rows(
     refreshed: list[tuple[Any, ...]],
     back: list[tuple[Any, ...]],
     same: list[tuple[Any, ...]],
+    received: dict[str, Visitor],
 ) -> None:
     """Fill ``rows`` with the page's new and returning visitors, each as its row stands
     after the page's statements: replayed here in the order ``apply_page`` ran them (so a
-    visitor seen twice in a page ends as the store has it, whichever way that went)."""
+    visitor seen twice in a page ends as the store has it, whichever way that went).
+
+    ``received``: the page's own visitor of each key whose row it wrote last (a new or a
+    new view's row, not refreshed since): the result's visitor is that object itself when
+    it was received at the time the row says, as it is unless a sync has its own clock."""
     rows.new = [row[1] for row in new_visitors]
     rows.returning = [row[1] for row in new_views if not row[7]]
     wanted = {*rows.new, *rows.returning}
@@ -329,17 +377,17 @@ def _page_rows(
     for index, row in enumerate(new_views):
         bounds[view_ids[index]] = (row[3], row[4])
     for row in moved:
-        visitor = state.get(row[-1])
+        visitor = state.get(row[-2])
         if visitor is not None:
             visitor[:10] = row[:10]
             visitor[11] = row[10]
             visitor[12] += 1
     for row in refreshed:
-        visitor = state.get(row[-1])
+        visitor = state.get(row[-2])
         if visitor is not None:
             visitor[:10] = row[:10]
     for row in back:
-        visitor = state.get(row[-1])
+        visitor = state.get(row[-2])
         if visitor is not None:
             visitor[11] = row[0]
     for row in same:
@@ -348,6 +396,9 @@ def _page_rows(
     for key in wanted:
         (urn, public_id, name, headline, picture, degree, url, nav, viewed_at, last_seen,
          first_seen, view_id, visits) = state[key]
+        own = received.get(key)
+        if own is not None and own.fetched_at != utc(last_seen):
+            own = None
         rows.seen[key] = seen_visitor((
             account_id, key, urn, public_id, name, headline, picture, viewed_at, degree, url,
-            nav, last_seen, first_seen, visits, *bounds[view_id]), utc)
+            nav, last_seen, first_seen, visits, *bounds[view_id]), utc, own)
