@@ -21,7 +21,11 @@ Rows (medians of the rounds, ratios in the same run, the fake in its own process
   durable per-page record can cost on this machine and disk);
 - ``fresh``: ``sync_visitors`` into a new store (every visitor new: visitors, aliases, views,
   events written, the result read back);
-- ``floor2``: the floor's second pass: each page looked up, only its checkpoint written;
+- ``floor2``: the floor's second pass, writing what a sync with nothing new writes: each
+  page looked up, each view's new observation (its bounds, last observation and count) and
+  the checkpoint;
+- ``lookup``: ``floor2`` without the views' observations (only the lookup and the
+  checkpoint: the floor2 of this benchmark until 2026-12-06), for reference;
 - ``again``: a second sync into that store with nothing new;
 - ``counts``: ``fresh`` with ``collect=False`` (no result read back), for reference.
 
@@ -93,7 +97,7 @@ def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
 
 
 def _floor_write(conn: sqlite3.Connection, page: Any, sync_id: int, again: bool, *,
-                 numbered: bool) -> None:
+                 numbered: bool, observations: bool = True) -> None:
     """The least a durable per-page record can do: the page's rows, plain, one transaction,
     in the store's tables (whichever schema version they are at; ``numbered``: schema 4,
     where every key carries its number, history/_text.py, and a visitor is found by it)."""
@@ -101,13 +105,18 @@ def _floor_write(conn: sqlite3.Connection, page: Any, sync_id: int, again: bool,
     keys = [v.entity_urn or v.public_identifier or "" for v in page.visitors]
     numbers = list(map(key_number, keys)) if numbered else []
     conn.execute("BEGIN IMMEDIATE")
-    if again:  # nothing new: look every visitor up, write only the checkpoint
+    if again:  # nothing new: look every visitor up, write each view's observation
         marks = ",".join("?" * len(keys))
         by_number = f" AND key_number IN ({marks})" if numbered else ""
-        conn.execute(
+        found = conn.execute(
             f"SELECT key, view_id FROM visitors WHERE account_id = ? AND key IN ({marks})"
             f"{by_number}", (ACCOUNT, *keys, *numbers),
         ).fetchall()
+        if observations:
+            conn.executemany(
+                "UPDATE views SET earliest = ?, latest = ?, last_observed = ?, "
+                "observations = observations + 1 WHERE id = ?",
+                [(now, now, now, view_id) for _, view_id in found])
     else:
         first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM views").fetchone()[0]
         rows = list(zip(range(first, first + len(keys)), keys, page.visitors, strict=True))
@@ -154,7 +163,8 @@ def _floor_write(conn: sqlite3.Connection, page: Any, sync_id: int, again: bool,
     conn.execute("COMMIT")
 
 
-async def floor(url: str, path: Path, count: int, *, again: bool) -> float:
+async def floor(url: str, path: Path, count: int, *, again: bool,
+                observations: bool = True) -> float:
     """The same walk, each page written by ``_floor_write`` on a thread while the next page
     is fetched: the honest floor of a durable sync on this machine and this disk."""
     async with SQLiteStore(path):
@@ -167,7 +177,7 @@ async def floor(url: str, path: Path, count: int, *, again: bool) -> float:
                  "first_anonymous) VALUES (?, '', 0, 0, 0, 0)", (ACCOUNT,))
     sync_id = conn.execute("SELECT max(id) FROM syncs").fetchone()[0]
     loop = asyncio.get_running_loop()
-    write = functools.partial(_floor_write, numbered=numbered)
+    write = functools.partial(_floor_write, numbered=numbered, observations=observations)
     with ThreadPoolExecutor(1) as writer:
         async with client(url) as sdk:
             began = time.perf_counter()
@@ -208,9 +218,10 @@ async def speed(n: int, count: int, rounds: int, latency: float,
                 kind: str = "sqlite") -> dict[str, float]:
     """Print the rows of one latency; their medians in seconds."""
     times: dict[str, list[float]] = {
-        "walk": [], "floor": [], "fresh": [], "floor2": [], "again": [], "counts": []}
+        "walk": [], "floor": [], "fresh": [], "floor2": [], "lookup": [], "again": [],
+        "counts": []}
     if kind != "sqlite":
-        del times["floor"], times["floor2"]
+        del times["floor"], times["floor2"], times["lookup"]
     config = {"accounts": {ACCOUNT: n}, "latency": latency}
     pages = 0
     with server(config) as url, stores(kind) as where:
@@ -222,6 +233,8 @@ async def speed(n: int, count: int, rounds: int, latency: float,
                 floor_path = Path(where(f"floor-{round_}"))
                 times["floor"].append(await floor(url, floor_path, count, again=False))
                 times["floor2"].append(await floor(url, floor_path, count, again=True))
+                times["lookup"].append(await floor(url, floor_path, count, again=True,
+                                                   observations=False))
             seconds, fresh = await sync(url, path, count)
             times["fresh"].append(seconds)
             seconds, again = await sync(url, path, count)
@@ -237,7 +250,7 @@ async def speed(n: int, count: int, rounds: int, latency: float,
     print(f"{n:,} visitors into {kind}, count {count}, server latency {latency * 1000:g} ms, "
           f"{rounds} rounds (medians; min-max)")
     # The floor each row is judged against: fresh and counts against the floor, again
-    # against floor2 (both overlap the walk, as the store does).
+    # against floor2 (all overlap the walk, as the store does); lookup is context.
     against = {"fresh": "floor", "counts": "floor", "again": "floor2"}
     for name, values in times.items():
         median = medians[name]
