@@ -210,17 +210,17 @@ class TypedDecoder(Generic[T]):
             return self._lax_decode(body)
         if self._lax_left > 0:  # > 0: threads racing on the count may take it below 0
             self._lax_left -= 1
-        else:
-            try:
-                return self._strict(body)
-            except (msgspec.DecodeError, RecursionError):  # msgspec.ValidationError included
-                pass
-            if not _is_utf8(body):
-                return None
-            wire = self._lax_decode(body)
-            if wire is not None:
-                self._lax_left = LAX_RUN
-            return wire
+            return self._checked_lax_decode(body)
+        try:
+            return self._strict(body)
+        except (msgspec.DecodeError, RecursionError):  # msgspec.ValidationError included
+            pass
+        wire = self._checked_lax_decode(body)
+        if wire is not None:
+            self._lax_left = LAX_RUN
+        return wire
+
+    def _checked_lax_decode(self, body: bytes) -> Any:
         return self._lax_decode(body) if _is_utf8(body) else None
 
     def _lax_decode(self, body: bytes) -> Any:
