@@ -51,11 +51,13 @@ _VERSION_2: Final = """
     """
 
 
+#: The hex SHA-256 of a text column ``{0}``'s UTF-8 bytes, as ``_text`` computes it.
+_SHA256_HEX: Final = "encode(sha256(convert_to({0}, 'UTF8')), 'hex')"
+
 
 def _number(column: str) -> str:
     """PostgreSQL's ``key_number`` of a text column (``_text.key_number``)."""
-    digest = f"encode(sha256(convert_to({column}, 'UTF8')), 'hex')"
-    return f"('x' || left({digest}, 16))::bit(64)::bigint"
+    return f"('x' || left({_SHA256_HEX.format(column)}, 16))::bit(64)::bigint"
 
 
 PG_MIGRATIONS: Final[tuple[str, ...]] = (
@@ -134,7 +136,7 @@ PG_MIGRATIONS: Final[tuple[str, ...]] = (
     # events; the default account's id; the action ledger and its holds).
     "".join((_VERSION_2, key_digests(
         size="octet_length({0})",
-        digest="'sha256:' || encode(sha256(convert_to({0}, 'UTF8')), 'hex')"))),
+        digest="'sha256:' || " + _SHA256_HEX))),
     # 3: the views' ids are the engine's, so writers of different accounts need no common
     # lock (the sequence continues after the ids already handed out); every key carries its
     # number, as in SQLite's version 4 (``key_number``): an alias's is indexed, a visitor's
