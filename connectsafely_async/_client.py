@@ -48,7 +48,6 @@ from ._pagination import (
     Walk,
     account_walks,
     fetch_page,
-    open_walk,
     page_fetch,
     plan_walk,
     resumable_walk,
@@ -379,11 +378,10 @@ class AsyncConnectSafely(AsyncClosing):
                 checkpoint made for other filters.
         """
         options = self._options.override(max_retries=max_retries, timeout=timeout)
-        return open_walk(
-            walk_pages, self._sender, options, account=self._account(account_id),
-            max_visitors=max_visitors, count=count, start=start, time_range=time_range,
-            resume=resume, prefetch=prefetch,
-        )
+        spec = plan_walk(account=self._account(account_id), max_visitors=max_visitors,
+                         count=count, start=start, time_range=time_range, resume=resume,
+                         prefetch=prefetch)
+        return walk_pages(page_fetch(self._sender, options), spec, start=start, resume=resume)
 
     def iter_visitors(
         self,
@@ -405,11 +403,10 @@ class AsyncConnectSafely(AsyncClosing):
         resumes with the next visitor. Arguments are checked here, before any request.
         """
         options = self._options.override(max_retries=max_retries, timeout=timeout)
-        return open_walk(
-            walk_visitors, self._sender, options, account=self._account(account_id),
-            max_visitors=max_visitors, count=count, start=start, time_range=time_range,
-            resume=resume, prefetch=prefetch,
-        )
+        spec = plan_walk(account=self._account(account_id), max_visitors=max_visitors,
+                         count=count, start=start, time_range=time_range, resume=resume,
+                         prefetch=prefetch)
+        return walk_visitors(page_fetch(self._sender, options), spec, start=start, resume=resume)
 
     # -- many accounts -----------------------------------------------------------------------
 

@@ -1,9 +1,10 @@
 """The walk: its plan, its loop, its state and its checkpoint, side by side.
 
 A walk is planned once, at the client's call (``plan_walk``: every argument checked into a
-frozen ``WalkSpec``), then started over the client's ``Sender`` with the call's
-``CallOptions`` (``open_walk``). Every page goes out through ``fetch_page``, so nothing of a
-walk calls back into the client: its arguments go client -> walk -> protocol -> sender.
+frozen ``WalkSpec``), then started as a view (``walk_pages``, ``walk_visitors``) over the
+client's ``Sender`` with the call's ``CallOptions`` (``page_fetch``). Every page goes out
+through ``fetch_page``, so nothing of a walk calls back into the client: its arguments go
+client -> walk -> protocol -> sender.
 Pages and visitors are two views of the one loop (``_batches``).
 
 What each request asks for is decided by ``plan_request``, a pure function, because the
@@ -79,7 +80,6 @@ __all__ = [
     "WalkStats",
     "account_walks",
     "fetch_page",
-    "open_walk",
     "page_fetch",
     "plan_request",
     "plan_walk",
@@ -237,39 +237,6 @@ async def fetch_page(
 def page_fetch(sender: Sender, options: CallOptions) -> Fetch:
     """``fetch_page`` bound to ``sender`` and ``options``: what a walk fetches its pages by."""
     return functools.partial(fetch_page, sender, options)
-
-
-def open_walk(
-    view: Callable[..., Walk[T]],
-    sender: Sender,
-    options: CallOptions,
-    *,
-    account: str | None,
-    max_visitors: int | None,
-    count: int | None,
-    start: int,
-    time_range: str | None,
-    resume: Checkpoint | None,
-    prefetch: int,
-) -> Walk[T]:
-    """One walk, planned now (every argument checked before any request).
-
-    Args:
-        view: ``walk_pages`` or ``walk_visitors``.
-        sender: the client's sender, which every page goes out through.
-        options: the call's timeout and retry settings.
-        account, max_visitors, count, start, time_range, resume, prefetch: as for
-            ``plan_walk``.
-
-    Returns:
-        The walk, not started: its first request goes out on the first ``anext``.
-
-    Raises:
-        TypeError, ValueError: as ``plan_walk``.
-    """
-    spec = plan_walk(account=account, max_visitors=max_visitors, count=count, start=start,
-                     time_range=time_range, resume=resume, prefetch=prefetch)
-    return view(page_fetch(sender, options), spec, start=start, resume=resume)
 
 
 def account_walks(
