@@ -15,7 +15,9 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Final
 
-__all__ = ["EARLIEST", "instant_before", "parse_relative_age", "parse_relative_bucket"]
+__all__ = [
+    "EARLIEST", "bucket_seconds", "instant_before", "parse_relative_age", "parse_relative_bucket",
+]
 
 #: The earliest instant an age can reach: year 1, with a day of margin so that the instant
 #: still converts to any time zone (``astimezone``) without overflowing.
@@ -45,6 +47,9 @@ _AGE = re.compile(
     rf"(?:(?<!\d)(\d{{1,6}})\s*|\b(an?)\s+)({_UNIT_PATTERN})\b", re.IGNORECASE | re.ASCII
 )
 _NOW = re.compile(r"\b(just now|now|today|moments? ago)\b", re.IGNORECASE | re.ASCII)
+# LinkedIn's own spelling, the text of nearly every row: read by a pattern that has no
+# alternation of thirty spellings to try (the general one gives the same reading).
+_SHORT = re.compile(r"Viewed (\d{1,6})(mo|m|h|d|w|y) ago", re.ASCII)
 
 
 def parse_relative_age(text: str | None) -> timedelta | None:
@@ -79,6 +84,19 @@ def parse_relative_bucket(text: str | None) -> tuple[timedelta, timedelta] | Non
     number = int(digits) if digits else 1
     width = _UNITS[unit.lower()]
     return timedelta(seconds=number * width), timedelta(seconds=width)
+
+
+def bucket_seconds(text: str | None) -> tuple[float, float] | None:
+    """``parse_relative_bucket(text)`` in seconds: ``(age, width)``, or ``None``."""
+    if text:
+        short = _SHORT.fullmatch(text)
+        if short is not None:
+            width = _UNITS[short.group(2)]
+            return int(short.group(1)) * width, width
+    bucket = parse_relative_bucket(text)
+    if bucket is None:
+        return None
+    return bucket[0].total_seconds(), bucket[1].total_seconds()
 
 
 def instant_before(now: datetime, age: timedelta) -> datetime:

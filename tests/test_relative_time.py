@@ -8,7 +8,11 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from connectsafely_async._relative_time import parse_relative_age
+from connectsafely_async._relative_time import (
+    bucket_seconds,
+    parse_relative_age,
+    parse_relative_bucket,
+)
 
 MINUTE = 60
 HOUR = 3600
@@ -103,3 +107,30 @@ def test_unicode_case_variants_are_not_units() -> None:
 def test_numbers_over_six_digits_are_not_misread(text: str) -> None:
     # read whole or not at all: never the last six digits of a longer number
     assert parse_relative_age(text) is None
+
+
+def _bucket_in_seconds(text: str | None) -> tuple[float, float] | None:
+    bucket = parse_relative_bucket(text)
+    return None if bucket is None else (bucket[0].total_seconds(), bucket[1].total_seconds())
+
+
+@settings(max_examples=300, deadline=None)
+@given(n=st.integers(min_value=0, max_value=9_999_999),
+       unit=st.sampled_from(sorted(UNIT_SECONDS)),
+       spelling=st.sampled_from(["Viewed {n}{unit} ago", "Viewed {n}{unit} ago ",
+                                 "viewed {n}{unit} ago", "Viewed {n} {unit} ago",
+                                 "Viewed 0{n}{unit} ago", "{n}{unit}"]))
+@example(n=5, unit="mo", spelling="Viewed {n}{unit} ago")
+@example(n=1_234_567, unit="d", spelling="Viewed {n}{unit} ago")
+def test_bucket_seconds_reads_as_the_general_reading(n: int, unit: str, spelling: str) -> None:
+    # LinkedIn's own spelling takes a shorter way; every text reads the same either way.
+    text = spelling.format(n=n, unit=unit)
+    assert bucket_seconds(text) == _bucket_in_seconds(text)
+    if spelling == "Viewed {n}{unit} ago" and n <= 999_999:
+        assert bucket_seconds(text) == (n * UNIT_SECONDS[unit], UNIT_SECONDS[unit])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.none(), st.text(), st.from_regex(r"Viewed \d{1,7}(mo|m|h|d|w|y|s) ago")))
+def test_bucket_seconds_of_any_text_is_the_general_reading(text: str | None) -> None:
+    assert bucket_seconds(text) == _bucket_in_seconds(text)

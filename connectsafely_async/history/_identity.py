@@ -77,6 +77,10 @@ def identity_keys(visitor: Visitor) -> tuple[str, ...]:
 
 
 def visitor_key(visitor: Visitor) -> str | None:
-    """The strongest identity key of ``visitor``, or ``None`` for an anonymous entry."""
+    """The strongest identity key of ``visitor`` (``identity_keys(visitor)[0]``), or
+    ``None`` for an anonymous entry; the URN's without reading the other identifiers."""
+    urn = (visitor.entity_urn or "").strip()
+    if urn:
+        return storable_key(urn if urn.startswith("urn:") else f"urn:{urn}")
     keys = identity_keys(visitor)
     return keys[0] if keys else None

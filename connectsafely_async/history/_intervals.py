@@ -21,7 +21,7 @@ from typing import Final
 
 import attrs
 
-from .._relative_time import parse_relative_bucket
+from .._relative_time import bucket_seconds
 
 __all__ = ["SLACK", "ViewDecision", "ViewInterval", "decide", "view_interval"]
 
@@ -94,10 +94,7 @@ def view_interval(viewed_at: str | None, received_at: float) -> ViewInterval | N
 @functools.lru_cache(maxsize=4096)
 def _bucket_seconds(viewed_at: str | None) -> tuple[float, float] | None:
     # A page's texts repeat ("Viewed 2d ago"): parse each once, not once per visitor.
-    bucket = parse_relative_bucket(viewed_at)
-    if bucket is None:
-        return None
-    return bucket[0].total_seconds(), bucket[1].total_seconds()
+    return bucket_seconds(viewed_at)
 
 
 class ViewDecision(str, enum.Enum):

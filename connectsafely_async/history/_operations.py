@@ -22,7 +22,8 @@ from ._connection import Connection
 from ._models import SyncResult
 from ._queries import read_sync
 from ._run import Run
-from ._store import PageOutcome, SyncStart, observe
+from ._store import PageOutcome, SyncStart
+from ._text import storable_visitors
 from ._writes import apply_page
 
 __all__ = [
@@ -93,7 +94,7 @@ def write_page(
     default_is: str | None,
     run: Run | None = None,
 ) -> PageOutcome:
-    observations = observe(visitors, received_at)
+    visitors = storable_visitors(visitors)
     position = checkpoint()
     encoded = None if position is None else json.dumps(position, separators=(",", ":"))
 
@@ -102,13 +103,13 @@ def write_page(
         # rows of both names move, so the write holds both.
         with conn.write(account_id, default_is):
             adopt(conn, sync_id, account_id, default_is)
-            outcome = apply_page(conn, sync_id, default_is, observations, received_at, encoded)
+            outcome = apply_page(conn, sync_id, default_is, visitors, received_at, encoded)
         if run is not None:
             run.drop()  # the rows it kept may have moved or gone: read back at the end
         return outcome
     rows = None if run is None else run.page()
     with conn.write(account_id):
-        outcome = apply_page(conn, sync_id, account_id, observations, received_at, encoded,
+        outcome = apply_page(conn, sync_id, account_id, visitors, received_at, encoded,
                              rows)
     if rows is not None and run is not None:
         run.absorb(rows)  # committed

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import operator
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
@@ -20,10 +21,11 @@ import attrs
 
 from .._models import Visitor
 from ._connection import Connection, fields
-from ._intervals import SLACK, ViewDecision, ViewInterval, decide
+from ._identity import identity_keys, visitor_key
+from ._intervals import SLACK, ViewDecision, ViewInterval, decide, view_interval
 from ._queries import anonymous_sighting, seen_visitor, utc_time
 from ._run import PageRows
-from ._store import Observation, PageOutcome
+from ._store import PageOutcome
 from ._text import key_number
 
 __all__ = ["apply_page"]
@@ -40,32 +42,39 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
         yield items[index : index + _CHUNK]
 
 
-def _lookup_aliases(
-    conn: Connection, account_id: str, aliases: Sequence[str], numbers: dict[str, int]
+def _lookup_others(
+    conn: Connection, account_id: str, keys: Sequence[str], numbers: dict[str, int]
 ) -> dict[str, str]:
-    """The visitor key of each of ``aliases`` the account has.
+    """The visitor key each of ``keys`` stands for in the account: as an alias, or as a
+    visitor's own key (then itself, which is never an alias: see ``apply_page``).
 
-    Both the alias and its number are given: SQLite finds the rows by the number (its only
-    index on aliases, 8-byte entries), PostgreSQL by its primary key, which leads with the
-    alias (a planner without statistics yet, on a table a first big sync is filling, still
-    takes it). Either way the text is checked, so numbers that collide never mix aliases.
+    Both the key and its number are given: SQLite finds the rows by the number (its only
+    index on either table, 8-byte entries), PostgreSQL by the primary key, which leads with
+    the text (a planner without statistics yet, on a table a first big sync is filling,
+    still takes it). Either way the text is checked, so numbers that collide never mix keys.
     """
     found: dict[str, str] = {}
-    for chunk in _chunks(aliases):
+    for chunk in _chunks(keys):
         count = len(chunk)
-        found.update(conn.fetch_all(
-            f"SELECT alias, key FROM aliases WHERE alias IN ({fields(2, count)}) "  # noqa: S608 - fields only
-            f"AND alias_number IN ({fields(2 + count, count)}) AND account_id = {{1}}",
+        texts, numbered = fields(2, count), fields(2 + count, count)
+        for text, key in conn.fetch_all(
+            f"SELECT alias, key FROM aliases WHERE alias IN ({texts}) "  # noqa: S608 - fields only
+            f"AND alias_number IN ({numbered}) AND account_id = {{1}} "
+            f"UNION ALL SELECT key, key FROM visitors WHERE key IN ({texts}) "
+            f"AND key_number IN ({numbered}) AND account_id = {{1}}",
             (account_id, *chunk, *map(numbers.__getitem__, chunk)),
-        ))
+        ):
+            if found.get(text) != text:  # a visitor's own key wins over an alias
+                found[text] = key
     return found
 
 
 def _lookup_known(
     conn: Connection, account_id: str, keys: Sequence[str], numbers: dict[str, int]
 ) -> dict[str, tuple[Any, ...]]:
-    """The account's visitors of ``keys``, each with its latest view: found as aliases are
-    (SQLite by the keys' numbers, PostgreSQL by its primary key), the text checked."""
+    """The account's visitors of ``keys``, each with its latest view: found as
+    ``_lookup_others`` finds them (SQLite by the keys' numbers, PostgreSQL by its primary
+    key), the text checked."""
     known: dict[str, tuple[Any, ...]] = {}
     for chunk in _chunks(keys):
         count = len(chunk)
@@ -80,6 +89,85 @@ def _lookup_known(
         ):
             known[row[0]] = row[1:]
     return known
+
+
+def _numbered(numbers: dict[str, int], keys: Iterable[str]) -> list[str]:
+    """The keys of ``keys`` not numbered yet, each once, now numbered."""
+    fresh = [key for key in dict.fromkeys(keys) if key not in numbers]
+    numbers.update(zip(fresh, map(key_number, fresh), strict=True))
+    return fresh
+
+
+@attrs.define
+class _Resolved:
+    """Who each row of a page is (see ``_resolve``).
+
+    Attributes:
+        key_of: each row's visitor key (``None``: an anonymous entry).
+        keys_of: each row's identity keys, strongest first; ``None`` for a row settled by
+            its strongest key (its identifiers are its visitor's, all recorded already),
+            ``()`` for an anonymous entry.
+        known: the visitors the page names, each with its latest view (see ``_lookup_known``).
+        aliases: every key met so far -> its visitor's key (a visitor's own key: itself).
+        numbers: the number of every key looked up or written (``key_number``).
+    """
+
+    key_of: list[str | None]
+    keys_of: list[tuple[str, ...] | None]
+    known: dict[str, tuple[Any, ...]]
+    aliases: dict[str, str]
+    numbers: dict[str, int]
+
+
+# The identifiers identity_keys() reads, as a visitor's row holds them in ``known``.
+_IDENTIFIERS: Final = operator.attrgetter("entity_urn", "public_identifier", "profile_url",
+                                          "navigation_url")
+
+
+def _resolve(conn: Connection, account_id: str, visitors: Sequence[Visitor]) -> _Resolved:
+    """Find who each of ``visitors`` is: a known visitor, a new one, or anonymous.
+
+    Most rows of a sync are visitors seen before with the same identifiers: their
+    strongest key is their row's key, and every other key of theirs was recorded (as an
+    alias, or found to be another visitor's) when the row last took those identifiers. So
+    the visitors are first looked up by their strongest keys alone; only the other rows (new,
+    changed identifiers, seen before under a weaker key) have all their keys computed and
+    looked up. (A change to the identity rules therefore needs a migration that records the
+    new keys of the stored visitors.)
+    """
+    strongest = list(map(visitor_key, visitors))
+    numbers: dict[str, int] = {}
+    named = _numbered(numbers, filter(None, strongest))
+    known = _lookup_known(conn, account_id, named, numbers) if named else {}
+    key_of: list[str | None] = list(strongest)
+    keys_of: list[tuple[str, ...] | None] = [None if key else () for key in strongest]
+    unsettled: list[int] = []
+    for index, key in enumerate(strongest):
+        if key is None:
+            continue
+        state = known.get(key)
+        # (known: view, its interval and first observation, visits, the fields...)
+        if (state is None or _IDENTIFIERS(visitors[index])
+                != (state[5], state[6], state[11], state[12])):
+            keys_of[index] = identity_keys(visitors[index])
+            unsettled.append(index)
+    aliases = {key: key for key in known}
+    if unsettled:
+        others = [key for index in unsettled for key in keys_of[index] or ()
+                  if key not in known]
+        _numbered(numbers, others)
+        aliases.update(_lookup_others(conn, account_id, list(dict.fromkeys(others)), numbers)
+                       if others else {})
+        for index in unsettled:
+            key_of[index] = _key_of(keys_of[index] or (), aliases)
+        # The visitors found by another key than their own (every key of theirs is looked up).
+        unloaded = [key for key in dict.fromkeys(key_of) if key is not None
+                    and key not in known]
+        if unloaded:
+            _numbered(numbers, unloaded)
+            known.update(_lookup_known(conn, account_id, unloaded, numbers))
+            aliases.update((key, key) for key in unloaded if key in known)
+    return _Resolved(key_of, keys_of, known, aliases, numbers)
 
 
 def _trusted_views(
@@ -110,23 +198,18 @@ def _trusted_views(
     return replaced
 
 
-def _key_of(keys: tuple[str, ...], known: dict[str, Any],
-            aliases: dict[str, str]) -> str | None:
-    """The key an observation's row has: the first of its keys that is a known visitor's,
+def _key_of(keys: tuple[str, ...], aliases: dict[str, str]) -> str | None:
+    """The key a row's visitor has: the first of its keys that is a visitor's own key,
     else the visitor one of them is an alias of, else its strongest (a new visitor);
     ``None`` for an anonymous entry."""
-    if not keys:
-        return None
-    strongest = keys[0]
-    if strongest in known:
-        return strongest  # the common case: a visitor seen before, by its URN
     for key in keys:
-        if key in known:
+        if aliases.get(key) == key:
             return key
     for key in keys:
-        if key in aliases:
-            return aliases[key]
-    return strongest
+        found = aliases.get(key)
+        if found is not None:
+            return found
+    return keys[0] if keys else None
 
 
 @attrs.frozen
@@ -154,37 +237,29 @@ def apply_page(
     conn: Connection,
     sync_id: int,
     account_id: str,
-    observations: Sequence[Observation],
+    visitors: Sequence[Visitor],
     received_at: float,
     checkpoint: str | None,
     rows: PageRows | None = None,
 ) -> PageOutcome:
-    """Record ``observations`` and ``checkpoint``; the caller holds the transaction.
+    """Record ``visitors`` (as every store records them: ``storable_visitors``) and
+    ``checkpoint``; the caller holds the transaction.
 
     With ``rows``, also give the page's share of its sync's result there (see ``_run``).
     """
     # A visitor's own key is its row's key; only its other identifiers are aliases. So the
     # common case (the URN) is one lookup in visitors, and a new visitor costs one alias row
     # less in a randomly ordered index (most of a page's commit).
-    candidates = list(dict.fromkeys(key for obs in observations for key in obs.keys))
-    # Each key's number once: the lookups and every row written carry it.
-    numbers = dict(zip(candidates, map(key_number, candidates), strict=True))
-    known = _lookup_known(conn, account_id, candidates, numbers) if candidates else {}
-    missing = [key for key in candidates if key not in known]
-    aliases = _lookup_aliases(conn, account_id, missing, numbers) if missing else {}
-    keys_of = [_key_of(obs.keys, known, aliases) for obs in observations]
-    # The visitors found by an alias alone (every candidate was looked up already).
-    unloaded = [k for k in dict.fromkeys(keys_of) if k is not None and k not in numbers]
-    if unloaded:
-        numbers.update(zip(unloaded, map(key_number, unloaded), strict=True))
-        known.update(_lookup_known(conn, account_id, unloaded, numbers))
-    aliases.update((key, key) for key in known)
+    resolved = _resolve(conn, account_id, visitors)
+    known, aliases, numbers = resolved.known, resolved.aliases, resolved.numbers
     repoint = _trusted_views(conn, account_id, known, received_at)
     before = dict(known) if rows is not None else {}
     # A visitor's state after its row is needed again only if the page shows it again.
-    named = [key for key in keys_of if key is not None]
+    named = [key for key in resolved.key_of if key is not None]
     repeated = set() if len(set(named)) == len(named) else {
         key for key, times in collections.Counter(named).items() if times > 1}
+    # A page's texts repeat ("Viewed 2d ago"), and at one receive time so do their intervals.
+    intervals: dict[str | None, ViewInterval | None] = {}
 
     new_visitors: list[tuple[Any, ...]] = []
     new_views: list[tuple[Any, ...]] = []
@@ -198,11 +273,13 @@ def apply_page(
     received: dict[str, Visitor] = {}  # key -> the page's visitor of a new or moved row
     returning = 0  # new views of known visitors (the new visitors are new_visitors)
 
-    for obs, key in zip(observations, keys_of, strict=True):
-        v = obs.visitor
+    for v, key, keys in zip(visitors, resolved.key_of, resolved.keys_of, strict=True):
+        try:
+            observed = intervals[v.viewed_at]
+        except KeyError:
+            observed = intervals[v.viewed_at] = view_interval(v.viewed_at, received_at)
         if key is None:
-            bounds = (None, None) if obs.interval is None else (obs.interval.earliest,
-                                                                obs.interval.latest)
+            bounds = (None, None) if observed is None else (observed.earliest, observed.latest)
             anonymous.append((account_id, v.name, v.headline, v.viewed_at, *bounds,
                               received_at, sync_id))
             continue
@@ -215,10 +292,10 @@ def apply_page(
         # A view first recorded later than this page's clock came from a clock that ran
         # ahead: its interval cannot be trusted against this one (see decide()).
         ahead = state is not None and state[3] > received_at + SLACK
-        decision, kept = decide(interval, obs.interval, is_known=state is not None,
+        decision, kept = decide(interval, observed, is_known=state is not None,
                                 known_is_ahead=ahead)
         bounds = (None, None) if kept is None else (kept.earliest, kept.latest)
-        for alias in obs.keys:
+        for alias in keys or ():  # (None: settled, every key recorded; see _resolve)
             if alias not in aliases:  # (a key is its own alias here, never in the table)
                 aliases[alias] = key
                 if alias != key:
@@ -323,7 +400,7 @@ def apply_page(
         rows.anonymous += (anonymous_sighting(row[:7]) for row in anonymous)
     outcome = PageOutcome(
         new=len(new_visitors), returning=returning,
-        unchanged=len(observations) - len(anonymous) - len(new_visitors) - returning,
+        unchanged=len(visitors) - len(anonymous) - len(new_visitors) - returning,
         anonymous=len(anonymous),
     )
     conn.execute(
