@@ -158,14 +158,16 @@ def _resolve(conn: Connection, account_id: str, visitors: Sequence[Visitor]) -> 
         _numbered(numbers, others)
         aliases.update(_lookup_others(conn, account_id, list(dict.fromkeys(others)), numbers)
                        if others else {})
+        unloaded: dict[str, None] = {}  # visitors found by another key than their own
         for index in unsettled:
-            key_of[index] = _key_of(keys_of[index] or (), aliases)
-        # The visitors found by another key than their own (every key of theirs is looked up).
-        unloaded = [key for key in dict.fromkeys(key_of) if key is not None
-                    and key not in known]
+            keys = keys_of[index] or ()
+            found = _recorded_key(keys, aliases)
+            key_of[index] = keys[0] if found is None else found
+            if found is not None and found not in known:
+                unloaded[found] = None
         if unloaded:
             _numbered(numbers, unloaded)
-            known.update(_lookup_known(conn, account_id, unloaded, numbers))
+            known.update(_lookup_known(conn, account_id, list(unloaded), numbers))
             aliases.update((key, key) for key in unloaded if key in known)
     return _Resolved(key_of, keys_of, known, aliases, numbers)
 
@@ -198,10 +200,10 @@ def _trusted_views(
     return replaced
 
 
-def _key_of(keys: tuple[str, ...], aliases: dict[str, str]) -> str | None:
-    """The key a row's visitor has: the first of its keys that is a visitor's own key,
-    else the visitor one of them is an alias of, else its strongest (a new visitor);
-    ``None`` for an anonymous entry."""
+def _recorded_key(keys: tuple[str, ...], aliases: dict[str, str]) -> str | None:
+    """The key of the recorded visitor a row with ``keys`` is: the first of its keys that is
+    a visitor's own key, else the visitor one of them is an alias of; ``None`` when none of
+    them is recorded (a new visitor, whose key is its strongest)."""
     for key in keys:
         if aliases.get(key) == key:
             return key
@@ -209,7 +211,7 @@ def _key_of(keys: tuple[str, ...], aliases: dict[str, str]) -> str | None:
         found = aliases.get(key)
         if found is not None:
             return found
-    return keys[0] if keys else None
+    return None
 
 
 @attrs.frozen
