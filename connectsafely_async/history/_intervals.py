@@ -10,6 +10,10 @@ later one is a new view.
 A small ``SLACK`` absorbs what is not in the text: the time between the service writing it
 and the SDK receiving it, and clocks that are not exact. Intervals are stored as float
 seconds since the epoch (UTC).
+
+Each rule is written once, on plain ``(earliest, latest)`` pairs (``Bounds``), which is how
+a store reads and writes them page after page; ``ViewInterval`` and ``decide`` give the same
+rules with a named interval.
 """
 
 from __future__ import annotations
@@ -23,13 +27,32 @@ import attrs
 
 from .._relative_time import bucket_seconds
 
-__all__ = ["SLACK", "ViewDecision", "ViewInterval", "decide", "view_interval"]
+__all__ = [
+    "SLACK", "Bounds", "ViewDecision", "ViewInterval", "decide", "decide_bounds", "view_bounds",
+    "view_interval",
+]
 
 #: Seconds by which two intervals may miss each other and still be the same view.
 SLACK: Final = 60.0
 #: The earliest moment a ``datetime`` can hold (year 1, a day of margin for time zones):
 #: "Viewed 999999y ago" is clamped here rather than failing to become a datetime.
 EARLIEST: Final = datetime(1, 1, 2, tzinfo=timezone.utc).timestamp()
+
+#: An interval as ``(earliest, latest)`` seconds since the epoch (see ``ViewInterval``).
+Bounds = tuple[float, float]
+
+
+def _overlap(a: Bounds, b: Bounds, slack: float = SLACK) -> bool:
+    return a[0] < b[1] + slack and b[0] < a[1] + slack
+
+
+def _intersection(a: Bounds, b: Bounds) -> Bounds:
+    earliest, latest = max(a[0], b[0]), min(a[1], b[1])
+    if earliest > latest:
+        # Within the slack only: the truth is near where they (almost) meet.
+        middle = (earliest + latest) / 2
+        return middle, middle
+    return earliest, latest
 
 
 @attrs.frozen
@@ -54,18 +77,18 @@ class ViewInterval:
         """How many seconds the interval spans (its uncertainty)."""
         return self.latest - self.earliest
 
+    @property
+    def bounds(self) -> Bounds:
+        """``(earliest, latest)``."""
+        return self.earliest, self.latest
+
     def overlaps(self, other: ViewInterval, *, slack: float = SLACK) -> bool:
         """Whether both intervals can hold the same moment, give or take ``slack``."""
-        return self.earliest < other.latest + slack and other.earliest < self.latest + slack
+        return _overlap(self.bounds, other.bounds, slack)
 
     def intersect(self, other: ViewInterval) -> ViewInterval:
         """The moments both intervals allow; a point when they only touch within the slack."""
-        earliest, latest = max(self.earliest, other.earliest), min(self.latest, other.latest)
-        if earliest > latest:
-            # Within the slack only: the truth is near where they (almost) meet.
-            middle = (earliest + latest) / 2
-            return ViewInterval(middle, middle)
-        return ViewInterval(earliest, latest)
+        return ViewInterval(*_intersection(self.bounds, other.bounds))
 
     def as_datetimes(self) -> tuple[datetime, datetime]:
         """``(earliest, latest)`` as aware UTC datetimes."""
@@ -83,12 +106,18 @@ def view_interval(viewed_at: str | None, received_at: float) -> ViewInterval | N
         ``(received_at - age - bucket, received_at - age]``, or ``None`` when the text is
         unreadable.
     """
+    bounds = view_bounds(viewed_at, received_at)
+    return None if bounds is None else ViewInterval(*bounds)
+
+
+def view_bounds(viewed_at: str | None, received_at: float) -> Bounds | None:
+    """``view_interval(viewed_at, received_at)`` as ``(earliest, latest)``."""
     bucket = _bucket_seconds(viewed_at)
     if bucket is None:
         return None
     age, width = bucket
     latest = max(received_at - age, EARLIEST)
-    return ViewInterval(max(latest - width, EARLIEST), latest)
+    return max(latest - width, EARLIEST), latest
 
 
 @functools.lru_cache(maxsize=4096)
@@ -126,13 +155,27 @@ def decide(
       earlier one replaces the known one, so a clock that jumped ahead once does not hide
       every view until real time catches up with it.
     """
+    decision, kept = decide_bounds(None if known is None else known.bounds,
+                                   None if observed is None else observed.bounds,
+                                   is_known=is_known, known_is_ahead=known_is_ahead)
+    return decision, None if kept is None else ViewInterval(*kept)
+
+
+def decide_bounds(
+    known: Bounds | None,
+    observed: Bounds | None,
+    *,
+    is_known: bool,
+    known_is_ahead: bool = False,
+) -> tuple[ViewDecision, Bounds | None]:
+    """``decide()`` on ``(earliest, latest)`` pairs: the one place of its rules."""
     if not is_known:
         return ViewDecision.NEW_VISITOR, observed
     if known is None or observed is None:
         return ViewDecision.SAME_VIEW, known if known is not None else observed
-    if known.overlaps(observed):
-        return ViewDecision.SAME_VIEW, known.intersect(observed)
-    if observed.earliest >= known.latest:
+    if _overlap(known, observed):
+        return ViewDecision.SAME_VIEW, _intersection(known, observed)
+    if observed[0] >= known[1]:
         return ViewDecision.NEW_VIEW, observed
     return ViewDecision.SAME_VIEW, observed if known_is_ahead else known
 

@@ -77,14 +77,17 @@ def seen_visitor(row: Sequence[Any],
     )
 
 
-def anonymous_sighting(row: Sequence[Any]) -> AnonymousSighting:
+def anonymous_sighting(row: Sequence[Any],
+                       utc: Callable[[float | None], datetime | None] = utc_time,
+                       ) -> AnonymousSighting:
+    """The sighting of a row of ``anonymous`` (``utc``: as for ``seen_visitor``)."""
     account_id, name, headline, viewed_at, earliest, latest, observed = row
-    observed_at = utc_time(observed)
+    observed_at = utc(observed)
     assert observed_at is not None
     return AnonymousSighting(
         account_id=account_id, name=name, headline=headline, viewed_at=viewed_at,
-        viewed_after=utc_time(earliest), viewed_before=utc_time(latest),
-        estimated_viewed_at=utc_time(_middle(earliest, latest)), observed_at=observed_at,
+        viewed_after=utc(earliest), viewed_before=utc(latest),
+        estimated_viewed_at=utc(_middle(earliest, latest)), observed_at=observed_at,
     )
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import collections
 import functools
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any, Final
 
 import attrs
@@ -22,7 +23,7 @@ import attrs
 from .._models import Visitor
 from ._connection import Connection, fields
 from ._identity import identity_keys, visitor_key
-from ._intervals import SLACK, ViewDecision, ViewInterval, decide, view_interval
+from ._intervals import SLACK, Bounds, ViewDecision, decide_bounds, view_bounds
 from ._queries import anonymous_sighting, seen_visitor, utc_time
 from ._run import PageRows
 from ._store import PageOutcome
@@ -261,7 +262,8 @@ def apply_page(
     repeated = set() if len(set(named)) == len(named) else {
         key for key, times in collections.Counter(named).items() if times > 1}
     # A page's texts repeat ("Viewed 2d ago"), and at one receive time so do their intervals.
-    intervals: dict[str | None, ViewInterval | None] = {}
+    intervals: dict[str | None, Bounds | None] = {}
+    unreadable = (None, None)
 
     new_visitors: list[tuple[Any, ...]] = []
     new_views: list[tuple[Any, ...]] = []
@@ -279,24 +281,22 @@ def apply_page(
         try:
             observed = intervals[v.viewed_at]
         except KeyError:
-            observed = intervals[v.viewed_at] = view_interval(v.viewed_at, received_at)
+            observed = intervals[v.viewed_at] = view_bounds(v.viewed_at, received_at)
         if key is None:
-            bounds = (None, None) if observed is None else (observed.earliest, observed.latest)
+            bounds = observed or unreadable
             anonymous.append((account_id, v.name, v.headline, v.viewed_at, *bounds,
                               received_at, sync_id))
             continue
         fields = (v.entity_urn, v.public_identifier, v.name, v.headline, v.profile_picture,
                   v.connection_degree, v.profile_url, v.navigation_url)
         state = known.get(key)
-        interval = None
-        if state is not None and state[1] is not None:
-            interval = ViewInterval(state[1], state[2])
+        interval = None if state is None or state[1] is None else (state[1], state[2])
         # A view first recorded later than this page's clock came from a clock that ran
         # ahead: its interval cannot be trusted against this one (see decide()).
         ahead = state is not None and state[3] > received_at + SLACK
-        decision, kept = decide(interval, observed, is_known=state is not None,
-                                known_is_ahead=ahead)
-        bounds = (None, None) if kept is None else (kept.earliest, kept.latest)
+        decision, kept = decide_bounds(interval, observed, is_known=state is not None,
+                                       known_is_ahead=ahead)
+        bounds = kept or unreadable
         for alias in keys or ():  # (None: settled, every key recorded; see _resolve)
             if alias not in aliases:  # (a key is its own alias here, never in the table)
                 aliases[alias] = key
@@ -396,10 +396,11 @@ def apply_page(
             "INSERT INTO anonymous (account_id, name, headline, viewed_at, earliest, latest, "
             "observed, sync_id) VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7}, {8})", anonymous)
     if rows is not None:
+        utc = functools.lru_cache(maxsize=None)(utc_time)  # the page's times repeat
         _page_rows(rows, account_id, before, named, new_views,
                    view_ids if new_views else [], new_visitors, moved, refreshed, back, same,
-                   received)
-        rows.anonymous += (anonymous_sighting(row[:7]) for row in anonymous)
+                   received, utc)
+        rows.anonymous += (anonymous_sighting(row[:7], utc) for row in anonymous)
     outcome = PageOutcome(
         new=len(new_visitors), returning=returning,
         unchanged=len(visitors) - len(anonymous) - len(new_visitors) - returning,
@@ -429,6 +430,7 @@ def _page_rows(
     back: list[tuple[Any, ...]],
     same: list[tuple[Any, ...]],
     received: dict[str, Visitor],
+    utc: Callable[[float | None], datetime | None],
 ) -> None:
     """Fill ``rows`` with the page's new and returning visitors, each as its row stands
     after the page's statements: replayed here in the order ``apply_page`` ran them (so a
@@ -436,7 +438,8 @@ def _page_rows(
 
     ``received``: the page's own visitor of each key whose row it wrote last (a new or a
     new view's row, not refreshed since): the result's visitor is that object itself when
-    it was received at the time the row says, as it is unless a sync has its own clock."""
+    it was received at the time the row says, as it is unless a sync has its own clock.
+    ``utc``: the page's memo of ``utc_time`` (its rows share their times)."""
     rows.new = [row[1] for row in new_visitors]
     rows.returning = [row[1] for row in new_views if not row[7]]
     wanted = {*rows.new, *rows.returning}
@@ -471,7 +474,6 @@ def _page_rows(
             visitor[11] = row[0]
     for row in same:
         bounds[row[-1]] = (row[0], row[1])
-    utc = functools.lru_cache(maxsize=None)(utc_time)  # the page's times repeat
     for key in wanted:
         (urn, public_id, name, headline, picture, degree, url, nav, viewed_at, last_seen,
          first_seen, view_id, visits) = state[key]
