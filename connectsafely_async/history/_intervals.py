@@ -19,7 +19,6 @@ rules with a named interval.
 from __future__ import annotations
 
 import enum
-import functools
 from datetime import datetime, timezone
 from typing import Final
 
@@ -111,19 +110,14 @@ def view_interval(viewed_at: str | None, received_at: float) -> ViewInterval | N
 
 
 def view_bounds(viewed_at: str | None, received_at: float) -> Bounds | None:
-    """``view_interval(viewed_at, received_at)`` as ``(earliest, latest)``."""
-    bucket = _bucket_seconds(viewed_at)
+    """``view_interval(viewed_at, received_at)`` as ``(earliest, latest)``. (A page's texts
+    repeat, "Viewed 2d ago": a store reads each once per page, at the page's one time.)"""
+    bucket = bucket_seconds(viewed_at)
     if bucket is None:
         return None
     age, width = bucket
     latest = max(received_at - age, EARLIEST)
     return max(latest - width, EARLIEST), latest
-
-
-@functools.lru_cache(maxsize=4096)
-def _bucket_seconds(viewed_at: str | None) -> tuple[float, float] | None:
-    # A page's texts repeat ("Viewed 2d ago"): parse each once, not once per visitor.
-    return bucket_seconds(viewed_at)
 
 
 class ViewDecision(str, enum.Enum):
