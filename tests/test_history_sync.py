@@ -132,6 +132,38 @@ async def test_a_visitor_is_recognised_by_an_alias_when_the_urn_goes_missing(
     assert (result.new, result.unchanged) == ((), 1)
 
 
+async def test_identifiers_a_visitor_gains_or_changes_are_recorded_and_never_twice(
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: Store
+) -> None:
+    # A visitor seen again with the same identifiers is found by its strongest key alone;
+    # one whose identifiers changed has every key looked up, and the new ones recorded.
+    def shown(*visitors: dict[str, Any]) -> None:
+        fake.set_visitors(ACCOUNT, [{**v, "viewedAt": "Viewed 1h ago"} for v in visitors])
+
+    shown({"publicIdentifier": "bo"}, {"entityUrn": "urn:li:x:1", "publicIdentifier": "ana-b"})
+    first = await sync(client, store, NOW)
+    assert sorted(s.key for s in first.new) == ["in:bo", "urn:li:x:1"]
+    at = NOW
+    for visitors in (
+        # the same identifiers again; then new ones: Bo's URN, Ana's new public identifier
+        ({"publicIdentifier": "bo"}, {"entityUrn": "urn:li:x:1", "publicIdentifier": "ana-b"}),
+        ({"entityUrn": "urn:li:x:2", "publicIdentifier": "bo"},
+         {"entityUrn": "urn:li:x:1", "publicIdentifier": "ana-c"}),
+        ({"entityUrn": "urn:li:x:2", "publicIdentifier": "bo"},
+         {"entityUrn": "urn:li:x:1", "publicIdentifier": "ana-c"}),
+        # each by one identifier alone, old or new
+        ({"entityUrn": "urn:li:x:2"}, {"profileUrl": "https://www.linkedin.com/in/ana-b"}),
+        ({"profileUrl": "https://linkedin.com/in/BO/"},
+         {"navigationUrl": "https://www.linkedin.com/in/ana-c?trk=x"}),
+    ):
+        at += 30
+        shown(*visitors)
+        result = await sync(client, store, at)
+        assert (result.new, result.returning, result.unchanged) == ((), (), 2), visitors
+    assert sorted(await rows(store, "SELECT alias, key FROM aliases")) == [
+        ("in:ana-b", "urn:li:x:1"), ("in:ana-c", "urn:li:x:1"), ("urn:li:x:2", "in:bo")]
+
+
 async def test_aliases_that_share_their_number_are_told_apart_by_their_text(
     client: AsyncConnectSafely, fake: FakeConnectSafely, store: Store,
     monkeypatch: pytest.MonkeyPatch,

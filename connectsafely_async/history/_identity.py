@@ -6,6 +6,11 @@ A named visitor is known by every identifier it carries, strongest first: the
 so a visitor seen once with a URN and later only with a profile link is still the same
 person. An anonymous entry carries none of them: it has no key at all, and is therefore
 never merged with another entry, anonymous or named.
+
+A store relies on these rules staying put: a visitor seen again with the same identifiers
+is taken to have every key recorded already (``_writes._resolve``). A change to what keys
+a visitor's identifiers give therefore comes with a schema migration that records the new
+keys of the stored visitors (as schema 3 did for the digests of long keys).
 """
 
 from __future__ import annotations

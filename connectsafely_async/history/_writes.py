@@ -1,12 +1,14 @@
-"""One page into the store: look up, classify (pure ``decide``), write in batches.
+"""One page into the store: look up, classify (pure ``decide_bounds``), write in batches.
 
-Called inside the page's transaction, on the store's thread. Per page it runs two lookups
-(the known visitors with their latest view, then the aliases of the keys no visitor has;
-a third only for visitors found by an alias alone) and one ``executemany`` per kind of
-write, so the cost is a handful of statements per page, not per visitor. Every key's number
-(``key_number``) is computed once per page: the lookups find rows by it (SQLite) and every
-row written carries it. The new views' ids are the engine's (``insert_ids``): the rows that
-point at a view made in this page are completed once its id is known.
+Called inside the page's transaction, on the store's thread. Per page it runs one lookup
+when every row is a visitor seen before with the same identifiers (the common page of a
+sync: see ``_resolve``), two when some are new or changed (the second finds their other
+keys, as aliases or as visitors' own keys), a third only for visitors found by another key
+than their own; then one ``executemany`` per kind of write, so the cost is a handful of
+statements per page, not per visitor. Every key's number (``key_number``) is computed once
+per page: the lookups find rows by it (SQLite) and every row written carries it. The new
+views' ids are the engine's (``insert_ids``): the rows that point at a view made in this
+page are completed once its id is known.
 """
 
 from __future__ import annotations
