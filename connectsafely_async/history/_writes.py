@@ -139,9 +139,8 @@ def _resolve(conn: Connection, account_id: str, visitors: Sequence[Visitor]) -> 
     new keys of the stored visitors.)
     """
     strongest = list(map(visitor_key, visitors))
-    numbers: dict[str, int] = {}
-    named = _numbered(numbers, filter(None, strongest))
-    known = _lookup_known(conn, account_id, named, numbers) if named else {}
+    numbers = {key: key_number(key) for key in strongest if key is not None}
+    known = _lookup_known(conn, account_id, list(numbers), numbers) if numbers else {}
     key_of: list[str | None] = list(strongest)
     keys_of: list[tuple[str, ...] | None] = [None if key else () for key in strongest]
     unsettled: list[int] = []
