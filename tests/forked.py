@@ -6,8 +6,9 @@ their work. Started with ``subprocess`` each would pay about 0.3 s of interprete
 and imports first, which on a two-core machine is most of what those tests spend. Here a
 multiprocessing fork server imports the SDK (and its drivers) once; each child is forked
 from it, untouched by the test process (no event loop, no connection, no open store), and
-then runs the same script or module as ``python SCRIPT ARGS`` or ``python -m MODULE ARGS``
-would, as ``__main__``, with its stdout and stderr on pipes.
+then runs the same script, module or code as ``python SCRIPT ARGS``, ``python -m MODULE
+ARGS`` or ``python -c CODE ARGS`` would, as ``__main__``, with its stdout and stderr on
+pipes.
 
 Each child is still a process of its own, with its own pid, killed by a real SIGKILL at
 whatever point it has reached: only the import is behind it already. :class:`Child`
@@ -31,12 +32,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["Child", "python"]
+__all__ = ["Child", "python", "ready"]
 
 #: Imported once by the fork server: what the children would spend their start-up on.
 PRELOAD = [
     "asyncio", "sqlite3", "json", "connectsafely_async", "connectsafely_async.history",
-    "connectsafely_async.testing", "aiohttp", "asyncpg", "tests.forked",
+    "connectsafely_async.testing", "aiohttp", "asyncpg", "redis.asyncio", "tests.forked",
 ]
 
 _context = multiprocessing.get_context("forkserver")
@@ -66,6 +67,9 @@ def _main(argv: list[str], cwd: str | None, env: dict[str, str] | None,
         if argv[0] == "-m":
             sys.argv = [argv[1], *argv[2:]]
             runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+        elif argv[0] == "-c":
+            sys.argv = ["-c", *argv[2:]]
+            exec(compile(argv[1], "<string>", "exec"), {"__name__": "__main__"})  # noqa: S102
         else:
             sys.argv = list(argv)
             runpy.run_path(argv[0], run_name="__main__")
@@ -176,6 +180,15 @@ class Child:
                 stream.close()
         if self.returncode is not None:
             self._process.close()
+
+
+def ready() -> None:
+    """Start the fork server now, if it is not running yet (its imports take a second):
+    for a test that gives its children a common start time."""
+    child = python("-c", "pass")
+    child.communicate(timeout=60)
+    assert child.returncode == 0, "the fork server could not run a child"
+    child.close()
 
 
 def python(*argv: str, **options: Any) -> Child:
