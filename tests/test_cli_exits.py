@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -156,14 +157,17 @@ def test_a_history_url_no_store_reads_is_a_configuration_error(
 
 def test_a_non_ascii_name_on_an_ascii_stdout_is_escaped_not_fatal() -> None:
     env = {"PYTHONIOENCODING": "ascii"}
-    results = {}
-    for fmt in ("ndjson", "json", "csv", "table"):
-        result = run_process("visitors", "--demo", "--max", "5", "-f", fmt, env=env)
+    formats = ("ndjson", "json", "csv", "table")
+    commands = [("-f", fmt) for fmt in formats] + [()]  # the last: the default format
+    with ThreadPoolExecutor(len(commands)) as pool:  # independent --demo runs, all at once
+        *each, ndjson = pool.map(
+            lambda extra: run_process("visitors", "--demo", "--max", "5", *extra, env=env),
+            commands)
+    results = dict(zip(formats, each, strict=True))
+    for fmt, result in results.items():
         assert result.returncode == 0, (fmt, result.stderr)
         assert result.stderr == ""
         assert "Chlo" in result.stdout
-        results[fmt] = result
-    ndjson = run_process("visitors", "--demo", "--max", "5", env=env)  # the default format
     records = [json.loads(line) for line in ndjson.stdout.splitlines()]
     assert len(records) == 5
     assert records[0]["name"] == "Chloé Smith"  # JSON's \u00e9: the same name, read back
