@@ -88,12 +88,16 @@ def test_killed_runs_and_lost_answers_never_contact_anyone_twice(
             fake.inject_action_fault(fault)
         # Kill runs at random points of their work (forked with the SDK imported, a run
         # starts working at once): a point drawn within how long a whole run took last, so
-        # a short day is killed too...
+        # a short day is killed too (a run that ended before its kill point was a whole
+        # run: the next point is drawn within its time)...
         for _ in range(8 * KILLS):
             if kills >= math.ceil(KILLS * (day + 1) / 4):
                 break
+            began = time.monotonic()
             if follow_up(db, fake, now, kill_after=rng.uniform(0.01, whole)) == -signal.SIGKILL:
                 kills += 1
+            else:
+                whole = max(0.05, time.monotonic() - began)
         began = time.monotonic()
         assert follow_up(db, fake, now, kill_after=None) == 0  # ...then one that finishes
         whole = max(0.05, time.monotonic() - began)
