@@ -102,7 +102,12 @@ class RedisServer:
         self._process = None
 
     def close(self) -> None:
-        self.stop()
+        """At teardown: SIGKILL at once (a SIGTERM'd redis-server takes ~0.1 s to shut
+        down, and nothing it holds is kept anyway)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait(timeout=5)
+        self._process = None
         shutil.rmtree(self.directory, ignore_errors=True)
 
 

@@ -18,6 +18,7 @@ import select
 import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,13 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
         [*COMMAND, *args], capture_output=True, text=True, timeout=60,
         env=clean_env(**(env or {})), check=False,
     )
+
+
+def run_together(*commands: tuple[str, ...],
+                 env: dict[str, str] | None = None) -> list[subprocess.CompletedProcess[str]]:
+    """``run`` of each command, all at once (independent processes: no shared state)."""
+    with ThreadPoolExecutor(len(commands)) as pool:
+        return list(pool.map(lambda args: run(*args, env=env), commands))
 
 
 async def arun(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
@@ -95,8 +103,10 @@ def test_table_when_asked_even_when_piped() -> None:
 
 
 def test_piped_output_defaults_to_ndjson_and_json_is_its_shorthand() -> None:
-    default = run("visitors", "--demo", "--max", "7", "--time-range", "past_1_year")
-    shorthand = run("visitors", "--demo", "--json", "--max", "7", "--time-range", "past_1_year")
+    default, shorthand = run_together(
+        ("visitors", "--demo", "--max", "7", "--time-range", "past_1_year"),
+        ("visitors", "--demo", "--json", "--max", "7", "--time-range", "past_1_year"),
+    )
     for result in (default, shorthand):
         assert result.returncode == 0, result.stderr
         assert result.stderr == ""  # no progress: stderr is not a terminal
@@ -119,7 +129,8 @@ def test_json_is_one_array() -> None:
 
 def test_csv_has_a_header_and_one_row_per_visitor(tmp_path: pytest.TempPathFactory) -> None:
     path = f"{tmp_path}/visitors.csv"
-    result = run("visitors", "--demo", "--max", "9", "--count", "4", "--output", path)
+    result, whole = run_together(("visitors", "--demo", "--max", "9", "--count", "4",
+                                  "--output", path), ("visitors", "--demo", "-f", "csv"))
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     with open(path, newline="", encoding="utf-8") as file:
@@ -129,7 +140,7 @@ def test_csv_has_a_header_and_one_row_per_visitor(tmp_path: pytest.TempPathFacto
     assert {row["is_anonymous"] for row in rows} <= {"true", "false"}
     # Headlines with quotes, commas and markup survive the round trip untouched.
     assert any('"Tiny Startup"' in row["headline"] for row in
-               csv.DictReader(io.StringIO(run("visitors", "--demo", "-f", "csv").stdout)))
+               csv.DictReader(io.StringIO(whole.stdout)))
 
 
 def test_several_accounts_at_once_are_tagged() -> None:
@@ -310,13 +321,15 @@ _HOLD = {"success": False, "error": "Too many requests", "holdUntil": "2999-01-0
 async def test_every_failure_class_has_its_exit_code_and_prints_nothing_on_stdout(
     fake: FakeConnectSafely, fault: Fault | None, args: tuple[str, ...], code: int, words: str,
 ) -> None:
-    if fault is not None:
-        fake.inject(fault, times=fault_times(fault))
     env = {"CONNECTSAFELY_API_KEY": fake.api_key, "CONNECTSAFELY_BASE_URL": fake.url}
-    for fmt in ("table", "json", "csv"):
-        if fault is not None and fmt != "table":
-            fake.inject(fault, times=fault_times(fault))
-        returned, out, err = await arun("visitors", "-f", fmt, *args, env=env)
+    formats = ("table", "json", "csv")
+    if fault is not None:  # the fault (and its retries) for each format's run
+        fake.inject(fault, times=fault_times(fault) * len(formats))
+    # The three runs at once: the same fault answers every request, whichever asks first.
+    results = await asyncio.gather(*(arun("visitors", "-f", fmt, *args, env=env)
+                                     for fmt in formats))
+    assert fake.pending_faults == ()  # each run met its fault, retries included
+    for returned, out, err in results:
         assert (returned, out) == (code, ""), err  # no header, no [], no "0 visitor(s)"
         assert words in err
         assert len(err.splitlines()) == 1
@@ -338,9 +351,12 @@ def test_documented_exit_codes_match_the_table() -> None:
 
 
 def test_an_unreachable_host_is_described_without_library_names() -> None:
-    for url in ("http://127.0.0.1:9", "https://no-such-host.invalid"):
-        result = run("visitors", "-f", "table",
-                     env={"CONNECTSAFELY_API_KEY": "k", "CONNECTSAFELY_BASE_URL": url})
+    urls = ("http://127.0.0.1:9", "https://no-such-host.invalid")
+    with ThreadPoolExecutor(len(urls)) as pool:  # both at once
+        results = list(pool.map(lambda url: run(
+            "visitors", "-f", "table",
+            env={"CONNECTSAFELY_API_KEY": "k", "CONNECTSAFELY_BASE_URL": url}), urls))
+    for result in results:
         assert result.returncode == 8, result.stderr
         assert result.stdout == ""
         assert "cannot connect to" in result.stderr

@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -156,16 +157,21 @@ def test_a_history_url_no_store_reads_is_a_configuration_error(
 
 def test_a_non_ascii_name_on_an_ascii_stdout_is_escaped_not_fatal() -> None:
     env = {"PYTHONIOENCODING": "ascii"}
-    for fmt in ("ndjson", "json", "csv", "table"):
-        result = run_process("visitors", "--demo", "--max", "5", "-f", fmt, env=env)
+    formats = ("ndjson", "json", "csv", "table")
+    commands = [("-f", fmt) for fmt in formats] + [()]  # the last: the default format
+    with ThreadPoolExecutor(len(commands)) as pool:  # independent --demo runs, all at once
+        *each, ndjson = pool.map(
+            lambda extra: run_process("visitors", "--demo", "--max", "5", *extra, env=env),
+            commands)
+    results = dict(zip(formats, each, strict=True))
+    for fmt, result in results.items():
         assert result.returncode == 0, (fmt, result.stderr)
         assert result.stderr == ""
         assert "Chlo" in result.stdout
-    ndjson = run_process("visitors", "--demo", "--max", "5", env=env)
     records = [json.loads(line) for line in ndjson.stdout.splitlines()]
     assert len(records) == 5
     assert records[0]["name"] == "Chloé Smith"  # JSON's \u00e9: the same name, read back
-    table = run_process("visitors", "--demo", "--max", "5", "-f", "table", env=env)
+    table = results["table"]  # the loop's run: the same command
     assert "Chlo\\xe9 Smith" in table.stdout
     assert table.stdout.rstrip().endswith("5 visitor(s)")  # the whole table, not a part
 
@@ -200,8 +206,10 @@ def test_an_output_in_a_missing_folder_exits_14(
 def test_an_output_deleted_while_being_written_exits_14(tmp_path: Path) -> None:
     path = tmp_path / "visitors.ndjson"
     process = subprocess.Popen(  # noqa: S603
-        [*COMMAND, "visitors", "--demo", "--count", "1", "--demo-latency", "0.05",
-         "--output", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # Ten pages of one, 50 ms each: the file is deleted half a second before the end.
+        [*COMMAND, "visitors", "--demo", "--max", "10", "--count", "1", "--demo-latency",
+         "0.05", "--output", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
     )
     while not path.exists():
         assert process.poll() is None, process.communicate()

@@ -12,7 +12,6 @@ import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from connectsafely_async import ConnectSafely, RetryPolicy
 from connectsafely_async.history import SQLiteStore
 from connectsafely_async.testing import FakeConnectSafely, Fault, serve_in_thread, visitors_at
 
+from . import forked
 from .followup_worker import PLAN
 
 ACCOUNT = "696ce9e780e0483585e4e553"
@@ -51,10 +51,10 @@ def follow_up(db: Path, fake: FakeConnectSafely, now: float,
               kill_after: float | None) -> int | None:
     """One worker run; killed after ``kill_after`` seconds if still running. Its exit code
     (negative: killed), or None when it ended on its own before the kill."""
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "tests.followup_worker", str(db), fake.url, fake.api_key,
-         ACCOUNT, repr(now)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    # ``python -m tests.followup_worker ...``, forked with the SDK already imported
+    # (tests/forked.py): ``kill_after`` counts from the start of the worker's own work.
+    process = forked.python("-m", "tests.followup_worker", str(db), fake.url, fake.api_key,
+                            ACCOUNT, repr(now), cwd=ROOT, stdout=forked.DEVNULL)
     try:
         process.wait(timeout=kill_after if kill_after is not None else 60)
     except subprocess.TimeoutExpired:
@@ -73,7 +73,7 @@ def test_killed_runs_and_lost_answers_never_contact_anyone_twice(
     rng = random.Random(20261206)
     db = tmp_path / "history.db"
     kills = 0
-    whole = 0.8  # seconds a whole run takes, measured after each day's last run
+    whole = 0.5  # seconds a whole run takes, measured after each day's last run
     for day in range(4):
         now = MONDAY + day * DAY + 9 * 3600
         clock[0] = now
@@ -86,16 +86,21 @@ def test_killed_runs_and_lost_answers_never_contact_anyone_twice(
         for _ in range(3):
             fault = rng.choice([Fault(kind="reset"), Fault(status=502), Fault(delay=1.0)])
             fake.inject_action_fault(fault)
-        # Kill runs at random points of their work (an import takes about 0.3 s): a point
-        # drawn within how long a whole run took last, so a short day is killed too...
+        # Kill runs at random points of their work (forked with the SDK imported, a run
+        # starts working at once): a point drawn within how long a whole run took last, so
+        # a short day is killed too (a run that ended before its kill point was a whole
+        # run: the next point is drawn within its time)...
         for _ in range(8 * KILLS):
             if kills >= math.ceil(KILLS * (day + 1) / 4):
                 break
-            if follow_up(db, fake, now, kill_after=rng.uniform(0.25, whole)) == -signal.SIGKILL:
+            began = time.monotonic()
+            if follow_up(db, fake, now, kill_after=rng.uniform(0.01, whole)) == -signal.SIGKILL:
                 kills += 1
+            else:
+                whole = max(0.05, time.monotonic() - began)
         began = time.monotonic()
         assert follow_up(db, fake, now, kill_after=None) == 0  # ...then one that finishes
-        whole = max(0.35, time.monotonic() - began)
+        whole = max(0.05, time.monotonic() - began)
     assert kills >= KILLS, kills
 
     performed = fake.actions
@@ -141,10 +146,8 @@ def test_two_processes_on_one_account_never_send_twice(
     with ConnectSafely(api_key=fake.api_key, base_url=fake.url, rate_limits=None) as client, \
             SQLiteStore(db) as store:
         client.sync_visitors(store, account_id=ACCOUNT, clock=lambda: clock[0])
-    processes = [subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "tests.followup_worker", str(db), fake.url, fake.api_key,
-         ACCOUNT, repr(clock[0])], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        for _ in range(2)]
+    processes = [forked.python("-m", "tests.followup_worker", str(db), fake.url, fake.api_key,
+                               ACCOUNT, repr(clock[0]), cwd=ROOT) for _ in range(2)]
     for process in processes:
         _, err = process.communicate(timeout=60)
         assert process.returncode == 0, err.decode()

@@ -101,12 +101,13 @@ async def test_the_caps_hold_across_runs_and_the_rest_waits_for_its_window(
 
 
 @pytest.mark.parametrize("fault", [Fault(kind="reset"), Fault(status=502),
-                                   Fault(delay=2.0)], ids=["reset", "502", "timeout"])
+                                   Fault(delay=1.0)], ids=["reset", "502", "timeout"])
 async def test_an_action_performed_then_lost_is_never_sent_twice(
     fake: FakeConnectSafely, store: Store, fault: Fault
 ) -> None:
+    # A 0.4 s timeout: a loopback answer takes milliseconds; the "timeout" fault, 1 s.
     async with AsyncConnectSafely(api_key=fake.api_key, base_url=fake.url, rate_limits=None,
-                                  timeout=1.0) as client:
+                                  timeout=0.4) as client:
         await client.sync_visitors(store, account_id=ACCOUNT, clock=lambda: MONDAY)
         fake.inject_action_fault(fault, kind="message")
         fake.inject_action_fault(fault, kind="invitation")
@@ -183,7 +184,7 @@ async def test_a_lossy_service_on_one_action_in_ten_causes_no_double_send(
 
     rng = random.Random(7)
     async with FakeConnectSafely(accounts={ACCOUNT: 0}) as fake, AsyncConnectSafely(
-        api_key=fake.api_key, base_url=fake.url, rate_limits=None, timeout=0.5,
+        api_key=fake.api_key, base_url=fake.url, rate_limits=None, timeout=0.3,
     ) as client:
         fake.set_visitors(ACCOUNT, make_visitors(120, account_id=ACCOUNT))
         await client.sync_visitors(store, account_id=ACCOUNT, time_range="ALL_TIME",

@@ -12,11 +12,9 @@ acknowledged; an SQLite file must pass ``PRAGMA integrity_check``.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
 import sqlite3
-import subprocess
 import sys
 import threading
 import time
@@ -31,6 +29,8 @@ import pytest
 
 from connectsafely_async.testing import FakeConnectSafely
 
+from . import forked
+from .forked import Child
 from .servers import PostgresServer
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
@@ -146,12 +146,11 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str], Ta
     return lambda _name: shared
 
 
-def _child(script: Path, target: Target, url: str, account: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(  # noqa: S603 - our own interpreter and script
-        [sys.executable, str(script), target.url, url, account, repr(NOW)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONWARNINGS": "error"},
-    )
+def _child(script: Path, target: Target, url: str, account: str) -> Child:
+    # ``python SCRIPT ...`` with PYTHONWARNINGS=error, forked with the SDK already imported
+    # (tests/forked.py): the kills land in the script's work, not in interpreter start-ups.
+    return forked.python(str(script), target.url, url, account, repr(NOW), text=True,
+                         error_warnings=True)
 
 
 def _acked(target: Target, account: str) -> set[int]:

@@ -29,8 +29,10 @@ from connectsafely_async import (
     RedirectError,
     ResponseDecodeError,
     ResponseValidationError,
+    RetryPolicy,
 )
 
+from .conftest import FakeSleep
 from .hostile import Answer, HostileServer, page_body
 
 KEY = "sk_live_Hostile0123456789abcdefXYZ"
@@ -173,11 +175,12 @@ async def test_valid_json_the_sdk_refuses_is_a_validation_error_and_not_retried(
     ids=["cut-off", "bad-utf8", "NaN", "Infinity"],
 )
 async def test_bytes_that_are_not_json_are_a_decode_error_after_retries(
-    call: Call, body: bytes
+    call: Call, body: bytes, sleep: FakeSleep
 ) -> None:
     async with HostileServer(Answer(body=body)) as server:
-        error = await failure(server, call, max_retries=1)
+        error = await failure(server, call, max_retries=1, retry=RetryPolicy(sleep=sleep))
         assert len(server.requests) == 2
+    assert len(sleep.waits) == 1  # one retry, after the policy's wait (recorded, not slept)
     assert type(error) is ResponseDecodeError
     assert "not valid JSON" in str(error)
 

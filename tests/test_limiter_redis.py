@@ -29,6 +29,7 @@ from connectsafely_async import (
 from connectsafely_async._limiter_redis import key_digest
 from connectsafely_async.testing import FakeConnectSafely
 
+from . import forked
 from .servers import RedisServer
 
 API_KEY = "sk_live_Sh4redBudgetKey_0123456789abcdef"
@@ -86,17 +87,20 @@ async def test_two_worker_processes_share_one_key(
     fake_key: FakeConnectSafely, redis_server: RedisServer
 ) -> None:
     accounts = ids(24)
-    start = time.time() + 1.5  # both have imported the SDK by then
+    # Forked with the SDK imported (tests/forked.py), each worker is running within
+    # milliseconds: both wait for this common start, then overlap.
+    forked.ready()
+    start = time.time() + 0.5
     workers = [
-        await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.limiter_worker", fake_key.url, redis_server.url,
+        forked.python(
+            "-m", "tests.limiter_worker", fake_key.url, redis_server.url,
             API_KEY, str(RATE), str(CLIENT_BURST), str(start), *part,
-            stdout=asyncio.subprocess.PIPE,
         )
         for part in (accounts[:12], accounts[12:])
     ]
-    outputs = [await asyncio.wait_for(w.communicate(), 30) for w in workers]
-    assert [w.returncode for w in workers] == [0, 0]
+    # The fake answers on this loop: wait for the workers on threads.
+    outputs = await asyncio.gather(*(asyncio.to_thread(w.communicate, 30) for w in workers))
+    assert [w.returncode for w in workers] == [0, 0], [err for _, err in outputs]
     reports = [json.loads(out) for out, _ in outputs]
     visitors = {a: v for report in reports for a, v in report["visitors"].items()}
     assert sorted(visitors) == accounts
