@@ -265,6 +265,8 @@ def apply_page(
     # A page's texts repeat ("Viewed 2d ago"), and at one receive time so do their intervals.
     intervals: dict[str | None, Bounds | None] = {}
     unreadable = (None, None)
+    trusted_until = received_at + SLACK  # (a view first recorded later: see decide())
+    same_view = ViewDecision.SAME_VIEW
 
     new_visitors: list[tuple[Any, ...]] = []
     new_views: list[tuple[Any, ...]] = []
@@ -294,16 +296,17 @@ def apply_page(
         interval = None if state is None or state[1] is None else (state[1], state[2])
         # A view first recorded later than this page's clock came from a clock that ran
         # ahead: its interval cannot be trusted against this one (see decide()).
-        ahead = state is not None and state[3] > received_at + SLACK
+        ahead = state is not None and state[3] > trusted_until
         decision, kept = decide_bounds(interval, observed, is_known=state is not None,
                                        known_is_ahead=ahead)
         bounds = kept or unreadable
-        for alias in keys or ():  # (None: settled, every key recorded; see _resolve)
-            if alias not in aliases:  # (a key is its own alias here, never in the table)
-                aliases[alias] = key
-                if alias != key:
-                    new_aliases.append((account_id, alias, key, numbers[alias]))
-        if decision is ViewDecision.SAME_VIEW:
+        if keys:  # (None: settled, every key recorded; see _resolve)
+            for alias in keys:
+                if alias not in aliases:  # (a key is its own alias here, never in the table)
+                    aliases[alias] = key
+                    if alias != key:
+                        new_aliases.append((account_id, alias, key, numbers[alias]))
+        if decision is same_view:
             assert state is not None
             view_id = state[0]
             first_observed = min(state[3], received_at) if ahead else state[3]
