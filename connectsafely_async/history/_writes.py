@@ -94,11 +94,10 @@ def _lookup_known(
     return known
 
 
-def _numbered(numbers: dict[str, int], keys: Iterable[str]) -> list[str]:
-    """The keys of ``keys`` not numbered yet, each once, now numbered."""
-    fresh = [key for key in dict.fromkeys(keys) if key not in numbers]
+def _number(numbers: dict[str, int], keys: Iterable[str]) -> None:
+    """Put the number of each of ``keys`` not numbered yet in ``numbers``."""
+    fresh = [key for key in keys if key not in numbers]
     numbers.update(zip(fresh, map(key_number, fresh), strict=True))
-    return fresh
 
 
 @attrs.define
@@ -155,11 +154,10 @@ def _resolve(conn: Connection, account_id: str, visitors: Sequence[Visitor]) -> 
             unsettled.append(index)
     aliases = {key: key for key in known}
     if unsettled:
-        others = [key for index in unsettled for key in keys_of[index] or ()
-                  if key not in known]
-        _numbered(numbers, others)
-        aliases.update(_lookup_others(conn, account_id, list(dict.fromkeys(others)), numbers)
-                       if others else {})
+        others = list(dict.fromkeys(key for index in unsettled for key in keys_of[index] or ()
+                                    if key not in known))
+        _number(numbers, others)
+        aliases.update(_lookup_others(conn, account_id, others, numbers) if others else {})
         unloaded: dict[str, None] = {}  # visitors found by another key than their own
         for index in unsettled:
             keys = keys_of[index] or ()
@@ -168,7 +166,7 @@ def _resolve(conn: Connection, account_id: str, visitors: Sequence[Visitor]) -> 
             if found is not None and found not in known:
                 unloaded[found] = None
         if unloaded:
-            _numbered(numbers, unloaded)
+            _number(numbers, unloaded)
             known.update(_lookup_known(conn, account_id, list(unloaded), numbers))
             aliases.update((key, key) for key in unloaded if key in known)
     return _Resolved(key_of, keys_of, known, aliases, numbers)
