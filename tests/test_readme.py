@@ -329,5 +329,10 @@ def start_server(command: str, folder: Path, env: dict[str, str]) -> subprocess.
     )
     assert server.stdout is not None
     first = server.stdout.readline()  # ready: it prints once it listens
-    assert first.startswith("export "), first + (server.stderr.read() if server.stderr else "")
+    if not first.startswith("export "):
+        # It did not start (e.g. the port is taken): reap it here, so that its pipes and
+        # process are not left to a later test's garbage collection.
+        server.kill()
+        _, err = server.communicate(timeout=10)
+        raise AssertionError(first + err)
     return server
