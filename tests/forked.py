@@ -27,6 +27,7 @@ import runpy
 import signal
 import subprocess
 import sys
+import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -41,6 +42,12 @@ PRELOAD = [
 ]
 
 _context = multiprocessing.get_context("forkserver")
+# multiprocessing reads a forked child's exit status from a pipe the first time anyone polls
+# it, and every ``Process.start()`` polls all the other children
+# (``multiprocessing.process._cleanup``). Two threads reading one status at once leave one of
+# them an end of file, which multiprocessing reports as exit code 255. Every start and every
+# status read holds this lock (the waiting for a child to end does not).
+_STATUS = threading.Lock()
 _context.set_forkserver_preload(PRELOAD)
 
 PIPE = subprocess.PIPE
@@ -106,7 +113,8 @@ class Child:
                   None if env is None else dict(env), error_warnings, out_write, err_write),
         )
         try:
-            self._process.start()
+            with _STATUS:
+                self._process.start()
         finally:
             out_write.close()
             err_write.close()
@@ -129,16 +137,21 @@ class Child:
         return pid
 
     def poll(self) -> int | None:
-        if self.returncode is None and not self._process.is_alive():
-            self._process.join()
-            self.returncode = self._process.exitcode
+        if self.returncode is None:
+            with _STATUS:
+                self.returncode = self._process.exitcode
+                if self.returncode is not None:
+                    self._process.join(0)
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
-        self._process.join(timeout)
-        if self._process.exitcode is None:
-            raise subprocess.TimeoutExpired(["forked", *self._describe()], timeout or 0)
-        self.returncode = self._process.exitcode
+        if self.returncode is None:
+            # The sentinel is readable once the child has ended (its status may already
+            # have been read by another thread's start(): then it is kept, not read again).
+            multiprocessing.connection.wait([self._process.sentinel], timeout)
+            if self.poll() is None:
+                raise subprocess.TimeoutExpired(["forked", *self._describe()], timeout or 0)
+        assert self.returncode is not None
         return self.returncode
 
     def send_signal(self, how: int) -> None:
@@ -152,8 +165,6 @@ class Child:
     def communicate(self, timeout: float | None = None) -> tuple[Any, Any]:
         """Both streams to their end, then the exit status (as Popen, without a deadline on
         the reading: a child that does not end within ``timeout`` is reported then)."""
-        import threading
-
         results: dict[str, Any] = {}
 
         def drain(name: str, stream: IO[Any] | None) -> None:
