@@ -24,7 +24,6 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import runpy
-import signal
 import subprocess
 import sys
 import threading
@@ -158,9 +157,6 @@ class Child:
         if self.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, how)
-
-    def kill(self) -> None:
-        self.send_signal(signal.SIGKILL)
 
     def communicate(self, timeout: float | None = None) -> tuple[Any, Any]:
         """Both streams to their end, then the exit status (as Popen, without a deadline on
