@@ -16,6 +16,9 @@ not, the difference is a method, implemented by each engine in its own terms:
   ``INTEGER PRIMARY KEY``, a PostgreSQL identity column): sqlite3's ``cursor.lastrowid``
   (no ``RETURNING``, which SQLite has only since 3.35); asyncpg's ``RETURNING id``, which
   that method adds to the statement it was given, an ``INSERT`` by contract;
+- ``key_match``: how a lookup of keys finds their rows. SQLite indexes a key by its number
+  alone (``_text.key_number``, 8-byte entries: a page of random new keys lands on a few index
+  pages); PostgreSQL by its primary key, which leads with the text;
 - ``write(*scopes)``: a write transaction, scoped to what it protects. SQLite has one
   writer per file (``BEGIN IMMEDIATE``), whatever the scope; PostgreSQL takes a
   transaction-level advisory lock per scope (an account id), so the page commits of
@@ -79,6 +82,14 @@ class Connection(Protocol):
 
     def insert_ids(self, sql: str, rows: Sequence[Sequence[Any]], /) -> list[int]:
         """``insert_id`` once per row of parameters; the ids, in the order of ``rows``."""
+        ...
+
+    def key_match(self, column: str, start: int, keys: Sequence[str],
+                  numbers: Sequence[int], /) -> tuple[str, Sequence[Any]]:
+        """A condition on ``column`` (a key, whose number is ``<column>_number``) that selects
+        the rows of ``keys`` (``numbers``: theirs) by the engine's index, with its fields from
+        ``start``, and the values that fill them. It may select other keys' rows too (numbers
+        collide, practically never): the caller checks the key of each row it gets."""
         ...
 
     def write(self, *scopes: str) -> AbstractContextManager[None]:

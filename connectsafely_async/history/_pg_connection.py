@@ -6,6 +6,7 @@ never to the application. It speaks PostgreSQL in PostgreSQL's terms:
 
 - templates get ``$1, $2...`` (asyncpg's own placeholders);
 - a new row's id is its identity column's, returned by ``RETURNING id``;
+- keys are found by their primary keys, which lead with the texts (``key_match``);
 - a write transaction takes a transaction-level advisory lock per scope it names (an
   account): ``pg_advisory_xact_lock(<the schema's namespace>, <the scope's key>)``, both
   32-bit keys computed here, so the page commits of different accounts never wait for each
@@ -31,7 +32,7 @@ from typing import Any, Final, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .._secrets import SecretURL
-from ._connection import Row
+from ._connection import Row, fields
 from ._errors import StoreError
 
 __all__ = ["PgConnection", "lock_key", "split_schema"]
@@ -158,6 +159,11 @@ class PgConnection:
             return []
         records = self._run(self._statement().fetchmany(_returning(sql), rows))
         return [int(record[0]) for record in records]
+
+    def key_match(self, column: str, start: int, keys: Sequence[str],
+                  numbers: Sequence[int], /) -> tuple[str, Sequence[Any]]:
+        del numbers  # the primary keys lead with the texts; no index holds the numbers
+        return f"{column} IN ({fields(start, len(keys))})", keys
 
     @contextlib.contextmanager
     def write(self, *scopes: str) -> Iterator[None]:

@@ -33,8 +33,8 @@ from ._text import key_number
 
 __all__ = ["apply_page"]
 
-# SQLite's default limit on host parameters is 999 in old builds; stay under it (an alias
-# lookup takes two per key).
+# SQLite's default limit on host parameters is 999 in old builds: a lookup stays well under
+# it (one per key, and the account).
 _CHUNK: Final = 400
 _NEW_VISITOR: Final = "new_visitor"
 _RETURNING_VISITOR: Final = "returning_visitor"
@@ -51,21 +51,19 @@ def _lookup_others(
     """The visitor key each of ``keys`` stands for in the account: as an alias, or as a
     visitor's own key (then itself, which is never an alias: see ``apply_page``).
 
-    Both the key and its number are given: SQLite finds the rows by the number (its only
-    index on either table, 8-byte entries), PostgreSQL by the primary key, which leads with
-    the text (a planner without statistics yet, on a table a first big sync is filling,
-    still takes it). Either way the text is checked, so numbers that collide never mix keys.
+    The rows are found as the engine indexes them (``Connection.key_match``: SQLite by the
+    keys' numbers, PostgreSQL by the texts). A row of a key not asked for (its number
+    collides with one asked for) names its own text and visitor: true, and kept as well.
     """
     found: dict[str, str] = {}
     for chunk in _chunks(keys):
-        count = len(chunk)
-        texts, numbered = fields(2, count), fields(2 + count, count)
+        numbered = [numbers[key] for key in chunk]
+        aliases, values = conn.key_match("alias", 2, chunk, numbered)
+        own, _ = conn.key_match("key", 2, chunk, numbered)  # the same fields and values
         for text, key in conn.fetch_all(
-            f"SELECT alias, key FROM aliases WHERE alias IN ({texts}) "  # noqa: S608 - fields only
-            f"AND alias_number IN ({numbered}) AND account_id = {{1}} "
-            f"UNION ALL SELECT key, key FROM visitors WHERE key IN ({texts}) "
-            f"AND key_number IN ({numbered}) AND account_id = {{1}}",
-            (account_id, *chunk, *map(numbers.__getitem__, chunk)),
+            f"SELECT alias, key FROM aliases WHERE {aliases} AND account_id = {{1}} "  # noqa: S608 - fields only
+            f"UNION ALL SELECT key, key FROM visitors WHERE {own} AND account_id = {{1}}",
+            (account_id, *values),
         ):
             if found.get(text) != text:  # a visitor's own key wins over an alias
                 found[text] = key
@@ -75,22 +73,23 @@ def _lookup_others(
 def _lookup_known(
     conn: Connection, account_id: str, keys: Sequence[str], numbers: dict[str, int]
 ) -> dict[str, tuple[Any, ...]]:
-    """The account's visitors of ``keys``, each with its latest view: found as
-    ``_lookup_others`` finds them (SQLite by the keys' numbers, PostgreSQL by its primary
-    key), the text checked."""
+    """The account's visitors of ``keys``, each with its latest view, found as
+    ``_lookup_others`` finds them; a visitor of another key (a colliding number) is left out
+    (``known`` holds the visitors the page names)."""
     known: dict[str, tuple[Any, ...]] = {}
     for chunk in _chunks(keys):
-        count = len(chunk)
+        wanted = set(chunk)
+        match, values = conn.key_match("v.key", 2, chunk, [numbers[key] for key in chunk])
         for row in conn.fetch_all(
             "SELECT v.key, v.view_id, w.earliest, w.latest, w.first_observed, v.views, "  # noqa: S608 - fields only
             "v.entity_urn, v.public_identifier, v.name, v.headline, v.profile_picture, "
             "v.connection_degree, v.profile_url, v.navigation_url, v.viewed_at, v.first_seen, "
             "v.last_seen FROM visitors v JOIN views w ON w.id = v.view_id "
-            f"WHERE v.key IN ({fields(2, count)}) "
-            f"AND v.key_number IN ({fields(2 + count, count)}) AND v.account_id = {{1}}",
-            (account_id, *chunk, *map(numbers.__getitem__, chunk)),
+            f"WHERE {match} AND v.account_id = {{1}}",
+            (account_id, *values),
         ):
-            known[row[0]] = row[1:]
+            if row[0] in wanted:
+                known[row[0]] = row[1:]
     return known
 
 
