@@ -91,8 +91,9 @@ def bucket_seconds(text: str | None) -> tuple[float, float] | None:
     if text:
         short = _SHORT.fullmatch(text)
         if short is not None:
-            width = _UNITS[short.group(2)]
-            return int(short.group(1)) * width, width
+            amount, unit = short.groups()
+            width = _UNITS[unit]
+            return int(amount) * width, width
     bucket = parse_relative_bucket(text)
     if bucket is None:
         return None

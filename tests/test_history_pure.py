@@ -20,6 +20,7 @@ from connectsafely_async.history import (
     view_interval,
     visitor_key,
 )
+from connectsafely_async.history._intervals import EARLIEST, view_bounds
 from connectsafely_async.history._text import storable_visitor, storable_visitors
 
 DAY = 86400.0
@@ -185,6 +186,20 @@ def test_absurd_ages_are_clamped_to_what_a_datetime_can_hold() -> None:
     assert interval is not None
     after, before = interval.as_datetimes()
     assert after.year == before.year == 1
+
+
+@pytest.mark.parametrize(("past_earliest", "expected"), [
+    (86400.0 + 10, (10.0, 86400.0 + 10)),  # the whole day fits
+    (10.0, (0.0, 10.0)),  # the day's start would be before year 1: held there
+    (0.0, (0.0, 0.0)),
+    (-10.0, (0.0, 0.0)),  # the view itself would be before year 1
+])
+def test_an_interval_near_the_earliest_moment_is_clamped_at_each_end(
+    past_earliest: float, expected: tuple[float, float]
+) -> None:
+    received_at = EARLIEST + 86400.0 + past_earliest  # "1d ago": latest is received_at - 1d
+    earliest, latest = expected
+    assert view_bounds("Viewed 1d ago", received_at) == (EARLIEST + earliest, EARLIEST + latest)
 
 
 @given(st.from_regex(r"[A-Za-z0-9_-]{1,30}", fullmatch=True),

@@ -116,8 +116,12 @@ def view_bounds(viewed_at: str | None, received_at: float) -> Bounds | None:
     if bucket is None:
         return None
     age, width = bucket
-    latest = max(received_at - age, EARLIEST)
-    return max(latest - width, EARLIEST), latest
+    # (Clamped by comparisons, not max(): a page of distinct texts calls this per visitor.)
+    latest = received_at - age
+    if latest <= EARLIEST:
+        return EARLIEST, EARLIEST
+    earliest = latest - width
+    return (earliest if earliest > EARLIEST else EARLIEST), latest
 
 
 class ViewDecision(str, enum.Enum):
