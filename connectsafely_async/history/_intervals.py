@@ -46,7 +46,10 @@ def _overlap(a: Bounds, b: Bounds, slack: float = SLACK) -> bool:
 
 
 def _intersection(a: Bounds, b: Bounds) -> Bounds:
-    earliest, latest = max(a[0], b[0]), min(a[1], b[1])
+    # (Comparisons, not max() and min(): decide_bounds runs this for most rows of a sync.)
+    (a_earliest, a_latest), (b_earliest, b_latest) = a, b
+    earliest = a_earliest if a_earliest > b_earliest else b_earliest
+    latest = a_latest if a_latest < b_latest else b_latest
     if earliest > latest:
         # Within the slack only: the truth is near where they (almost) meet.
         middle = (earliest + latest) / 2

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import operator
+import struct
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -102,4 +103,8 @@ def key_number(key: str) -> int:
     computes the same number as ``('x' || left(encode(sha256(convert_to(key, 'UTF8')),
     'hex'), 16))::bit(64)::bigint``.
     """
-    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+    return _first_8_bytes(hashlib.sha256(key.encode()).digest())[0]
+
+
+# (Unpacked by a struct: a third faster than int.from_bytes of a slice, per key of a page.)
+_first_8_bytes: Final = struct.Struct(">q").unpack_from
