@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from connectsafely_async import (
     InternalServerError,
     Visitor,
 )
-from connectsafely_async.history import StoreLockedError, SyncResult
+from connectsafely_async.history import SQLiteStore, StoreLockedError, SyncResult
 from connectsafely_async.testing import FakeConnectSafely, Fault, visitors_at
 
 from .conftest import ACCOUNT, OTHER_ACCOUNT
@@ -215,6 +216,29 @@ async def test_visitors_whose_keys_share_their_number_are_told_apart_by_their_te
         [*((urn, 2 if urn == urns[3] else 1) for urn in urns), (urns[3], 2)])
     [(visitors,)] = await rows(store, "SELECT count(*) FROM visitors")
     assert visitors == 5  # none added twice
+
+
+async def test_views_get_their_own_ids_even_where_sqlite_picks_them_at_random(
+    client: AsyncConnectSafely, fake: FakeConnectSafely, tmp_path: Path
+) -> None:
+    # A page's new views are inserted at once and their ids inferred as consecutive; a
+    # table whose largest id is 2**63 - 1 gets random ones (SQLite's rule): then they are
+    # inserted one by one, and every visitor still points at a view of its own.
+    path = tmp_path / "history.db"
+    async with SQLiteStore(path):
+        pass
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute("INSERT INTO views (id, account_id, key, first_observed, last_observed, "
+                   "sync_id) VALUES (?, 'elsewhere', 'urn:li:x:0', 0, 0, 0)", (2**63 - 1,))
+    async with SQLiteStore(path) as store:
+        first = await sync(client, store, NOW)
+        again = await sync(client, store, NOW + 60)
+        pointed = await rows(store, "SELECT v.key, w.key FROM visitors v "
+                                    "JOIN views w ON w.id = v.view_id")
+    named_keys = [s.key for s in first.new]
+    assert len(named_keys) == len(named(fake.visitors(ACCOUNT))) > 10  # more than a page
+    assert sorted(pointed) == sorted((key, key) for key in named_keys)
+    assert (again.new, again.returning, again.unchanged) == ((), (), len(named_keys))
 
 
 async def test_anonymous_entries_are_never_merged(

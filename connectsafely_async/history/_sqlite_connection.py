@@ -58,11 +58,28 @@ class SQLiteConnection:
         return new_id
 
     def insert_ids(self, sql: str, rows: Sequence[Sequence[Any]], /) -> list[int]:
-        # One execute per row (in-process, a few microseconds each): lastrowid is only
-        # defined for execute().
-        text = _text(sql)
-        execute = self.raw.execute
-        ids = [execute(text, row).lastrowid for row in rows]
+        # The first row by execute() (its lastrowid), the others by one executemany(): a new
+        # INTEGER PRIMARY KEY is one past the largest in the table, and in a write
+        # transaction no one else inserts, so their ids follow the first. Only a table whose
+        # largest id is 2**63 - 1 gets random ones: then, seen by the last id, the others
+        # are taken back and inserted one by one.
+        if not rows:
+            return []
+        text, execute = _text(sql), self.raw.execute
+        first = execute(text, rows[0]).lastrowid
+        assert first is not None
+        if len(rows) == 1:
+            return [first]
+        execute("SAVEPOINT insert_ids")
+        self.raw.executemany(text, rows[1:])
+        last = execute("SELECT last_insert_rowid()").fetchone()[0]
+        consecutive = last == first + len(rows) - 1
+        if not consecutive:
+            execute("ROLLBACK TO insert_ids")
+        execute("RELEASE insert_ids")
+        if consecutive:
+            return list(range(first, last + 1))
+        ids = [first, *(execute(text, row).lastrowid for row in rows[1:])]
         assert None not in ids
         return ids  # type: ignore[return-value]  # not None, asserted
 

@@ -103,7 +103,8 @@ def key_number(key: str) -> int:
     computes the same number as ``('x' || left(encode(sha256(convert_to(key, 'UTF8')),
     'hex'), 16))::bit(64)::bigint``.
     """
-    return _first_8_bytes(hashlib.sha256(key.encode()).digest())[0]
+    number: int = _first_8_bytes(hashlib.sha256(key.encode()).digest())[0]
+    return number
 
 
 # (Unpacked by a struct: a third faster than int.from_bytes of a slice, per key of a page.)
