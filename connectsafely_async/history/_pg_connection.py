@@ -162,7 +162,9 @@ class PgConnection:
 
     def key_match(self, column: str, start: int, keys: Sequence[str],
                   numbers: Sequence[int], /) -> tuple[str, Sequence[Any]]:
-        del numbers  # the primary keys lead with the texts; no index holds the numbers
+        # The primary keys lead with the texts (a planner without statistics yet, on tables
+        # a first big sync is filling, still takes them); no index holds the numbers.
+        del numbers
         return f"{column} IN ({fields(start, len(keys))})", keys
 
     @contextlib.contextmanager

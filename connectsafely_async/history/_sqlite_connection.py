@@ -2,8 +2,8 @@
 
 Templates get ``?1, ?2...`` (SQLite's numbered parameters, bound from a sequence); new ids
 are ``cursor.lastrowid`` of an ``INTEGER PRIMARY KEY``; keys are found by their numbers
-(``key_match``); a write is ``BEGIN IMMEDIATE``: the
-file has one writer at a time, whatever the scope, and takes the lock before it reads.
+(``key_match``); a write is ``BEGIN IMMEDIATE``: the file has one writer at a time,
+whatever the scope, and takes the lock before it reads.
 """
 
 from __future__ import annotations
