@@ -109,12 +109,14 @@ def server(config: dict[str, Any]) -> Iterator[str]:
         yield url
     finally:
         assert proc.stdin is not None
+        assert proc.stdout is not None
         proc.stdin.close()
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        proc.stdout.close()
 
 
 # -- the clients -------------------------------------------------------------------------------
