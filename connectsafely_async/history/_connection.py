@@ -19,6 +19,9 @@ not, the difference is a method, implemented by each engine in its own terms:
 - ``key_match``: how a lookup of keys finds their rows. SQLite indexes a key by its number
   alone (``_text.key_number``, 8-byte entries: a page of random new keys lands on a few index
   pages); PostgreSQL by its primary key, which leads with the text;
+- ``updates_returning``: whether the engine runs an ``UPDATE ... FROM ... RETURNING`` (SQLite
+  since 3.35, PostgreSQL always); without it a page's unchanged views are written the
+  general way (``_writes``);
 - ``write(*scopes)``: a write transaction, scoped to what it protects. SQLite has one
   writer per file (``BEGIN IMMEDIATE``), whatever the scope; PostgreSQL takes a
   transaction-level advisory lock per scope (an account id), so the page commits of
@@ -90,6 +93,11 @@ class Connection(Protocol):
         the rows of ``keys`` (``numbers``: theirs) by the engine's index, with its fields from
         ``start``, and the values that fill them. It may select other keys' rows too (numbers
         collide, practically never): the caller checks the key of each row it gets."""
+        ...
+
+    @property
+    def updates_returning(self) -> bool:
+        """Whether ``UPDATE ... FROM ... RETURNING`` runs here (see the module)."""
         ...
 
     def write(self, *scopes: str) -> AbstractContextManager[None]:

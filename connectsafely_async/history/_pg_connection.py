@@ -160,6 +160,10 @@ class PgConnection:
         records = self._run(self._statement().fetchmany(_returning(sql), rows))
         return [int(record[0]) for record in records]
 
+    @property
+    def updates_returning(self) -> bool:
+        return True
+
     def key_match(self, column: str, start: int, keys: Sequence[str],
                   numbers: Sequence[int], /) -> tuple[str, Sequence[Any]]:
         # The primary keys lead with the texts (a planner without statistics yet, on tables

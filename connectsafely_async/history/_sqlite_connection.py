@@ -83,6 +83,10 @@ class SQLiteConnection:
         assert None not in ids
         return ids  # type: ignore[return-value]  # not None, asserted
 
+    @property
+    def updates_returning(self) -> bool:
+        return sqlite3.sqlite_version_info >= (3, 35, 0)
+
     def key_match(self, column: str, start: int, keys: Sequence[str],
                   numbers: Sequence[int], /) -> tuple[str, Sequence[Any]]:
         # The number's index alone: checking the texts too, in SQL, costs a third more than

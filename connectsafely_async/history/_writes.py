@@ -213,6 +213,100 @@ def _recorded_key(keys: tuple[str, ...], aliases: dict[str, str]) -> str | None:
     return None
 
 
+# A page's unchanged visitors, each seen again in its latest view, recorded by one statement
+# a chunk (see _observe_unchanged). Its fields: {1} the account, {2} the page's clock, {3}
+# the latest first observation trusted against it, {4} the slack; then each row's key, its
+# number, its observed interval and its eight fields. Rules restated from decide_bounds
+# (the overlap and the intersection) and _resolve (a settled row): tests hold the two ways
+# to the same rows.
+_ROW_FIELDS: Final = 12
+_UNCHANGED_FIELDS: Final = tuple(
+    f"(v.{column} = p.{column} OR (v.{column} IS NULL AND p.{column} IS NULL))"
+    for column in ("entity_urn", "public_identifier", "name", "headline", "profile_picture",
+                   "connection_degree", "profile_url", "navigation_url"))
+_LOW: Final = "CASE WHEN views.earliest > p.earliest THEN views.earliest ELSE p.earliest END"
+_HIGH: Final = "CASE WHEN views.latest < p.latest THEN views.latest ELSE p.latest END"
+
+
+def _unchanged_row(start: int) -> str:
+    key, number, earliest, latest, *texts = (f"{{{index}}}" for index in
+                                             range(start, start + _ROW_FIELDS))
+    return (f"({key}, CAST({number} AS BIGINT), CAST({earliest} AS DOUBLE PRECISION), "
+            f"CAST({latest} AS DOUBLE PRECISION), {', '.join(texts)})")
+
+
+@functools.lru_cache(maxsize=8)
+def _unchanged_statement(count: int) -> str:
+    rows = ", ".join(map(_unchanged_row, range(5, 5 + count * _ROW_FIELDS, _ROW_FIELDS)))
+    return (
+        "WITH p (key, key_number, earliest, latest, entity_urn, public_identifier, name, "  # noqa: S608 - fields only
+        "headline, profile_picture, connection_degree, profile_url, navigation_url) AS "
+        f"(VALUES {rows}) "
+        f"UPDATE views SET earliest = CASE WHEN {_LOW} <= {_HIGH} THEN {_LOW} "
+        f"ELSE ({_LOW} + {_HIGH}) / 2 END, "
+        f"latest = CASE WHEN {_LOW} <= {_HIGH} THEN {_HIGH} ELSE ({_LOW} + {_HIGH}) / 2 END, "
+        "last_observed = {2}, observations = observations + 1 "
+        "FROM p JOIN visitors v ON v.key = p.key AND v.key_number = p.key_number "
+        "AND v.account_id = {1} "
+        "WHERE views.id = v.view_id AND views.earliest IS NOT NULL "
+        "AND views.latest IS NOT NULL AND views.first_observed <= {3} "
+        "AND views.earliest < p.latest + {4} AND p.earliest < views.latest + {4} "
+        f"AND {' AND '.join(_UNCHANGED_FIELDS)} RETURNING views.key")
+
+
+# Rows a chunk: under SQLite's old limit of 999 parameters.
+_UNCHANGED_CHUNK: Final = 80
+
+
+def _observe_unchanged(conn: Connection, account_id: str, visitors: Sequence[Visitor],
+                       received_at: float, rows: PageRows | None) -> set[int]:
+    """Record the page's visitors seen before, unchanged, in their latest view, as
+    ``apply_page`` would, in one statement a chunk run by the engine; the rows done.
+
+    A row qualifies when its strongest key is a visitor's own, with the same eight fields
+    (so it is settled, see ``_resolve``), whose latest view overlaps the observed one and
+    was first recorded by a clock no later than this page's (see ``_trusted_views``): the
+    view's interval becomes the intersection, its last observation this page's. A key the
+    page shows twice, one whose result is kept (``rows.track``), an unreadable text: the
+    general way. So is a page none of whose first, middle and last candidates is a known
+    visitor (a first sync; a page of new visitors), without building the statement.
+    """
+    keys = list(map(visitor_key, visitors))
+    shown = collections.Counter(keys)
+    tracked = rows.track if rows is not None else ()
+    intervals: dict[str | None, Bounds | None] = {}
+    candidates: list[tuple[int, str, Bounds]] = []
+    for index, (v, key) in enumerate(zip(visitors, keys, strict=True)):
+        if key is None or shown[key] > 1 or key in tracked:
+            continue
+        try:
+            observed = intervals[v.viewed_at]
+        except KeyError:
+            observed = intervals[v.viewed_at] = view_bounds(v.viewed_at, received_at)
+        if observed is not None:
+            candidates.append((index, key, observed))
+    if not candidates:
+        return set()
+    sample = list(dict.fromkeys(key for _, key, _ in (
+        candidates[0], candidates[len(candidates) // 2], candidates[-1])))
+    match, values = conn.key_match("key", 2, sample, [key_number(key) for key in sample])
+    if not conn.fetch_value(f"SELECT count(*) FROM visitors WHERE {match} "  # noqa: S608 - fields only
+                            "AND account_id = {1}", (account_id, *values)):
+        return set()
+    done: set[str] = set()
+    for start in range(0, len(candidates), _UNCHANGED_CHUNK):
+        chunk = candidates[start : start + _UNCHANGED_CHUNK]
+        parameters: list[Any] = [account_id, received_at, received_at + SLACK, SLACK]
+        for index, key, (earliest, latest) in chunk:
+            v = visitors[index]
+            parameters += (key, key_number(key), earliest, latest, v.entity_urn,
+                           v.public_identifier, v.name, v.headline, v.profile_picture,
+                           v.connection_degree, v.profile_url, v.navigation_url)
+        done.update(key for key, in conn.fetch_all(_unchanged_statement(len(chunk)),
+                                                    parameters))
+    return {index for index, key, _ in candidates if key in done}
+
+
 @attrs.frozen
 class _NewView:
     """The place of a view among a page's new views, until the engine gives it its id."""
@@ -248,6 +342,11 @@ def apply_page(
 
     With ``rows``, also give the page's share of its sync's result there (see ``_run``).
     """
+    page = visitors
+    done = (_observe_unchanged(conn, account_id, page, received_at, rows)
+            if conn.updates_returning else set())
+    if done:
+        visitors = [v for index, v in enumerate(page) if index not in done]
     # A visitor's own key is its row's key; only its other identifiers are aliases. So the
     # common case (the URN) is one lookup in visitors, and a new visitor costs one alias row
     # less in a randomly ordered index (most of a page's commit).
@@ -404,7 +503,7 @@ def apply_page(
         rows.anonymous += (anonymous_sighting(row[:7], utc) for row in anonymous)
     outcome = PageOutcome(
         new=len(new_visitors), returning=returning,
-        unchanged=len(visitors) - len(anonymous) - len(new_visitors) - returning,
+        unchanged=len(page) - len(anonymous) - len(new_visitors) - returning,
         anonymous=len(anonymous),
     )
     conn.execute(
