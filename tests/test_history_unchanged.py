@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 import connectsafely_async.history._writes as writes
 from connectsafely_async import Visitor
 from connectsafely_async.history import PostgresStore, SQLiteStore, SyncResult
+from connectsafely_async.history._sqlite_connection import SQLiteConnection
 
 from .servers import PostgresServer
 from .stores import rows
@@ -136,3 +137,18 @@ def test_a_sync_with_nothing_new_records_its_pages_at_once(tmp_path: Path) -> No
                                      [(0.0, [page]), (600.0, [page])]))
     assert taken == [0, 2]  # a first sync: no one known; then all but the one shown twice
     assert results[1]["counts"] == (0, 0, 4, 0)
+
+
+def test_an_sqlite_without_update_returning_records_every_row_the_general_way(
+    tmp_path: Path
+) -> None:
+    # SQLite before 3.35 has no RETURNING: the statement is never tried there.
+    calls: list[Any] = []
+    page = [(0, "Viewed 1h ago", False), (1, "Viewed 2h ago", True)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SQLiteConnection, "updates_returning", property(lambda _self: False))
+        patch.setattr(writes, "_observe_unchanged", lambda *args: calls.append(args) or set())
+        results, _ = asyncio.run(run(SQLiteStore(tmp_path / "h.db"),
+                                     [(0.0, [page]), (600.0, [page])]))
+    assert calls == []
+    assert results[1]["counts"] == (0, 0, 2, 0)

@@ -41,8 +41,9 @@ logger = logging.getLogger("connectsafely_async")
 
 T = TypeVar("T")
 
-# asyncpg's placeholders for the templates' fields (field 0 is never used).
-_MARKS: Final = tuple(f"${index}" for index in range(1000))
+# asyncpg's placeholders for the templates' fields (field 0 is never used; the longest
+# statement has 1,540: _writes._unchanged_statement).
+_MARKS: Final = tuple(f"${index}" for index in range(2000))
 
 
 @functools.lru_cache(maxsize=512)

@@ -18,8 +18,10 @@ from ._connection import Row, fields
 
 __all__ = ["SQLiteConnection"]
 
-# Enough for any statement of ours: the longest is an IN list of _writes._CHUNK keys.
-_MARKS: Final = tuple(f"?{index}" for index in range(1000))
+# Enough for any statement of ours: the longest is the unchanged views' statement of 128
+# rows (_writes._unchanged_statement, 1,540 fields), which runs only on SQLite 3.35+, whose
+# limit is 32,766; every other stays under the 999 of old builds.
+_MARKS: Final = tuple(f"?{index}" for index in range(2000))
 
 
 @functools.lru_cache(maxsize=512)

@@ -1,6 +1,12 @@
 """One page into the store: look up, classify (pure ``decide_bounds``), write in batches.
 
-Called inside the page's transaction, on the store's thread. Per page it runs one lookup
+Called inside the page's transaction, on the store's thread. Where the engine runs
+``UPDATE ... FROM ... RETURNING``, the page's visitors seen before, unchanged, in the same
+view (most rows of a daily sync) are recorded first by one statement a page
+(``_observe_unchanged``): the engine intersects their intervals, without the Python side
+reading their rows back, and outside the interpreter's lock. The rest go the general way,
+which any row may take with the same outcome (``tests/test_history_unchanged.py``). Per
+page it runs one lookup
 when every row is a visitor seen before with the same identifiers (the common page of a
 sync: see ``_resolve``), two when some are new or changed (the second finds their other
 keys, as aliases or as visitors' own keys), a third only for visitors found by another key
@@ -254,8 +260,14 @@ def _unchanged_statement(count: int) -> str:
         f"AND {' AND '.join(_UNCHANGED_FIELDS)} RETURNING views.key")
 
 
-# Rows a chunk: under SQLite's old limit of 999 parameters.
-_UNCHANGED_CHUNK: Final = 80
+# The statement's sizes in rows: a chunk is padded with rows that match nothing up to the
+# next, so a few statements are prepared once each, whatever a page's count of candidates
+# (preparing one of 80 rows costs SQLite about as much as running it for 15 pages), and a
+# page pays for at most 15 rows of padding.
+_UNCHANGED_SIZES: Final = tuple(range(16, 129, 16))
+# A row that matches nothing (no key is empty), without NULLs: binding None costs Python's
+# sqlite3 a failed adapter lookup, a formatted AttributeError, about 4,000 instructions.
+_NO_ROW: Final = ("", 0, 0.0, 0.0, *("",) * (_ROW_FIELDS - 4))
 
 
 def _observe_unchanged(conn: Connection, account_id: str, visitors: Sequence[Visitor],
@@ -294,16 +306,18 @@ def _observe_unchanged(conn: Connection, account_id: str, visitors: Sequence[Vis
                             "AND account_id = {1}", (account_id, *values)):
         return set()
     done: set[str] = set()
-    for start in range(0, len(candidates), _UNCHANGED_CHUNK):
-        chunk = candidates[start : start + _UNCHANGED_CHUNK]
+    largest = _UNCHANGED_SIZES[-1]
+    for start in range(0, len(candidates), largest):
+        chunk = candidates[start : start + largest]
+        size = next(size for size in _UNCHANGED_SIZES if size >= len(chunk))
         parameters: list[Any] = [account_id, received_at, received_at + SLACK, SLACK]
         for index, key, (earliest, latest) in chunk:
             v = visitors[index]
             parameters += (key, key_number(key), earliest, latest, v.entity_urn,
                            v.public_identifier, v.name, v.headline, v.profile_picture,
                            v.connection_degree, v.profile_url, v.navigation_url)
-        done.update(key for key, in conn.fetch_all(_unchanged_statement(len(chunk)),
-                                                    parameters))
+        parameters += _NO_ROW * (size - len(chunk))
+        done.update(key for key, in conn.fetch_all(_unchanged_statement(size), parameters))
     return {index for index, key, _ in candidates if key in done}
 
 
