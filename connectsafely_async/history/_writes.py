@@ -270,6 +270,19 @@ _UNCHANGED_SIZES: Final = tuple(range(16, 129, 16))
 _NO_ROW: Final = ("", 0, 0.0, 0.0, *("",) * (_ROW_FIELDS - 4))
 
 
+def _any_known(conn: Connection, account_id: str, visitors: Sequence[Visitor]) -> bool:
+    """Whether the page's first, middle or last visitor is known (or the three are
+    anonymous): a page of new visitors, a first sync's, skips the statement at this cost."""
+    last = len(visitors) - 1
+    sample = list(dict.fromkeys(filter(None, (
+        visitor_key(visitors[index]) for index in (0, last // 2, last)))))
+    if not sample:
+        return True
+    match, values = conn.key_match("key", 2, sample, [key_number(key) for key in sample])
+    return bool(conn.fetch_value(f"SELECT count(*) FROM visitors WHERE {match} "  # noqa: S608 - fields only
+                                 "AND account_id = {1}", (account_id, *values)))
+
+
 def _observe_unchanged(conn: Connection, account_id: str, visitors: Sequence[Visitor],
                        received_at: float, rows: PageRows | None) -> set[int]:
     """Record the page's visitors seen before, unchanged, in their latest view, as
@@ -280,9 +293,11 @@ def _observe_unchanged(conn: Connection, account_id: str, visitors: Sequence[Vis
     was first recorded by a clock no later than this page's (see ``_trusted_views``): the
     view's interval becomes the intersection, its last observation this page's. A key the
     page shows twice, one whose result is kept (``rows.track``), an unreadable text: the
-    general way. So is a page none of whose first, middle and last candidates is a known
-    visitor (a first sync; a page of new visitors), without building the statement.
+    general way. So is a page whose first, middle and last visitors are new (``_any_known``:
+    a first sync, a page of new visitors), before any other work.
     """
+    if not visitors or not _any_known(conn, account_id, visitors):
+        return set()
     keys = list(map(visitor_key, visitors))
     shown = collections.Counter(keys)
     tracked = rows.track if rows is not None else ()
@@ -298,12 +313,6 @@ def _observe_unchanged(conn: Connection, account_id: str, visitors: Sequence[Vis
         if observed is not None:
             candidates.append((index, key, observed))
     if not candidates:
-        return set()
-    sample = list(dict.fromkeys(key for _, key, _ in (
-        candidates[0], candidates[len(candidates) // 2], candidates[-1])))
-    match, values = conn.key_match("key", 2, sample, [key_number(key) for key in sample])
-    if not conn.fetch_value(f"SELECT count(*) FROM visitors WHERE {match} "  # noqa: S608 - fields only
-                            "AND account_id = {1}", (account_id, *values)):
         return set()
     done: set[str] = set()
     largest = _UNCHANGED_SIZES[-1]
