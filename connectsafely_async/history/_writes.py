@@ -284,9 +284,11 @@ def _any_known(conn: Connection, account_id: str, visitors: Sequence[Visitor]) -
 
 
 def _observe_unchanged(conn: Connection, account_id: str, visitors: Sequence[Visitor],
-                       received_at: float, rows: PageRows | None) -> set[int]:
+                       received_at: float, rows: PageRows | None) -> dict[int, str] | None:
     """Record the page's visitors seen before, unchanged, in their latest view, as
-    ``apply_page`` would, in one statement a chunk run by the engine; the rows done.
+    ``apply_page`` would, in one statement a chunk run by the engine, after the savepoint
+    ``unchanged``; the rows done (their places in the page, and their keys). ``None``: no
+    statement ran, and no savepoint was taken.
 
     A row qualifies when its strongest key is a visitor's own, with the same eight fields
     (so it is settled, see ``_resolve``), whose latest view overlaps the observed one and
@@ -297,7 +299,7 @@ def _observe_unchanged(conn: Connection, account_id: str, visitors: Sequence[Vis
     a first sync, a page of new visitors), before any other work.
     """
     if not visitors or not _any_known(conn, account_id, visitors):
-        return set()
+        return None
     keys = list(map(visitor_key, visitors))
     shown = collections.Counter(keys)
     tracked = rows.track if rows is not None else ()
@@ -313,7 +315,8 @@ def _observe_unchanged(conn: Connection, account_id: str, visitors: Sequence[Vis
         if observed is not None:
             candidates.append((index, key, observed))
     if not candidates:
-        return set()
+        return None
+    conn.execute("SAVEPOINT unchanged")
     done: set[str] = set()
     largest = _UNCHANGED_SIZES[-1]
     for start in range(0, len(candidates), largest):
@@ -327,7 +330,7 @@ def _observe_unchanged(conn: Connection, account_id: str, visitors: Sequence[Vis
                            v.connection_degree, v.profile_url, v.navigation_url)
         parameters += _NO_ROW * (size - len(chunk))
         done.update(key for key, in conn.fetch_all(_unchanged_statement(size), parameters))
-    return {index for index, key, _ in candidates if key in done}
+    return {index: key for index, key, _ in candidates if key in done}
 
 
 @attrs.frozen
@@ -367,13 +370,21 @@ def apply_page(
     """
     page = visitors
     done = (_observe_unchanged(conn, account_id, page, received_at, rows)
-            if conn.updates_returning else set())
+            if conn.updates_returning else None)
     if done:
         visitors = [v for index, v in enumerate(page) if index not in done]
     # A visitor's own key is its row's key; only its other identifiers are aliases. So the
     # common case (the URN) is one lookup in visitors, and a new visitor costs one alias row
     # less in a randomly ordered index (most of a page's commit).
     resolved = _resolve(conn, account_id, visitors)
+    if done and not {*resolved.key_of}.isdisjoint(done.values()):
+        # Another row of the page is one of those visitors under another key (an alias): the
+        # order of the page's rows decides, so the whole page goes the general way.
+        conn.execute("ROLLBACK TO unchanged")
+        visitors = page
+        resolved = _resolve(conn, account_id, visitors)
+    if done is not None:
+        conn.execute("RELEASE unchanged")
     known, aliases, numbers = resolved.known, resolved.aliases, resolved.numbers
     repoint = _trusted_views(conn, account_id, known, received_at)
     before = dict(known) if rows is not None else {}
