@@ -89,10 +89,18 @@ def row_by_row() -> Iterator[None]:
         yield
 
 
-def both_ways(new_store: Any, syncs: Any) -> None:
+def new_store(kind: str, tmp_path: Path,
+              request: pytest.FixtureRequest) -> SQLiteStore | PostgresStore:
+    if kind == "sqlite":
+        return SQLiteStore(tmp_path / f"{uuid.uuid4().hex}.db")
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return PostgresStore(server.dsn, schema=f"u_{uuid.uuid4().hex[:12]}")
+
+
+def both_ways(make: Any, syncs: Any) -> None:
     with row_by_row():
-        general = asyncio.run(run(new_store(), syncs))
-    fast = asyncio.run(run(new_store(), syncs))
+        general = asyncio.run(run(make(), syncs))
+    fast = asyncio.run(run(make(), syncs))
     assert fast[0] == general[0]
     assert fast[1] == general[1]
 
@@ -119,9 +127,12 @@ def test_postgres_records_unchanged_visitors_at_once_as_it_would_one_by_one(
     both_ways(lambda: PostgresStore(server.dsn, schema=f"u_{uuid.uuid4().hex[:12]}"), syncs)
 
 
-def test_a_sync_with_nothing_new_records_its_pages_at_once(tmp_path: Path) -> None:
-    # The fast way is taken where it applies: every row of a second sync, but for a visitor
-    # shown twice in one page.
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_sync_with_nothing_new_records_its_pages_at_once(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # The fast way is taken where it applies, on both engines: every row of a second sync,
+    # but for a visitor shown twice in one page.
     taken: list[int] = []
     observe = writes._observe_unchanged
 
@@ -134,7 +145,7 @@ def test_a_sync_with_nothing_new_records_its_pages_at_once(tmp_path: Path) -> No
             (2, "Viewed 1d ago", False, True), (2, "Viewed 1d ago", False, True)]
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(writes, "_observe_unchanged", counted)
-        results, _ = asyncio.run(run(SQLiteStore(tmp_path / "h.db"),
+        results, _ = asyncio.run(run(new_store(kind, tmp_path, request),
                                      [(0.0, [page]), (600.0, [page])]))
     assert taken == [0, 2]  # a first sync: no one known; then all but the one shown twice
     assert results[1]["counts"] == (0, 0, 4, 0)
@@ -163,13 +174,7 @@ def test_a_page_showing_a_visitor_under_two_keys_goes_the_general_way(
     # new view, a minute old), then with it (the day-old view). Row by row, the second row
     # meets the new view and leaves the old one as it was; recorded at once first, the old
     # view would be narrowed by it.
-    def new_store() -> SQLiteStore | PostgresStore:
-        if kind == "sqlite":
-            return SQLiteStore(tmp_path / f"{uuid.uuid4().hex}.db")
-        server: PostgresServer = request.getfixturevalue("postgres_server")
-        return PostgresStore(server.dsn, schema=f"u_{uuid.uuid4().hex[:12]}")
-
-    both_ways(new_store, [
+    both_ways(lambda: new_store(kind, tmp_path, request), [
         (0.0, [[(4, "Viewed 1d ago", False, True)]]),
         (3600.0, [[(4, "Viewed 1m ago", False, False), (4, "Viewed 1d ago", False, True)]]),
     ])
