@@ -5,16 +5,16 @@ Called inside the page's transaction, on the store's thread. Where the engine ru
 view (most rows of a daily sync) are recorded first by one statement a page
 (``_observe_unchanged``): the engine intersects their intervals, without the Python side
 reading their rows back, and outside the interpreter's lock. The rest go the general way,
-which any row may take with the same outcome (``tests/test_history_unchanged.py``). Per
-page it runs one lookup
-when every row is a visitor seen before with the same identifiers (the common page of a
-sync: see ``_resolve``), two when some are new or changed (the second finds their other
-keys, as aliases or as visitors' own keys), a third only for visitors found by another key
-than their own; then one ``executemany`` per kind of write, so the cost is a handful of
-statements per page, not per visitor. Every key's number (``key_number``) is computed once
-per page: the lookups find rows by it (SQLite) and every row written carries it. The new
-views' ids are the engine's (``insert_ids``): the rows that point at a view made in this
-page are completed once its id is known.
+which any row may take with the same outcome (``tests/test_history_unchanged.py``).
+
+The general way runs one lookup per page when every row is a visitor seen before with the
+same identifiers (see ``_resolve``), two when some are new or changed (the second finds
+their other keys, as aliases or as visitors' own keys), a third only for visitors found by
+another key than their own; then one ``executemany`` per kind of write, so the cost is a
+handful of statements per page, not per visitor. Every key's number (``key_number``) is
+computed once per page: the lookups find rows by it (SQLite) and every row written carries
+it. The new views' ids are the engine's (``insert_ids``): the rows that point at a view
+made in this page are completed once its id is known.
 """
 
 from __future__ import annotations
@@ -225,11 +225,13 @@ def _recorded_key(keys: tuple[str, ...], aliases: dict[str, str]) -> str | None:
 # number, its observed interval and its eight fields. Rules restated from decide_bounds
 # (the overlap and the intersection) and _resolve (a settled row): tests hold the two ways
 # to the same rows.
-_ROW_FIELDS: Final = 12
+_VISITOR_FIELDS: Final = ("entity_urn", "public_identifier", "name", "headline",
+                          "profile_picture", "connection_degree", "profile_url",
+                          "navigation_url")
+_ROW_FIELDS: Final = 4 + len(_VISITOR_FIELDS)
 _UNCHANGED_FIELDS: Final = tuple(
     f"(v.{column} = p.{column} OR (v.{column} IS NULL AND p.{column} IS NULL))"
-    for column in ("entity_urn", "public_identifier", "name", "headline", "profile_picture",
-                   "connection_degree", "profile_url", "navigation_url"))
+    for column in _VISITOR_FIELDS)
 _LOW: Final = "CASE WHEN views.earliest > p.earliest THEN views.earliest ELSE p.earliest END"
 _HIGH: Final = "CASE WHEN views.latest < p.latest THEN views.latest ELSE p.latest END"
 
@@ -245,8 +247,7 @@ def _unchanged_row(start: int) -> str:
 def _unchanged_statement(count: int) -> str:
     rows = ", ".join(map(_unchanged_row, range(5, 5 + count * _ROW_FIELDS, _ROW_FIELDS)))
     return (
-        "WITH p (key, key_number, earliest, latest, entity_urn, public_identifier, name, "  # noqa: S608 - fields only
-        "headline, profile_picture, connection_degree, profile_url, navigation_url) AS "
+        f"WITH p (key, key_number, earliest, latest, {', '.join(_VISITOR_FIELDS)}) AS "  # noqa: S608 - fields only
         f"(VALUES {rows}) "
         f"UPDATE views SET earliest = CASE WHEN {_LOW} <= {_HIGH} THEN {_LOW} "
         f"ELSE ({_LOW} + {_HIGH}) / 2 END, "
@@ -262,8 +263,8 @@ def _unchanged_statement(count: int) -> str:
 
 # The statement's sizes in rows: a chunk is padded with rows that match nothing up to the
 # next, so a few statements are prepared once each, whatever a page's count of candidates
-# (preparing one of 80 rows costs SQLite about as much as running it for 15 pages), and a
-# page pays for at most 15 rows of padding.
+# (preparing statements of 80 and 10 rows took 11.7 M instructions, more than a page's
+# whole work), and a page pays for at most 15 rows of padding.
 _UNCHANGED_SIZES: Final = tuple(range(16, 129, 16))
 # A row that matches nothing (no key is empty), without NULLs: binding None costs Python's
 # sqlite3 a failed adapter lookup, a formatted AttributeError, about 4,000 instructions.
