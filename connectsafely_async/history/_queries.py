@@ -5,7 +5,7 @@ Called on the store's thread. Rows become the public models here and nowhere els
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any, Final
 
@@ -17,8 +17,8 @@ from ._models import AnonymousSighting, SeenVisitor, SyncResult, VisitorEvent
 from ._run import Run
 
 __all__ = [
-    "anonymous_sighting", "history_records", "read_events", "read_sync", "seen_visitor",
-    "utc_time",
+    "PageTimes", "anonymous_sighting", "history_records", "read_events", "read_sync", "seen",
+    "seen_visitor", "utc_time", "view_times",
 ]
 
 _LATEST: Final = datetime(9999, 12, 30, tzinfo=timezone.utc).timestamp()
@@ -41,8 +41,35 @@ _VISITOR_OF: Final = (
 def utc_time(seconds: float | None) -> datetime | None:
     if seconds is None:
         return None
-    # Clamped like view_interval(): a file written by anything else still reads back.
-    return datetime.fromtimestamp(min(max(seconds, EARLIEST), _LATEST), tz=timezone.utc)
+    if not EARLIEST <= seconds <= _LATEST:
+        # Clamped like view_interval(): a file written by anything else still reads back
+        # (a NaN too, which PostgreSQL can store).
+        seconds = EARLIEST if seconds < EARLIEST else _LATEST
+    return _from_timestamp(seconds, timezone.utc)
+
+
+# (The zone by position: half the cost of tz=, for every time of a sync's result.)
+_from_timestamp: Final = datetime.fromtimestamp
+
+ViewTimes = tuple[datetime | None, datetime | None, datetime | None]
+
+
+def view_times(earliest: float | None, latest: float | None) -> ViewTimes:
+    """A view's ``viewed_after``, ``viewed_before`` and ``estimated_viewed_at``."""
+    return utc_time(earliest), utc_time(latest), utc_time(_middle(earliest, latest))
+
+
+class PageTimes(dict[tuple[float | None, float | None], ViewTimes]):
+    """A memo of ``view_times`` by ``(earliest, latest)``, for rows that share their views'
+    bounds (a page's texts repeat: "Viewed 2d ago")."""
+
+    def __missing__(self, bounds: tuple[float | None, float | None]) -> ViewTimes:
+        times = self[bounds] = view_times(*bounds)
+        return times
+
+
+def _middle(earliest: float | None, latest: float | None) -> float | None:
+    return None if earliest is None or latest is None else (earliest + latest) / 2
 
 
 def _iso(seconds: float | None) -> str | None:
@@ -50,44 +77,43 @@ def _iso(seconds: float | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
-def _middle(earliest: float | None, latest: float | None) -> float | None:
-    return None if earliest is None or latest is None else (earliest + latest) / 2
-
-
-def seen_visitor(row: Sequence[Any],
-                 utc: Callable[[float | None], datetime | None] = utc_time,
-                 visitor: Visitor | None = None) -> SeenVisitor:
-    """The visitor of a row of ``_SEEN_COLUMNS``. ``utc``: how a time becomes a datetime
-    (a page's rows share their times: ``_page_rows`` gives a memo of ``utc_time``);
-    ``visitor``: the row's visitor when the caller holds it already (the page's own)."""
+def seen_visitor(row: Sequence[Any], visitor: Visitor | None = None) -> SeenVisitor:
+    """The visitor of a row of ``_SEEN_COLUMNS``; ``visitor``: the row's visitor when the
+    caller holds it already (the page's own)."""
     (account_id, key, urn, public_id, name, headline, picture, viewed_at, degree, url, nav,
      last_seen, first_seen, views, earliest, latest) = row
     if visitor is None:
         visitor = Visitor(
             entity_urn=urn, public_identifier=public_id, name=name, headline=headline,
             profile_picture=picture, viewed_at=viewed_at, connection_degree=degree,
-            profile_url=url, navigation_url=nav, fetched_at=utc(last_seen),
+            profile_url=url, navigation_url=nav, fetched_at=utc_time(last_seen),
         )
-    first = utc(first_seen)
+    first = utc_time(first_seen)
     assert first is not None
+    return seen(account_id, key, visitor, first, views, view_times(earliest, latest))
+
+
+def seen(account_id: str, key: str, visitor: Visitor, first_seen_at: datetime, views: int,
+         times: ViewTimes) -> SeenVisitor:
+    """``seen_visitor`` of a visitor at hand, with its view's ``view_times``."""
+    after, before, estimate = times
     return SeenVisitor(
-        account_id=account_id, key=key, visitor=visitor, viewed_after=utc(earliest),
-        viewed_before=utc(latest), estimated_viewed_at=utc(_middle(earliest, latest)),
-        first_seen_at=first, views=views,
+        account_id=account_id, key=key, visitor=visitor, viewed_after=after,
+        viewed_before=before, estimated_viewed_at=estimate, first_seen_at=first_seen_at,
+        views=views,
     )
 
 
-def anonymous_sighting(row: Sequence[Any],
-                       utc: Callable[[float | None], datetime | None] = utc_time,
-                       ) -> AnonymousSighting:
-    """The sighting of a row of ``anonymous`` (``utc``: as for ``seen_visitor``)."""
+def anonymous_sighting(row: Sequence[Any]) -> AnonymousSighting:
+    """The sighting of a row of ``anonymous``."""
     account_id, name, headline, viewed_at, earliest, latest, observed = row
-    observed_at = utc(observed)
+    observed_at = utc_time(observed)
     assert observed_at is not None
+    after, before, estimate = view_times(earliest, latest)
     return AnonymousSighting(
         account_id=account_id, name=name, headline=headline, viewed_at=viewed_at,
-        viewed_after=utc(earliest), viewed_before=utc(latest),
-        estimated_viewed_at=utc(_middle(earliest, latest)), observed_at=observed_at,
+        viewed_after=after, viewed_before=before, estimated_viewed_at=estimate,
+        observed_at=observed_at,
     )
 
 

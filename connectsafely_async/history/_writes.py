@@ -22,8 +22,7 @@ from __future__ import annotations
 import collections
 import functools
 import operator
-from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 import attrs
@@ -32,7 +31,7 @@ from .._models import Visitor
 from ._connection import Connection, fields
 from ._identity import identity_keys, visitor_key
 from ._intervals import SLACK, Bounds, ViewDecision, decide_bounds, view_bounds
-from ._queries import anonymous_sighting, seen_visitor, utc_time
+from ._queries import PageTimes, anonymous_sighting, seen, seen_visitor, utc_time
 from ._run import PageRows
 from ._store import PageOutcome
 from ._text import key_number
@@ -131,32 +130,42 @@ _IDENTIFIERS: Final = operator.attrgetter("entity_urn", "public_identifier", "pr
                                           "navigation_url")
 
 
-def _resolve(conn: Connection, account_id: str, visitors: Sequence[Visitor]) -> _Resolved:
+def _resolve(conn: Connection, account_id: str, visitors: Sequence[Visitor], *,
+             settle: bool) -> _Resolved:
     """Find who each of ``visitors`` is: a known visitor, a new one, or anonymous.
 
     Most rows of a sync are visitors seen before with the same identifiers: their
     strongest key is their row's key, and every other key of theirs was recorded (as an
     alias, or found to be another visitor's) when the row last took those identifiers. So
-    the visitors are first looked up by their strongest keys alone; only the other rows (new,
-    changed identifiers, seen before under a weaker key) have all their keys computed and
-    looked up. (A change to the identity rules therefore needs a migration that records the
-    new keys of the stored visitors.)
+    with ``settle``, the visitors are first looked up by their strongest keys alone; only
+    the other rows (new, changed identifiers, seen before under a weaker key) have all their
+    keys computed and looked up. (A change to the identity rules therefore needs a migration
+    that records the new keys of the stored visitors.) Without it (a page of new visitors,
+    ``_any_known``), every row's keys are looked up at once: the first lookup would find
+    no one. Either way, the same visitors are found.
     """
-    strongest = list(map(visitor_key, visitors))
-    numbers = {key: key_number(key) for key in strongest if key is not None}
-    known = _lookup_known(conn, account_id, list(numbers), numbers) if numbers else {}
-    key_of: list[str | None] = list(strongest)
-    keys_of: list[tuple[str, ...] | None] = [None if key else () for key in strongest]
-    unsettled: list[int] = []
-    for index, key in enumerate(strongest):
-        if key is None:
-            continue
-        state = known.get(key)
-        # (known: view, its interval and first observation, visits, the fields...)
-        if (state is None or _IDENTIFIERS(visitors[index])
-                != (state[5], state[6], state[11], state[12])):
-            keys_of[index] = identity_keys(visitors[index])
-            unsettled.append(index)
+    key_of: list[str | None]
+    keys_of: list[tuple[str, ...] | None]
+    if settle:
+        key_of = list(map(visitor_key, visitors))
+        numbers = {key: key_number(key) for key in key_of if key is not None}
+        known = _lookup_known(conn, account_id, list(numbers), numbers) if numbers else {}
+        keys_of = [None if key else () for key in key_of]
+        unsettled: list[int] = []
+        for index, key in enumerate(key_of):
+            if key is None:
+                continue
+            state = known.get(key)
+            # (known: view, its interval and first observation, visits, the fields...)
+            if (state is None or _IDENTIFIERS(visitors[index])
+                    != (state[5], state[6], state[11], state[12])):
+                keys_of[index] = identity_keys(visitors[index])
+                unsettled.append(index)
+    else:
+        keys_of = list(map(identity_keys, visitors))
+        key_of = [keys[0] if keys else None for keys in keys_of]
+        numbers, known = {}, {}
+        unsettled = [index for index, key in enumerate(key_of) if key is not None]
     aliases = {key: key for key in known}
     if unsettled:
         others = list(dict.fromkeys(key for index in unsettled for key in keys_of[index] or ()
@@ -296,11 +305,8 @@ def _observe_unchanged(conn: Connection, account_id: str, visitors: Sequence[Vis
     was first recorded by a clock no later than this page's (see ``_trusted_views``): the
     view's interval becomes the intersection, its last observation this page's. A key the
     page shows twice, one whose result is kept (``rows.track``), an unreadable text: the
-    general way. So is a page whose first, middle and last visitors are new (``_any_known``:
-    a first sync, a page of new visitors), before any other work.
+    general way. (``apply_page`` skips it for a page of new visitors, ``_any_known``.)
     """
-    if not visitors or not _any_known(conn, account_id, visitors):
-        return None
     keys = list(map(visitor_key, visitors))
     shown = collections.Counter(keys)
     tracked = rows.track if rows is not None else ()
@@ -370,20 +376,23 @@ def apply_page(
     With ``rows``, also give the page's share of its sync's result there (see ``_run``).
     """
     page = visitors
+    # A page whose first, middle and last visitors are new (a first sync's) is taken for a
+    # page of new visitors: nothing for the statement, one lookup of every row's keys.
+    seen_before = bool(page) and _any_known(conn, account_id, page)
     done = (_observe_unchanged(conn, account_id, page, received_at, rows)
-            if conn.updates_returning else None)
+            if seen_before and conn.updates_returning else None)
     if done:
         visitors = [v for index, v in enumerate(page) if index not in done]
     # A visitor's own key is its row's key; only its other identifiers are aliases. So the
     # common case (the URN) is one lookup in visitors, and a new visitor costs one alias row
     # less in a randomly ordered index (most of a page's commit).
-    resolved = _resolve(conn, account_id, visitors)
+    resolved = _resolve(conn, account_id, visitors, settle=seen_before)
     if done and not {*resolved.key_of}.isdisjoint(done.values()):
         # Another row of the page is one of those visitors under another key (an alias): the
         # order of the page's rows decides, so the whole page goes the general way.
         conn.execute("ROLLBACK TO unchanged")
         visitors = page
-        resolved = _resolve(conn, account_id, visitors)
+        resolved = _resolve(conn, account_id, visitors, settle=True)
     if done is not None:
         conn.execute("RELEASE unchanged")
     known, aliases, numbers = resolved.known, resolved.aliases, resolved.numbers
@@ -397,9 +406,10 @@ def apply_page(
     intervals: dict[str | None, Bounds | None] = {}
     unreadable = (None, None)
     trusted_until = received_at + SLACK  # (a view first recorded later: see decide())
-    same_view = ViewDecision.SAME_VIEW
+    same_view, new_visitor = ViewDecision.SAME_VIEW, ViewDecision.NEW_VISITOR
 
-    new_visitors: list[tuple[Any, ...]] = []
+    new_visitors: list[tuple[Any, ...]] = []  # each with its view's place, at the same index:
+    new_visitor_views: list[int] = []
     new_views: list[tuple[Any, ...]] = []
     new_aliases: list[tuple[str, str, str, int]] = []  # each alias once (see aliases)
     events: list[tuple[Any, ...]] = []
@@ -428,8 +438,8 @@ def apply_page(
         # A view first recorded later than this page's clock came from a clock that ran
         # ahead: its interval cannot be trusted against this one (see decide()).
         ahead = state is not None and state[3] > trusted_until
-        decision, kept = decide_bounds(interval, observed, is_known=state is not None,
-                                       known_is_ahead=ahead)
+        decision, kept = (decide_bounds(interval, observed, is_known=True, known_is_ahead=ahead)
+                          if state is not None else (new_visitor, observed))
         bounds = kept or unreadable
         if keys:  # (None: settled, every key recorded; see _resolve)
             for alias in keys:
@@ -457,28 +467,31 @@ def apply_page(
                 known[key] = (view_id, *bounds, first_observed, *state[4:])
             continue
         # The view's id is the engine's, known once it is inserted: until then, the rows
-        # that point at it hold its place among this page's new views (a _NewView).
-        view_id = _NewView(len(new_views))
-        first = decision is ViewDecision.NEW_VISITOR
+        # that point at it hold its place among this page's new views (a _NewView; a new
+        # visitor's row gets its view's id last, see below).
+        place = len(new_views)
+        first = decision is new_visitor
         number = numbers[key]
         new_views.append((account_id, key, v.viewed_at, *bounds, received_at,
                           received_at, first, sync_id, number))
         if first:
             new_visitors.append((account_id, key, *fields, v.viewed_at, received_at,
-                                 received_at, view_id, number))
+                                 received_at, number))
+            new_visitor_views.append(place)
             visits = 1
             events.append((account_id, key, _NEW_VISITOR, received_at, sync_id, visits, number))
         else:
             assert state is not None
             visits = state[4] + 1
             returning += 1
-            moved.append((*fields, v.viewed_at, received_at, view_id, number, key, account_id))
+            moved.append((*fields, v.viewed_at, received_at, _NewView(place), number, key,
+                          account_id))
             events.append((account_id, key, _RETURNING_VISITOR, received_at, sync_id, visits,
                            number))
         if rows is not None:
             received[key] = v
         if key in repeated:
-            known[key] = (view_id, *bounds, received_at, visits, *fields, v.viewed_at,
+            known[key] = (_NewView(place), *bounds, received_at, visits, *fields, v.viewed_at,
                           received_at if state is None else state[14], received_at)
 
     if new_views:
@@ -487,7 +500,8 @@ def apply_page(
             "first_observed, last_observed, first_view, sync_id, key_number) "
             "VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9}, {10})",
             new_views)
-        new_visitors = _with_ids(new_visitors, 13, view_ids)
+        new_visitors = [(*row, view_ids[place])
+                        for row, place in zip(new_visitors, new_visitor_views, strict=True)]
         moved = _with_ids(moved, 10, view_ids)
         same = _with_ids(same, -1, view_ids)
         back = _with_ids(back, 0, view_ids)
@@ -495,7 +509,7 @@ def apply_page(
         conn.executemany(
             "INSERT INTO visitors (account_id, key, entity_urn, public_identifier, name, "
             "headline, profile_picture, connection_degree, profile_url, navigation_url, "
-            "viewed_at, first_seen, last_seen, view_id, key_number) VALUES ({1}, {2}, {3}, "
+            "viewed_at, first_seen, last_seen, key_number, view_id) VALUES ({1}, {2}, {3}, "
             "{4}, {5}, {6}, {7}, {8}, {9}, {10}, {11}, {12}, {13}, {14}, {15})",
             new_visitors)
     if new_aliases:
@@ -531,11 +545,10 @@ def apply_page(
             "INSERT INTO anonymous (account_id, name, headline, viewed_at, earliest, latest, "
             "observed, sync_id) VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7}, {8})", anonymous)
     if rows is not None:
-        utc = functools.lru_cache(maxsize=None)(utc_time)  # the page's times repeat
-        _page_rows(rows, account_id, before, named, new_views,
-                   view_ids if new_views else [], new_visitors, moved, refreshed, back, same,
-                   received, utc)
-        rows.anonymous += (anonymous_sighting(row[:7], utc) for row in anonymous)
+        _page_rows(rows, account_id, received_at, before, named, repeated, new_views,
+                   view_ids if new_views else [], new_visitors, new_visitor_views, moved,
+                   refreshed, back, same, received)
+        rows.anonymous += (anonymous_sighting(row[:7]) for row in anonymous)
     outcome = PageOutcome(
         new=len(new_visitors), returning=returning,
         unchanged=len(page) - len(anonymous) - len(new_visitors) - returning,
@@ -555,42 +568,61 @@ def apply_page(
 def _page_rows(
     rows: PageRows,
     account_id: str,
+    received_at: float,
     before: dict[str, tuple[Any, ...]],
     touched: list[str],
+    repeated: set[str],
     new_views: list[tuple[Any, ...]],
     view_ids: Sequence[int],
     new_visitors: list[tuple[Any, ...]],
+    new_visitor_views: list[int],
     moved: list[tuple[Any, ...]],
     refreshed: list[tuple[Any, ...]],
     back: list[tuple[Any, ...]],
     same: list[tuple[Any, ...]],
     received: dict[str, Visitor],
-    utc: Callable[[float | None], datetime | None],
 ) -> None:
     """Fill ``rows`` with the page's new and returning visitors, each as its row stands
-    after the page's statements: replayed here in the order ``apply_page`` ran them (so a
-    visitor seen twice in a page ends as the store has it, whichever way that went).
+    after the page's statements.
+
+    A new visitor the page shows once stands as its row was written: its result is made
+    from the page's own visitor at once. The others are replayed here in the order
+    ``apply_page`` ran its statements (so a visitor seen twice in a page ends as the store
+    has it, whichever way that went).
 
     ``received``: the page's own visitor of each key whose row it wrote last (a new or a
     new view's row, not refreshed since): the result's visitor is that object itself when
     it was received at the time the row says, as it is unless a sync has its own clock.
-    ``utc``: the page's memo of ``utc_time`` (its rows share their times)."""
+    ``new_visitor_views``: the place of each new visitor's view among ``new_views``."""
     rows.new = [row[1] for row in new_visitors]
     rows.returning = [row[1] for row in new_views if not row[7]]
-    wanted = {*rows.new, *rows.returning}
-    wanted.update(key for key in touched if key in rows.track)
-    if not wanted:
+    times = PageTimes()  # the page's views share their bounds
+    now = utc_time(received_at)
+    assert now is not None
+    replayed = {*rows.returning}
+    replayed.update(key for key in touched if key in rows.track)
+    seen_rows = rows.seen
+    for row, place in zip(new_visitors, new_visitor_views, strict=True):
+        key = row[1]
+        own = received.get(key)
+        if own is None or key in repeated or own.fetched_at != now:
+            replayed.add(key)
+            continue
+        view = new_views[place]
+        seen_rows[key] = seen(account_id, key, own, now, 1, times[view[3], view[4]])
+    if not replayed:
         return
     # key -> the visitor's row: its 8 fields, viewed_at, last_seen, first_seen, view, views
     state: dict[str, list[Any]] = {}
     bounds: dict[Any, tuple[Any, Any]] = {}
-    for key in wanted:
+    for key in replayed:
         was = before.get(key)
         if was is not None:
             state[key] = [*was[5:13], was[13], was[15], was[14], was[0], was[4]]
             bounds[was[0]] = (was[1], was[2])
     for row in new_visitors:
-        state[row[1]] = [*row[2:11], row[12], row[11], row[13], 1]
+        if row[1] in replayed:
+            state[row[1]] = [*row[2:11], row[12], row[11], row[14], 1]
     for index, row in enumerate(new_views):
         bounds[view_ids[index]] = (row[3], row[4])
     for row in moved:
@@ -609,12 +641,12 @@ def _page_rows(
             visitor[11] = row[0]
     for row in same:
         bounds[row[-1]] = (row[0], row[1])
-    for key in wanted:
+    for key in replayed:
         (urn, public_id, name, headline, picture, degree, url, nav, viewed_at, last_seen,
          first_seen, view_id, visits) = state[key]
         own = received.get(key)
-        if own is not None and own.fetched_at != utc(last_seen):
+        if own is not None and own.fetched_at != utc_time(last_seen):
             own = None
-        rows.seen[key] = seen_visitor((
+        seen_rows[key] = seen_visitor((
             account_id, key, urn, public_id, name, headline, picture, viewed_at, degree, url,
-            nav, last_seen, first_seen, visits, *bounds[view_id]), utc, own)
+            nav, last_seen, first_seen, visits, *bounds[view_id]), own)
