@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -494,9 +495,13 @@ async def test_a_visitor_and_the_history_give_one_estimate_of_a_view(
 
 
 async def _record(store: Store, pages: list[list[Visitor]], at: float, *,
-                  collect: bool, finish: bool = True) -> SyncResult | None:
+                  collect: bool, finish: bool = True, stamped: bool = False,
+                  ) -> SyncResult | None:
     start = await store.begin_sync(ACCOUNT, "kept", now=at, collect=collect)
     for number, page in enumerate(pages):
+        if stamped:  # received when the page says (the result keeps the page's visitors)
+            received = datetime.fromtimestamp(at + number, timezone.utc)
+            page = [attrs.evolve(v, fetched_at=received) for v in page]
         await store.record_page(start.sync_id, ACCOUNT, page, received_at=at + number,
                                 checkpoint=lambda: {"page": 1})
     if not finish:
@@ -505,13 +510,38 @@ async def _record(store: Store, pages: list[list[Visitor]], at: float, *,
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_the_result_kept_as_pages_commit_is_the_result_read_back(
+async def test_a_later_view_in_a_page_stands_over_the_same_view_before_it(
     kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    # A clock that ran ahead recorded Ana's latest view; back at the right time, one page
+    # shows her earlier view renamed (the view before that one stands in again), then a
+    # view a minute old: that new view is her latest, with that row's fields, whatever the
+    # order the store's statements run in.
+    ana = Visitor(entity_urn="urn:li:fsd_profile:A", name="Ana", viewed_at="Viewed 5d ago")
+    async with opened(kind, request, tmp_path) as store:
+        await _record(store, [[ana]], NOW, collect=True)
+        await _record(store, [[attrs.evolve(ana, viewed_at="Viewed 1m ago")]], NOW + 30 * DAY,
+                      collect=True)
+        page = [attrs.evolve(ana, name="Ana B.", viewed_at="Viewed 6d ago"),
+                attrs.evolve(ana, name="Ana C.", viewed_at="Viewed 1m ago")]
+        result = await _record(store, [page], NOW + DAY, collect=True)
+        latest = await rows(store, "SELECT v.name, w.viewed_at, w.first_observed "
+                                   "FROM visitors v JOIN views w ON w.id = v.view_id")
+    assert latest == [("Ana C.", "Viewed 1m ago", NOW + DAY)]
+    assert result is not None
+    assert [(seen.visitor.name, seen.views) for seen in result.returning] == [("Ana C.", 3)]
+
+
+@pytest.mark.parametrize("stamped", [False, True])
+@pytest.mark.parametrize("kind", KINDS)
+async def test_the_result_kept_as_pages_commit_is_the_result_read_back(
+    kind: str, stamped: bool, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     # The same pages into two stores: one keeps its run's visitors as each page commits,
     # the other (begun without collect) reads them all back at the end. Visitors seen twice
     # in a page, either way round; found by an alias; a clock that ran ahead; anonymous
     # rows; and a sync interrupted and resumed, whose earlier run's rows are read back.
+    # Stamped, the visitors carry their receive times, and the result keeps them.
     ana = Visitor(entity_urn="urn:li:fsd_profile:A", name="Ana", viewed_at="Viewed 1d ago")
     ana_moved = attrs.evolve(ana, name="Ana B.", viewed_at="Viewed 5d ago")
     ana_renamed = attrs.evolve(ana, headline="CTO")
@@ -527,12 +557,16 @@ async def test_the_result_kept_as_pages_commit_is_the_result_read_back(
     for kind_path, collect in ((tmp_path / "kept", True), (tmp_path / "read", False)):
         kind_path.mkdir()
         async with opened(kind, request, kind_path) as store:
-            first = await _record(store, pages, NOW, collect=collect)
-            ahead = await _record(store, later, NOW + 30 * DAY, collect=collect)
-            behind = await _record(store, pages, NOW + 2 * DAY, collect=collect)
-            await _record(store, pages[:2], NOW + 40 * DAY, collect=collect, finish=False)
+            first = await _record(store, pages, NOW, collect=collect, stamped=stamped)
+            ahead = await _record(store, later, NOW + 30 * DAY, collect=collect,
+                                  stamped=stamped)
+            behind = await _record(store, pages, NOW + 2 * DAY, collect=collect,
+                                   stamped=stamped)
+            await _record(store, pages[:2], NOW + 40 * DAY, collect=collect, finish=False,
+                          stamped=stamped)
         async with twin(store) as reopened:  # the interrupted run's process is gone
-            resumed = await _record(reopened, later, NOW + 40 * DAY + 5, collect=collect)
+            resumed = await _record(reopened, later, NOW + 40 * DAY + 5, collect=collect,
+                                    stamped=stamped)
         results.append((first, ahead, behind, resumed))
     kept, read = results
     assert kept == read

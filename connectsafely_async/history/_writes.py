@@ -486,6 +486,11 @@ def apply_page(
             returning += 1
             moved.append((*fields, v.viewed_at, received_at, _NewView(place), number, key,
                           account_id))
+            if key in repeated:
+                # The page's later row stands: the statements run by kind (the moved rows
+                # before the refreshed and the repointed), so an earlier row's goes.
+                refreshed = [row for row in refreshed if row[-2] != key]
+                back = [row for row in back if row[-2] != key]
             events.append((account_id, key, _RETURNING_VISITOR, received_at, sync_id, visits,
                            number))
         if rows is not None:
