@@ -75,9 +75,9 @@ def identity_keys(visitor: Visitor) -> tuple[str, ...]:
     if public_id:
         keys.append(f"in:{public_id}")
     for url in (visitor.profile_url, visitor.navigation_url):
-        slug = profile_slug(url)
-        if slug is not None and f"in:{slug}" not in keys:
-            keys.append(f"in:{slug}")
+        slug = profile_slug(url) if url else None
+        if slug is not None and (key := f"in:{slug}") not in keys:
+            keys.append(key)
     return tuple(map(storable_key, keys))
 
 

@@ -45,6 +45,11 @@ _NEW_VISITOR: Final = "new_visitor"
 _RETURNING_VISITOR: Final = "returning_visitor"
 
 
+# A page's texts are read once each, in a memo of a page (a text missing from it is no
+# exception: most of a page's texts may be distinct). Told apart by identity.
+_NOT_READ: Final[Bounds] = (0.0, 0.0)
+
+
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
     for index in range(0, len(items), _CHUNK):
         yield items[index : index + _CHUNK]
@@ -173,7 +178,8 @@ def _resolve(conn: Connection, account_id: str, visitors: Sequence[Visitor], *,
         _number(numbers, others)
         aliases.update(_lookup_others(conn, account_id, others, numbers) if others else {})
         unloaded: dict[str, None] = {}  # visitors found by another key than their own
-        for index in unsettled:
+        # (No key recorded, a page of new visitors: each row keeps its strongest key.)
+        for index in unsettled if aliases else ():
             keys = keys_of[index] or ()
             found = _recorded_key(keys, aliases)
             key_of[index] = keys[0] if found is None else found
@@ -315,9 +321,8 @@ def _observe_unchanged(conn: Connection, account_id: str, visitors: Sequence[Vis
     for index, (v, key) in enumerate(zip(visitors, keys, strict=True)):
         if key is None or shown[key] > 1 or key in tracked:
             continue
-        try:
-            observed = intervals[v.viewed_at]
-        except KeyError:
+        observed = intervals.get(v.viewed_at, _NOT_READ)
+        if observed is _NOT_READ:
             observed = intervals[v.viewed_at] = view_bounds(v.viewed_at, received_at)
         if observed is not None:
             candidates.append((index, key, observed))
@@ -422,9 +427,8 @@ def apply_page(
     returning = 0  # new views of known visitors (the new visitors are new_visitors)
 
     for v, key, keys in zip(visitors, resolved.key_of, resolved.keys_of, strict=True):
-        try:
-            observed = intervals[v.viewed_at]
-        except KeyError:
+        observed = intervals.get(v.viewed_at, _NOT_READ)
+        if observed is _NOT_READ:
             observed = intervals[v.viewed_at] = view_bounds(v.viewed_at, received_at)
         if key is None:
             bounds = observed or unreadable
