@@ -9,8 +9,9 @@ which any row may take with the same outcome (``tests/test_history_unchanged.py`
 
 The general way runs one lookup per page when every row is a visitor seen before with the
 same identifiers (see ``_resolve``), two when some are new or changed (the second finds
-their other keys, as aliases or as visitors' own keys), a third only for visitors found by
-another key than their own; then one ``executemany`` per kind of write, so the cost is a
+their other keys, as aliases or as visitors' own keys), one of every row's keys when the
+page's sample is new (``_any_known``: a first sync), and one more only for visitors found
+by another key than their own; then one ``executemany`` per kind of write, so the cost is a
 handful of statements per page, not per visitor. Every key's number (``key_number``) is
 computed once per page: the lookups find rows by it (SQLite) and every row written carries
 it. The new views' ids are the engine's (``insert_ids``): the rows that point at a view
@@ -288,7 +289,8 @@ _NO_ROW: Final = ("", 0, 0.0, 0.0, *("",) * (_ROW_FIELDS - 4))
 
 def _any_known(conn: Connection, account_id: str, visitors: Sequence[Visitor]) -> bool:
     """Whether the page's first, middle or last visitor is known (or the three are
-    anonymous): a page of new visitors, a first sync's, skips the statement at this cost."""
+    anonymous): a page of new visitors, a first sync's, skips the statement and the lookup
+    by strongest keys at this cost."""
     last = len(visitors) - 1
     sample = list(dict.fromkeys(filter(None, (
         visitor_key(visitors[index]) for index in (0, last // 2, last)))))
