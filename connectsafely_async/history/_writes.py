@@ -46,8 +46,9 @@ _NEW_VISITOR: Final = "new_visitor"
 _RETURNING_VISITOR: Final = "returning_visitor"
 
 
-# A page's texts are read once each, in a memo of a page (a text missing from it is no
-# exception: most of a page's texts may be distinct). Told apart by identity.
+# What a page's memo of its texts' intervals (``intervals``) gives for a text not read yet,
+# told apart by identity: ``dict.get`` costs no exception per new text, and most of a
+# page's texts may be new.
 _NOT_READ: Final[Bounds] = (0.0, 0.0)
 
 
@@ -444,6 +445,8 @@ def apply_page(
         # A view first recorded later than this page's clock came from a clock that ran
         # ahead: its interval cannot be trusted against this one (see decide()).
         ahead = state is not None and state[3] > trusted_until
+        # (A visitor not known is new, with the observed interval: decide_bounds' first
+        # rule, without a call for each of a fresh page's rows.)
         decision, kept = (decide_bounds(interval, observed, is_known=True, known_is_ahead=ahead)
                           if state is not None else (new_visitor, observed))
         bounds = kept or unreadable
