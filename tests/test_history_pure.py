@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import math
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -21,6 +22,7 @@ from connectsafely_async.history import (
     visitor_key,
 )
 from connectsafely_async.history._intervals import EARLIEST, view_bounds
+from connectsafely_async.history._queries import utc_time, view_times
 from connectsafely_async.history._text import storable_visitor, storable_visitors
 
 DAY = 86400.0
@@ -223,3 +225,28 @@ def test_a_page_is_storable_as_a_whole_exactly_when_each_visitor_is(
     visitors: list[Visitor],
 ) -> None:
     assert list(storable_visitors(visitors)) == [storable_visitor(v) for v in visitors]
+
+
+_SECONDS = st.none() | st.floats() | st.floats(min_value=EARLIEST, max_value=2.6e11)
+
+
+@given(_SECONDS, _SECONDS)
+def test_a_views_times_read_back_from_any_stored_bounds(
+    earliest: float | None, latest: float | None
+) -> None:
+    # Whatever a file or a schema holds (PostgreSQL keeps NaN and infinities), its times read
+    # back, clamped to the years a datetime holds; the common view's shortcut agrees.
+    after, before, estimate = view_times(earliest, latest)
+    assert (after, before) == (utc_time(earliest), utc_time(latest))
+    middle = None if earliest is None or latest is None else (earliest + latest) / 2
+    assert estimate == utc_time(middle)
+    first, last = utc_time(-math.inf), utc_time(math.inf)
+    assert first is not None
+    assert last is not None
+    for seconds, moment in ((earliest, after), (latest, before)):
+        if seconds is None:
+            assert moment is None
+        elif first.timestamp() <= seconds <= last.timestamp():
+            assert moment == datetime.fromtimestamp(seconds, timezone.utc)
+        else:  # outside, infinite or NaN: an end of the range
+            assert moment in (first, last)

@@ -57,7 +57,8 @@ ViewTimes = tuple[datetime | None, datetime | None, datetime | None]
 def view_times(earliest: float | None, latest: float | None) -> ViewTimes:
     """A view's ``viewed_after``, ``viewed_before`` and ``estimated_viewed_at``."""
     if earliest is not None and latest is not None and EARLIEST <= earliest <= latest <= _LATEST:
-        # (The common view, without three more calls: a sync's result makes one a visitor.)
+        # (A readable view within the clamp, the common case, without three more calls: a
+        # sync's result makes its times for every visitor.)
         utc = timezone.utc
         return (_from_timestamp(earliest, utc), _from_timestamp(latest, utc),
                 _from_timestamp((earliest + latest) / 2, utc))
