@@ -517,7 +517,9 @@ class AsyncConnectSafely(AsyncClosing):
             time_range, max_visitors, count, max_retries, timeout: as for
                 ``iter_visitor_pages``.
             clock: seconds since the epoch a page counts as received (``None``: when it
-                was received); for replaying a fake with a moving clock.
+                was received); for replaying a fake with a moving clock. It must give finite
+                numbers: NaN or an infinity raises ``ValueError``, no number ``TypeError``
+                (its first reading is taken before any request).
             collect: put the new/returning/anonymous visitors in the result
                 (``False``: counts only, for very large syncs).
             resume_within: seconds after its last recorded page (by ``clock``) during which

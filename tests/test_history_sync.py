@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
@@ -49,6 +50,18 @@ async def sync(client: AsyncConnectSafely, store: Store, at: float,
                **options: Any) -> SyncResult:
     return await client.sync_visitors(store, account_id=ACCOUNT, count=10, clock=lambda: at,
                                       **options)
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, "soon"])
+async def test_a_clock_that_gives_no_time_is_refused_before_any_request(
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: Store, value: Any
+) -> None:
+    with pytest.raises((ValueError, TypeError), match=r"clock\(\) must return"):
+        await client.sync_visitors(store, account_id=ACCOUNT, clock=lambda: value)
+    assert fake.requests == []
+    served = named(fake.visitors(ACCOUNT))
+    later = await sync(client, store, NOW)  # nothing of it is left to stand in the way
+    assert (later.ok, later.resumed, later.new_count) == (True, False, len(served))
 
 
 async def test_a_first_sync_finds_everyone_new_and_a_second_nothing(

@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -87,7 +88,7 @@ async def sync_account(
         redact: scrubs each error text before the store keeps it.
     """
     scrub = redact or _unchanged
-    now = float(clock()) if clock is not None else time.time()
+    now = _clock_time(clock) if clock is not None else time.time()
     # The default account is an account: its sync runs under the id the store last learned
     # for it, and learns it (again) from the service's first answer.
     default = account_id == ""
@@ -237,9 +238,24 @@ def _encoded_checkpoint(page: VisitorsPage) -> dict[str, Any] | None:
     return None if checkpoint is None else _converter.unstructure(checkpoint)
 
 
+def _clock_time(clock: Clock) -> float:
+    """``clock()``, which must give finite seconds since the epoch: anything else is the
+    caller's mistake, said before it reaches a request or the store."""
+    value = clock()
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        msg = f"clock() must return seconds since the epoch, got {type(value).__name__}"
+        raise TypeError(msg) from None
+    if not math.isfinite(seconds):
+        msg = f"clock() must return finite seconds since the epoch, got {seconds!r}"
+        raise ValueError(msg)
+    return seconds
+
+
 def _received_at(page: VisitorsPage, clock: Clock | None) -> float:
     if clock is not None:
-        return float(clock())
+        return _clock_time(clock)
     if page.fetched_at is not None:
         return page.fetched_at.timestamp()
     return time.time()
