@@ -58,7 +58,9 @@ def follow_up(db: Path, fake: FakeConnectSafely, now: float,
     try:
         process.wait(timeout=kill_after if kill_after is not None else 60)
     except subprocess.TimeoutExpired:
-        os.kill(process.pid, signal.SIGKILL)
+        # (A forked child is reaped by the fork server as it ends, maybe before its status
+        # reaches us: send_signal, unlike os.kill, lets a child already gone be.)
+        process.send_signal(signal.SIGKILL)
         process.wait()
     assert process.stderr is not None
     err = process.stderr.read().decode()
