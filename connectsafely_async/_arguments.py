@@ -7,12 +7,14 @@ where a number belongs (``True`` is an ``int`` to Python, never a page size to u
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from enum import Enum
 from typing import Any, Final
 
 __all__ = [
     "check_bool",
     "check_clock",
+    "check_meta",
     "check_non_negative_int",
     "check_optional_text",
     "check_positive_int",
@@ -60,6 +62,17 @@ def check_bool(name: str, value: Any) -> bool:
         msg = f"{name} must be a bool, got {type(value).__name__}"
         raise TypeError(msg)
     return value
+
+
+def check_meta(value: Any) -> dict[str, str] | None:
+    """``None``, or settings for a store: a mapping of texts to texts (``set_meta``'s)."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not all(
+            isinstance(key, str) and isinstance(text, str) for key, text in value.items()):
+        msg = f"meta must be a mapping of str to str or None, got {type(value).__name__}"
+        raise TypeError(msg)
+    return dict(value)
 
 
 def check_optional_text(name: str, value: Any) -> str | None:

@@ -19,6 +19,7 @@ import attrs
 from ._arguments import (
     check_bool,
     check_clock,
+    check_meta,
     check_non_negative_int,
     check_optional_text,
     check_positive_int,
@@ -84,7 +85,7 @@ from ._transport import AiohttpTransport
 from ._version import package_version
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator, Callable, Iterable
+    from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 
     import aiohttp
 
@@ -503,6 +504,7 @@ class AsyncConnectSafely(AsyncClosing):
         clock: Callable[[], float] | None = None,
         collect: bool = True,
         resume_within: float | None = RESUME_WITHIN,
+        meta: Mapping[str, str] | None = None,
     ) -> SyncResult:
         """Walk the visitors into ``store`` and report who is new since the last sync.
 
@@ -526,6 +528,10 @@ class AsyncConnectSafely(AsyncClosing):
                 an interrupted sync of the same account and time range is resumed; an older
                 one starts over from the top, where the newest visitors are (``None``: resume
                 however old). The default is ``history.RESUME_WITHIN``, 30 minutes.
+            meta: settings (``store.meta(key)`` reads them) written in the transaction
+                that closes the sync, when it completes or stops for good: a job's "this
+                account is done for today" mark, say, which a crash can then never separate
+                from the sync it marks.
 
         Returns:
             A ``SyncResult``: new, returning, unchanged and anonymous visitors; a walk
@@ -542,6 +548,7 @@ class AsyncConnectSafely(AsyncClosing):
 
         store = check_store(store)
         check_clock(clock)
+        settings = check_meta(meta)
         spec = plan_walk(account=self._account(account_id), max_visitors=max_visitors,
                          count=count, start=0, time_range=time_range, resume=None, prefetch=0)
         fetch = page_fetch(self._sender,
@@ -551,7 +558,7 @@ class AsyncConnectSafely(AsyncClosing):
                                   filters=spec.fingerprint, clock=clock,
                                   collect=check_bool("collect", collect),
                                   resume_within=check_window(resume_within),
-                                  redact=self._sender.redact_text)
+                                  redact=self._sender.redact_text, meta=settings)
 
     async def sync_visitors_many(
         self,

@@ -52,6 +52,33 @@ async def sync(client: AsyncConnectSafely, store: Store, at: float,
                                       **options)
 
 
+@pytest.mark.parametrize("kind", KINDS)
+async def test_settings_given_with_a_sync_are_written_as_it_closes_and_only_then(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    # Completed, or stopped for good: the settings are written in the closing transaction;
+    # left open to be resumed: not yet.
+    async with opened(kind, request, tmp_path) as store:
+        for name, error, resumable, written in (("done", None, True, True),
+                                                ("later", "503", True, False),
+                                                ("never", "404", False, True)):
+            start = await store.begin_sync(ACCOUNT, name, now=NOW)
+            await store.finish_sync(start.sync_id, error=error, resumable=resumable,
+                                    meta={f"mark:{name}": "run-1"})
+            assert (await store.meta(f"mark:{name}") == "run-1") is written, name
+
+
+async def test_a_sync_writes_the_settings_it_is_given_and_refuses_others_before_asking(
+    client: AsyncConnectSafely, fake: FakeConnectSafely, store: Store
+) -> None:
+    with pytest.raises(TypeError, match="meta must be a mapping of str to str"):
+        await client.sync_visitors(store, account_id=ACCOUNT, meta={"job": 1})
+    assert fake.requests == []
+    result = await client.sync_visitors(store, account_id=ACCOUNT, meta={"job": "run-1"})
+    assert result.ok
+    assert await store.meta("job") == "run-1"
+
+
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, "soon"])
 async def test_a_clock_that_gives_no_time_is_refused_before_any_request(
     client: AsyncConnectSafely, fake: FakeConnectSafely, store: Store, value: Any

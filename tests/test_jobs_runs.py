@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from connectsafely_async import (
     APIConnectionError,
+    AsyncConnectSafely,
     ConfigurationError,
+    ConnectSafely,
     InternalServerError,
     NotFoundError,
     RateLimitError,
 )
 from connectsafely_async.history import (
     SchemaVersionError,
+    SQLiteStore,
     StoreDependencyError,
     StoreLockedError,
     StoreUnavailableError,
@@ -30,6 +34,7 @@ from connectsafely_async.jobs._runs import (
     settle,
     skipped,
 )
+from connectsafely_async.testing import FakeConnectSafely, serve_in_thread
 
 ACCOUNT = "696ce9e780e0483585e4e553"
 
@@ -112,3 +117,61 @@ def test_the_core_imports_without_the_engines() -> None:
         timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[:2] == ["celery needs its extra", "taskiq needs its extra"]
+
+
+class _Died(BaseException):
+    """The worker process ends here (as a SIGKILL would end it)."""
+
+
+def _die(*_args: object) -> AccountSync:
+    raise _Died
+
+
+def test_a_task_delivered_again_after_its_worker_died_past_the_sync_finds_it_done(
+    tmp_path: Path,
+) -> None:
+    # The worker dies right after the sync closed, before its task could return: the task
+    # comes again (late acknowledgement) and finds the run's mark, written with the sync's
+    # closing. Synced again from the top, every anonymous sighting would be recorded twice.
+    from connectsafely_async.jobs import celery as celery_jobs  # (Celery: the test extra)
+
+    with serve_in_thread(FakeConnectSafely(accounts={ACCOUNT: 40})) as fake:
+        resources = celery_jobs._Resources(
+            client=lambda: ConnectSafely(api_key=fake.api_key, base_url=fake.url,
+                                         rate_limits=None),
+            store=lambda: SQLiteStore(tmp_path / "history.db"))
+        try:
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(celery_jobs, "settle", _die)
+                with pytest.raises(_Died):
+                    celery_jobs._sync_account(resources, ACCOUNT, "run-1")
+            walked = len(fake.requests)
+            again = celery_jobs._sync_account(resources, ACCOUNT, "run-1")
+            assert again.outcome == "already synced"
+            assert len(fake.requests) == walked  # not walked again
+            assert resources.store().meta(marker_key(ACCOUNT)) == "run-1"
+            tomorrow = celery_jobs._sync_account(resources, ACCOUNT, "run-2")
+            assert tomorrow.outcome == "synced"
+        finally:
+            resources.closer()
+
+
+async def test_the_same_on_taskiq(tmp_path: Path) -> None:
+    from connectsafely_async.jobs import taskiq as taskiq_jobs  # (Taskiq: the test extra)
+
+    with serve_in_thread(FakeConnectSafely(accounts={ACCOUNT: 40})) as fake:
+        resources = taskiq_jobs._Resources(
+            client=lambda: AsyncConnectSafely(api_key=fake.api_key, base_url=fake.url,
+                                              rate_limits=None),
+            store=lambda: SQLiteStore(tmp_path / "history.db"))
+        try:
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(taskiq_jobs, "settle", _die)
+                with pytest.raises(_Died):
+                    await taskiq_jobs._sync_account(resources, ACCOUNT, "run-1")
+            walked = len(fake.requests)
+            again = await taskiq_jobs._sync_account(resources, ACCOUNT, "run-1")
+            assert again.outcome == "already synced"
+            assert len(fake.requests) == walked
+        finally:
+            await resources.aclose()

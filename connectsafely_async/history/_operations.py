@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -122,9 +122,9 @@ def account_for(conn: Connection, name: str) -> str:
 
 def finish_sync(
     conn: Connection, sync_id: int, error: str | None, resumable: bool, collect: bool,
-    run: Run | None = None,
+    run: Run | None = None, meta: Mapping[str, str] | None = None,
 ) -> SyncResult:
-    with conn.write():  # the sync's own row
+    with conn.write():  # the sync's own row (and, as it closes, the settings given with it)
         if error is None:
             conn.execute("UPDATE syncs SET finished = {1}, error = NULL, checkpoint = NULL "
                          "WHERE id = {2}", (time.time(), sync_id))
@@ -135,6 +135,9 @@ def finish_sync(
             # the position goes, and the next sync starts from the top.
             conn.execute("UPDATE syncs SET finished = {1}, error = {2}, checkpoint = NULL "
                          "WHERE id = {3}", (time.time(), error, sync_id))
+        if error is None or not resumable:
+            for key, value in (meta or {}).items():
+                _put_meta(conn, key, value)
     return read_sync(conn, sync_id, collect=collect, run=run)
 
 
@@ -154,9 +157,14 @@ def get_meta(conn: Connection, key: str, default: str | None) -> str | None:
 
 
 def set_meta(conn: Connection, key: str, value: str) -> None:
-    with conn.write():  # an upsert: the engine makes it atomic
-        conn.execute("INSERT INTO meta (key, value) VALUES ({1}, {2}) "
-                      "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+    with conn.write():
+        _put_meta(conn, key, value)
+
+
+def _put_meta(conn: Connection, key: str, value: str) -> None:
+    # An upsert: the engine makes it atomic.
+    conn.execute("INSERT INTO meta (key, value) VALUES ({1}, {2}) "
+                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
 
 
 def seconds(moment: datetime | None) -> float | None:

@@ -10,7 +10,7 @@ both implement this protocol and pass the same tests, and so must any other back
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -125,10 +125,12 @@ class VisitorStore(Protocol):
 
     async def finish_sync(
         self, sync_id: int, *, error: str | None = None, resumable: bool = True,
-        collect: bool = True,
+        collect: bool = True, meta: Mapping[str, str] | None = None,
     ) -> SyncResult:
         """Close a sync and report it. With ``error`` it stopped early: it stays open for the
-        next sync to resume when ``resumable``, else it is closed with its reason."""
+        next sync to resume when ``resumable``, else it is closed with its reason. ``meta``:
+        settings written with the sync's closing, in its transaction (when it completes or
+        stops for good, not when it stays open), so that one is never without the other."""
         ...
 
     async def pending_events(

@@ -25,7 +25,7 @@ import functools
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -66,6 +66,7 @@ async def sync_account(
     collect: bool = True,
     resume_within: float | None = RESUME_WITHIN,
     redact: Redact | None = None,
+    meta: Mapping[str, str] | None = None,
 ) -> SyncResult:
     """Walk one account and record every page in ``store``.
 
@@ -86,6 +87,8 @@ async def sync_account(
         resume_within: resume an interrupted sync only if its last page was recorded this
             many seconds ago or less, by ``clock`` (``None``: however old).
         redact: scrubs each error text before the store keeps it.
+        meta: settings the store writes in the transaction that closes the sync (see
+            ``VisitorStore.finish_sync``).
     """
     scrub = redact or _unchanged
     now = _clock_time(clock) if clock is not None else time.time()
@@ -113,6 +116,7 @@ async def sync_account(
     result = await store.finish_sync(
         start.sync_id, error=None if error is None else scrub(str(error)),
         resumable=error is not None and transient(error), collect=collect,
+        **({"meta": meta} if meta else {}),  # (a store of the protocol before meta= too)
     )
     return attrs.evolve(result, resumed=start.resumed, error=error,
                         stats=pages.stats)

@@ -13,14 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar
 
 import connectsafely_async.history._operations as ops
 
-from .._arguments import check_bool
+from .._arguments import check_bool, check_meta
 from .._models import Visitor
 from ._errors import StoreError, StoreLockedError
 from ._models import SyncResult, VisitorEvent
@@ -200,10 +200,11 @@ class ThreadedStore:
 
     async def finish_sync(
         self, sync_id: int, *, error: str | None = None, resumable: bool = True,
-        collect: bool = True,
+        collect: bool = True, meta: Mapping[str, str] | None = None,
     ) -> SyncResult:
         """Close a sync. With ``error`` it stopped early: it stays open for the next sync to
-        resume when ``resumable``, else it is closed with its reason.
+        resume when ``resumable``, else it is closed with its reason. ``meta``: settings
+        (as ``set_meta``) written in the transaction that closes the sync, when it closes.
 
         Returns:
             The whole sync's result (earlier interrupted runs included); with
@@ -214,6 +215,7 @@ class ThreadedStore:
             return await self._run(
                 ops.finish_sync, self._connection(), sync_id, error,
                 check_bool("resumable", resumable), check_bool("collect", collect), run,
+                check_meta(meta),
             )
         finally:
             locked = self._sync_locks.pop(sync_id, None)

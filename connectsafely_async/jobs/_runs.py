@@ -7,9 +7,9 @@ once:
 
 - **once per run**: a task whose account already finished this run does nothing. The store
   keeps the last finished run of each account (``jobs.last_run:<account>`` in its settings
-  table), written right after the sync's own commit; so a task delivered again after its
-  worker died (late acknowledgement) resumes the sync where it stopped, or skips it when
-  only the acknowledgement was lost.
+  table), written in the transaction that closes the sync (``sync_visitors(meta=...)``); so
+  a task delivered again after its worker died (late acknowledgement) resumes the sync
+  where it stopped, or skips it when the sync had closed.
 - **retry later, not fail**: another worker holding the account (``StoreLockedError``), a
   store that cannot be reached, or a walk stopped by a transient error (no answer, 5xx,
   429) leaves the sync open and resumable: the engine retries the task after a delay.

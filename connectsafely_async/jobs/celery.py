@@ -182,10 +182,11 @@ def _sync_account(resources: _Resources, account_id: str, run: str) -> AccountSy
     store = resources.store()
     if store.meta(marker_key(account_id)) == run:
         return skipped(account_id, run)
-    result = resources.client().sync_visitors(store, account_id=account_id, collect=False)
-    done = settle(result, run)
-    store.set_meta(marker_key(account_id), run)
-    return done
+    # The run's mark is written with the sync's closing: a worker that dies after it finds
+    # the account done when its task comes again, not to be synced again from the top.
+    result = resources.client().sync_visitors(store, account_id=account_id, collect=False,
+                                              meta={marker_key(account_id): run})
+    return settle(result, run)
 
 
 class _Resources:

@@ -257,10 +257,10 @@ async def _sync_account(resources: _Resources, account_id: str, run: str) -> Acc
     if await store.meta(marker_key(account_id)) == run:
         return skipped(account_id, run)
     client = await resources.client()
-    result = await client.sync_visitors(store, account_id=account_id, collect=False)
-    done = settle(result, run)
-    await store.set_meta(marker_key(account_id), run)
-    return done
+    # The run's mark is written with the sync's closing (see jobs/celery.py).
+    result = await client.sync_visitors(store, account_id=account_id, collect=False,
+                                        meta={marker_key(account_id): run})
+    return settle(result, run)
 
 
 class _Resources:
