@@ -156,7 +156,10 @@ def test_a_task_delivered_again_after_its_worker_died_past_the_sync_finds_it_don
             resources.closer()
 
 
-async def test_the_same_on_taskiq(tmp_path: Path) -> None:
+async def test_on_taskiq_too_a_task_delivered_again_past_the_sync_finds_it_done(
+    tmp_path: Path,
+) -> None:
+    # As on Celery above: the same steps through the async client and store.
     from connectsafely_async.jobs import taskiq as taskiq_jobs  # (Taskiq: the test extra)
 
     with serve_in_thread(FakeConnectSafely(accounts={ACCOUNT: 40})) as fake:
@@ -172,6 +175,9 @@ async def test_the_same_on_taskiq(tmp_path: Path) -> None:
             walked = len(fake.requests)
             again = await taskiq_jobs._sync_account(resources, ACCOUNT, "run-1")
             assert again.outcome == "already synced"
-            assert len(fake.requests) == walked
+            assert len(fake.requests) == walked  # not walked again
+            assert await (await resources.store()).meta(marker_key(ACCOUNT)) == "run-1"
+            tomorrow = await taskiq_jobs._sync_account(resources, ACCOUNT, "run-2")
+            assert tomorrow.outcome == "synced"
         finally:
             await resources.aclose()
