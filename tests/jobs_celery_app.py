@@ -1,9 +1,10 @@
 """The Celery app the test workers load (``celery -A tests.jobs_celery_app worker``).
 
 It is the SDK's ``create_app()``, configured from the environment as a deployment would be,
-with three test-sized changes: the rate limits scaled to the fake's, a visibility timeout of
-seconds instead of an hour (so a killed worker's tasks come back within the test), and a
-log of each task's start and end for the test to read.
+with four test-sized changes: the rate limits scaled to the fake's, a visibility timeout of
+seconds instead of an hour (so a killed worker's tasks come back within the test), a run's
+checks seconds apart instead of minutes, and a log of each task's start and end for the
+test to read.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ app = create_app(
     ),
     store=lambda: open_store(lock_timeout=2.0),
     retry_delay=1.0,
+    check_delay=2.0,
 )
 app.conf.broker_transport_options = {
     "visibility_timeout": VISIBILITY_TIMEOUT,

@@ -15,10 +15,20 @@ and the Redis rate limit from the environment) and one open history store
 (``$CONNECTSAFELY_HISTORY_URL``), made at its first task and closed when it stops.
 ``install(app)`` adds the tasks to an app you already have; apply ``CELERY_SETTINGS`` to
 it too, since late acknowledgement is what makes a dead worker's task come back.
+
+Late acknowledgement does not cover one instant: kombu's Redis transport takes a message
+off the queue (``BRPOP``) before it records it as unacknowledged, so a worker killed
+between the two loses that message for good. Each run therefore checks itself
+(``connectsafely.check_run``): once the run's tasks have all been taken, it looks every
+``check_delay`` seconds for accounts the run has not finished and sends their task again,
+up to ``max_checks`` times. A task sent twice is harmless: it finds its account done, or
+held by the other (and is retried), or resumes the same open sync.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -43,6 +53,7 @@ from ._runs import (
 
 __all__ = [
     "CELERY_SETTINGS",
+    "CHECK_RUN",
     "SYNC_ACCOUNT",
     "SYNC_ACCOUNTS",
     "create_app",
@@ -52,6 +63,11 @@ __all__ = [
 ]
 
 Store = SQLiteStore | PostgresStore
+
+logger = logging.getLogger("connectsafely_async")
+
+#: A run's check: sends again the task of each account the run has not finished.
+CHECK_RUN: Final = "connectsafely.check_run"
 
 #: The settings that make a lost worker's task come back exactly once (see the README's
 #: "Scaling out"): acknowledge after the task, hand each process one task at a time, give
@@ -86,22 +102,27 @@ def create_app(
     schedule: Mapping[str, Any] | None = None,
     retry_delay: float = 30.0,
     max_retries: int = 20,
+    check_delay: float = 600.0,
+    max_checks: int = 6,
 ) -> Celery:
     """A Celery app with ``CELERY_SETTINGS``, the sync tasks and the daily schedule.
 
     Args:
         broker_url: the Redis broker (``None``: ``$CONNECTSAFELY_BROKER_URL``, else
             ``$CONNECTSAFELY_RATE_LIMIT_URL``).
-        client, store, retry_delay, max_retries: as for ``install``.
+        client, store, retry_delay, max_retries, check_delay, max_checks: as for
+            ``install``.
         schedule: the beat schedule (``None``: ``daily_schedule()``).
 
     Raises:
         ConfigurationError: no broker URL given or set.
+        ValueError: ``check_delay`` or ``max_checks`` out of range.
     """
     app = Celery("connectsafely", broker=resolve_broker_url(broker_url), set_as_current=False)
     app.conf.update(CELERY_SETTINGS)
     app.conf.beat_schedule = dict(daily_schedule() if schedule is None else schedule)
-    install(app, client=client, store=store, retry_delay=retry_delay, max_retries=max_retries)
+    install(app, client=client, store=store, retry_delay=retry_delay, max_retries=max_retries,
+            check_delay=check_delay, max_checks=max_checks)
     return app
 
 
@@ -133,8 +154,11 @@ def install(
     store: Callable[[], Store] = open_store,
     retry_delay: float = 30.0,
     max_retries: int = 20,
+    check_delay: float = 600.0,
+    max_checks: int = 6,
 ) -> None:
-    """Add ``connectsafely.sync_accounts`` and ``connectsafely.sync_account`` to ``app``.
+    """Add ``connectsafely.sync_accounts``, ``connectsafely.sync_account`` and
+    ``connectsafely.check_run`` to ``app``.
 
     Args:
         app: your Celery app (give it ``CELERY_SETTINGS`` too).
@@ -145,7 +169,17 @@ def install(
         retry_delay: seconds before a task that must wait (another worker holds the
             account, the store or the service is away for now) runs again.
         max_retries: how many times before the task fails with that error.
+        check_delay: seconds between a run's checks for accounts it has not finished
+            (see the module's docstring). Keep it well under the broker's visibility
+            timeout: a check waiting for its time is a message held unacknowledged.
+        max_checks: how many times a run sends the unfinished accounts' tasks again
+            (0: the run does not check itself).
+
+    Raises:
+        ValueError: ``check_delay`` is not a positive number of seconds, or
+            ``max_checks`` not a whole number from 0.
     """
+    _check_checks(check_delay, max_checks)
     resources = _Resources(client, store)
     signals.worker_process_shutdown.connect(resources.closer, weak=False)
     signals.worker_shutdown.connect(resources.closer, weak=False)
@@ -173,9 +207,45 @@ def install(
             if not retry_later(exc):
                 raise
             raise task.retry(exc=exc, countdown=retry_delay) from None
-        for account_id in dict.fromkeys(ids):
+        accounts = list(dict.fromkeys(ids))
+        for account_id in accounts:
             sync_account.apply_async((account_id, run))
+        if max_checks:
+            # Sent last, it waits behind the accounts' tasks: it starts once all were taken.
+            check_run.apply_async((run, accounts, 0))
         return len(ids)
+
+    @app.task(name=CHECK_RUN, bind=True, max_retries=max_retries, shared=False)  # type: ignore[untyped-decorator]
+    def check_run(task: Any, run: str, account_ids: list[str], check: int) -> int:
+        # Check 0 only waits (the run's tasks were just taken, some still run); each later
+        # check sends again the task of every account the run has not finished.
+        try:
+            store = resources.store()
+            unfinished = [a for a in account_ids if store.meta(marker_key(a)) != run]
+        except Exception as exc:
+            if not retry_later(exc):
+                raise
+            raise task.retry(exc=exc, countdown=retry_delay) from None
+        if check and unfinished:
+            logger.warning("run %s: %d account(s) not finished at check %d of %d, their "
+                           "tasks sent again: %s", run, len(unfinished), check, max_checks,
+                           ", ".join(unfinished))
+            for account_id in unfinished:
+                sync_account.apply_async((account_id, run))
+        if unfinished and check < max_checks:
+            check_run.apply_async((run, account_ids, check + 1), countdown=check_delay)
+        return len(unfinished)
+
+
+def _check_checks(check_delay: float, max_checks: int) -> None:
+    if isinstance(check_delay, bool) or not isinstance(check_delay, (int, float)) or not (
+        math.isfinite(check_delay) and check_delay > 0
+    ):
+        msg = f"check_delay must be a positive number of seconds, not {check_delay!r}"
+        raise ValueError(msg)
+    if isinstance(max_checks, bool) or not isinstance(max_checks, int) or max_checks < 0:
+        msg = f"max_checks must be a whole number from 0, not {max_checks!r}"
+        raise ValueError(msg)
 
 
 def _sync_account(resources: _Resources, account_id: str, run: str) -> AccountSync:
