@@ -33,6 +33,7 @@ from connectsafely_async.jobs._runs import (
     retry_later,
     settle,
     skipped,
+    unfinished,
 )
 from connectsafely_async.testing import FakeConnectSafely, serve_in_thread
 
@@ -46,6 +47,20 @@ def test_a_finished_sync_is_the_tasks_result() -> None:
         account_id=ACCOUNT, run="run-1", outcome="synced", new_count=3, returning_count=1,
         anonymous_count=2, resumed=True)
     assert settle(result, "run-1").to_json()["outcome"] == "synced"
+
+
+def test_a_runs_check_sends_again_only_the_accounts_no_run_finished_since_it_began() -> None:
+    before = {"a": None, "b": None, "c": "run-0", "d": "run-0", "e": None, "f": "run-1"}
+    now = {
+        "a": None,  # no run finished it: its task was lost, or still runs
+        "b": "run-1",  # this run finished it
+        "c": "run-0",  # a run finished it before this one began, none since
+        "d": "run-2",  # a run started by hand finished it meanwhile: done, not sent again
+        "e": "run-2",
+        "f": "run-1",  # the fan-out delivered again, after it had finished the account
+    }
+    assert unfinished("run-1", before, now) == ["a", "c"]
+    assert unfinished("run-1", {}, now) == []
 
 
 @pytest.mark.parametrize("error", [

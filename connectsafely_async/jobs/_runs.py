@@ -21,6 +21,7 @@ once:
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any, Final, Literal
 
 import attrs
@@ -47,6 +48,7 @@ __all__ = [
     "retry_later",
     "settle",
     "skipped",
+    "unfinished",
 ]
 
 #: The task that syncs one account for one run.
@@ -97,6 +99,21 @@ class AccountSync:
 def marker_key(account_id: str) -> str:
     """The store setting that holds the last run which finished ``account_id``."""
     return _MARKER + account_id
+
+
+def unfinished(
+    run: str, before: Mapping[str, str | None], now: Mapping[str, str | None]
+) -> list[str]:
+    """The accounts a run has yet to sync, from their marks (``marker_key``) when the run
+    began (``before``) and now.
+
+    An account is done when its mark is the run's, or when it changed since the run began:
+    another run (one started by hand during the daily one) closed a sync of it meanwhile.
+    A check that sent the task again for such an account would sync it once more, and the
+    other run's check would then do the same for its own, and so on.
+    """
+    return [account for account, mark in before.items()
+            if (found := now.get(account)) != run and found == mark]
 
 
 def skipped(account_id: str, run: str) -> AccountSync:

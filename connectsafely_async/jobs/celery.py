@@ -20,9 +20,10 @@ Late acknowledgement does not cover one instant: kombu's Redis transport takes a
 off the queue (``BRPOP``) before it records it as unacknowledged, so a worker killed
 between the two loses that message for good. Each run therefore checks itself
 (``connectsafely.check_run``): once the run's tasks have all been taken, it looks every
-``check_delay`` seconds for accounts the run has not finished and sends their task again,
-up to ``max_checks`` times. A task sent twice is harmless: it finds its account done, or
-held by the other (and is retried), or resumes the same open sync.
+``check_delay`` seconds for accounts no run has finished since it began (``unfinished``)
+and sends their task again, up to ``max_checks`` times. A task sent twice is harmless: it
+finds its account done, or held by the other (and is retried), or resumes the same open
+sync.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from ._runs import (
     retry_later,
     settle,
     skipped,
+    unfinished,
 )
 
 __all__ = [
@@ -208,33 +210,45 @@ def install(
                 raise
             raise task.retry(exc=exc, countdown=retry_delay) from None
         accounts = list(dict.fromkeys(ids))
-        for account_id in accounts:
-            sync_account.apply_async((account_id, run))
-        if max_checks:
-            # Sent last, it waits behind the accounts' tasks: it starts once all were taken.
-            check_run.apply_async((run, accounts, 0))
-        return len(ids)
-
-    @app.task(name=CHECK_RUN, bind=True, max_retries=max_retries, shared=False)  # type: ignore[untyped-decorator]
-    def check_run(task: Any, run: str, account_ids: list[str], check: int) -> int:
-        # Check 0 only waits (the run's tasks were just taken, some still run); each later
-        # check sends again the task of every account the run has not finished.
         try:
-            store = resources.store()
-            unfinished = [a for a in account_ids if store.meta(marker_key(a)) != run]
+            # Each account's mark as the run begins: the run's checks tell by it an account
+            # another run synced meanwhile (done) from one no task has finished (sent again).
+            marks = _marks(resources.store(), accounts) if max_checks else {}
         except Exception as exc:
             if not retry_later(exc):
                 raise
             raise task.retry(exc=exc, countdown=retry_delay) from None
-        if check and unfinished:
+        for account_id in accounts:
+            sync_account.apply_async((account_id, run))
+        if max_checks:
+            # Sent last, it waits behind the accounts' tasks: it starts once all were taken.
+            check_run.apply_async((run, marks, 0))
+        return len(ids)
+
+    @app.task(name=CHECK_RUN, bind=True, max_retries=max_retries, shared=False)  # type: ignore[untyped-decorator]
+    def check_run(task: Any, run: str, marks: dict[str, str | None], check: int) -> int:
+        # Check 0 only waits (the run's tasks were just taken, some still run); each later
+        # check sends again the task of every account the run has not finished.
+        try:
+            left = unfinished(run, marks, _marks(resources.store(), marks))
+        except Exception as exc:
+            if not retry_later(exc):
+                raise
+            raise task.retry(exc=exc, countdown=retry_delay) from None
+        if check and left:
             logger.warning("run %s: %d account(s) not finished at check %d of %d, their "
-                           "tasks sent again: %s", run, len(unfinished), check, max_checks,
-                           ", ".join(unfinished))
-            for account_id in unfinished:
+                           "tasks sent again: %s", run, len(left), check, max_checks,
+                           ", ".join(left))
+            for account_id in left:
                 sync_account.apply_async((account_id, run))
-        if unfinished and check < max_checks:
-            check_run.apply_async((run, account_ids, check + 1), countdown=check_delay)
-        return len(unfinished)
+        if left and check < max_checks:
+            check_run.apply_async((run, marks, check + 1), countdown=check_delay)
+        return len(left)
+
+
+def _marks(store: BlockingStore[Any], accounts: Iterable[str]) -> dict[str, str | None]:
+    """Each account's mark: the last run that finished it."""
+    return {account: store.meta(marker_key(account)) for account in accounts}
 
 
 def _check_checks(check_delay: float, max_checks: int) -> None:
