@@ -68,7 +68,7 @@ Store = SQLiteStore | PostgresStore
 
 logger = logging.getLogger("connectsafely_async")
 
-#: A run's check: sends again the task of each account the run has not finished.
+#: A run's check: sends again the task of each account no run has finished since it began.
 CHECK_RUN: Final = "connectsafely.check_run"
 
 #: The settings that make a lost worker's task come back exactly once (see the README's
@@ -181,7 +181,7 @@ def install(
         ValueError: ``check_delay`` is not a positive number of seconds, or
             ``max_checks`` not a whole number from 0.
     """
-    _check_checks(check_delay, max_checks)
+    _validate_checks(check_delay, max_checks)
     resources = _Resources(client, store)
     signals.worker_process_shutdown.connect(resources.closer, weak=False)
     signals.worker_shutdown.connect(resources.closer, weak=False)
@@ -228,7 +228,7 @@ def install(
     @app.task(name=CHECK_RUN, bind=True, max_retries=max_retries, shared=False)  # type: ignore[untyped-decorator]
     def check_run(task: Any, run: str, marks: dict[str, str | None], check: int) -> int:
         # Check 0 only waits (the run's tasks were just taken, some still run); each later
-        # check sends again the task of every account the run has not finished.
+        # check sends again the task of every account no run has finished since it began.
         try:
             left = unfinished(run, marks, _marks(resources.store(), marks))
         except Exception as exc:
@@ -251,7 +251,7 @@ def _marks(store: BlockingStore[Any], accounts: Iterable[str]) -> dict[str, str 
     return {account: store.meta(marker_key(account)) for account in accounts}
 
 
-def _check_checks(check_delay: float, max_checks: int) -> None:
+def _validate_checks(check_delay: float, max_checks: int) -> None:
     if isinstance(check_delay, bool) or not isinstance(check_delay, (int, float)) or not (
         math.isfinite(check_delay) and check_delay > 0
     ):
