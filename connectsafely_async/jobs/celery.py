@@ -205,12 +205,7 @@ def install(
         try:
             ids = (list(account_ids) if account_ids is not None
                    else [account.id for account in resources.client().list_accounts()])
-        except Exception as exc:
-            if not retry_later(exc):
-                raise
-            raise task.retry(exc=exc, countdown=retry_delay) from None
-        accounts = list(dict.fromkeys(ids))
-        try:
+            accounts = list(dict.fromkeys(ids))
             # Each account's mark as the run begins: the run's checks tell by it an account
             # another run synced meanwhile (done) from one no task has finished (sent again).
             marks = _marks(resources.store(), accounts) if max_checks else {}
